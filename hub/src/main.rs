@@ -1,1 +1,48 @@
-fn main(){}
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use cradle_hub::config::{Cli, Command, Settings};
+
+fn init_tracing() {
+    // rumqttd logs every ordinary client disconnect at ERROR: keep it quiet
+    // unless asked for with RUST_LOG.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rumqttd=off,rumqttc=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Some(Command::Simulate(args)) => cradle_hub::simulator::run(args).await,
+        None => serve(&cli.serve).await,
+    }
+}
+
+async fn serve(args: &cradle_hub::config::ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(args)?;
+    let demo = settings.demo;
+    let hub = cradle_hub::start(settings).await?;
+    let url = hub.url();
+    let _sim = if demo {
+        let (password, sim) = cradle_hub::demo::setup(&hub).await?;
+        println!();
+        println!("  Cradle Hub demo is running: {url}");
+        println!("  Log in as  {}  /  {password}", cradle_hub::demo::DEMO_USER);
+        println!("  Simulated cradles: {}", cradle_hub::demo::DEMO_CRADLES.join(", "));
+        println!();
+        Some(sim)
+    } else {
+        println!("Cradle Hub is running: {url}");
+        None
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {
+            tracing::info!("shutting down");
+            hub.shutdown().await;
+        }
+        _ = async {} , if false => {}
+    }
+    Ok(())
+}

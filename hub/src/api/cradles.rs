@@ -1,0 +1,143 @@
+//! `/register_agent`, `/register_cradle`, `/select_cradle`, `/delete_cradle`,
+//! `/api/agents`, and media tokens.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::auth::MEDIA_TOKEN_TTL_MS;
+use crate::i18n::{Lang, Msg};
+use crate::mqtt::parse::MAX_UUID_LEN;
+use crate::store::agents::{self, Agent, Claim};
+use crate::timefmt::{format_millis, now_millis};
+
+use super::{ApiError, AppState, CurrentUser, JsonObject, OwnedCradle};
+
+fn agent_json(a: &Agent) -> Value {
+    json!({
+        "id": a.id,
+        "uuid": a.uuid,
+        "ip": a.ip,
+        "created_at": format_millis(a.created_at),
+        "updated_at": format_millis(a.updated_at),
+    })
+}
+
+/// A cradle id becomes an MQTT topic level: no wildcards or separators.
+fn valid_uuid(uuid: &str) -> bool {
+    !uuid.is_empty()
+        && uuid.len() <= MAX_UUID_LEN
+        && !uuid.contains(['/', '+', '#'])
+        && !uuid.chars().any(char::is_control)
+}
+
+/// Called by the cradle itself on boot: no session.
+pub async fn register_agent(State(state): State<AppState>, lang: Lang, body: JsonObject) -> Result<Response, ApiError> {
+    let uuid = body.str("uuid")?.to_owned();
+    if !valid_uuid(&uuid) {
+        return Err(ApiError::bad_request(Msg::InvalidField("uuid")));
+    }
+    let ip = body.opt_str("ip")?.unwrap_or("").chars().take(64).collect::<String>();
+    let now = now_millis();
+    let agent = state.store.write(move |c| agents::upsert(c, &uuid, &ip, now)).await?;
+    state.live.ensure(&agent.uuid, agent.owner_id);
+    tracing::info!(uuid = agent.uuid, ip = agent.ip, "cradle registered");
+    Ok(Json(json!({"status": "success", "message": Msg::AgentRegistered.text(lang)})).into_response())
+}
+
+pub async fn register_cradle(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    lang: Lang,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let uuid = match body.opt_str("cradle_uuid")? {
+        Some(u) if !u.trim().is_empty() => u.trim().to_owned(),
+        _ => return Err(ApiError::bad_request(Msg::MissingField("cradle_uuid"))),
+    };
+    if !valid_uuid(&uuid) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, Msg::UnknownCradle));
+    }
+    let heard_on_mqtt = state.live.was_heard(&uuid);
+    let user_id = user.user_id;
+    let claim_uuid = uuid.clone();
+    let claim = state
+        .store
+        .write(move |c| agents::claim(c, &claim_uuid, user_id, heard_on_mqtt, now_millis()))
+        .await?;
+    match claim {
+        Claim::Claimed(agent) => {
+            state.live.set_owner(&agent.uuid, Some(user_id));
+            tracing::info!(uuid = agent.uuid, user = user.username, "cradle claimed");
+            Ok(Json(json!({
+                "success": true,
+                "message": Msg::CradleClaimed.text(lang),
+                "agent": agent_json(&agent),
+            }))
+            .into_response())
+        }
+        Claim::OwnedByOther => Err(ApiError::new(StatusCode::CONFLICT, Msg::CradleOwnedByOther)),
+        Claim::Unknown => Err(ApiError::new(StatusCode::NOT_FOUND, Msg::UnknownCradle)),
+    }
+}
+
+fn owned_uuid<'a>(state: &AppState, user_id: i64, body: &'a JsonObject) -> Result<&'a str, ApiError> {
+    let uuid = body.str("uuid")?;
+    state.live.owned(uuid, user_id).ok_or_else(ApiError::cradle_not_found)?;
+    Ok(uuid)
+}
+
+pub async fn select_cradle(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    lang: Lang,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let uuid = owned_uuid(&state, user.user_id, &body)?.to_owned();
+    state.sessions.select_cradle(user.token_hash, Some(uuid)).await?;
+    Ok(Json(json!({"success": true, "message": Msg::CradleSelected.text(lang)})).into_response())
+}
+
+pub async fn delete_cradle(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    lang: Lang,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let uuid = owned_uuid(&state, user.user_id, &body)?.to_owned();
+    let wipe_uuid = uuid.clone();
+    state
+        .store
+        .write(move |c| agents::unclaim_and_wipe(c, &wipe_uuid, now_millis()))
+        .await?;
+    state.live.set_owner(&uuid, None);
+    state.sessions.forget_cradle(&uuid);
+    tracing::info!(uuid, user = user.username, "cradle removed");
+    Ok(Json(json!({"success": true, "message": Msg::CradleDeleted.text(lang)})).into_response())
+}
+
+pub async fn list(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<Response, ApiError> {
+    let user_id = user.user_id;
+    let agents = state.store.read(move |c| agents::owned_by(c, user_id)).await?;
+    let list: Vec<Value> = agents
+        .iter()
+        .map(|a| {
+            let mut v = agent_json(a);
+            let live = state.live.get(&a.uuid).map(|c| c.status());
+            v["last_update"] = json!(live.and_then(|s| s.last_update()).map(format_millis));
+            v["selected"] = json!(user.selected_cradle.as_deref() == Some(a.uuid.as_str()));
+            v
+        })
+        .collect();
+    Ok(Json(list).into_response())
+}
+
+/// A signed URL token for the cradle's media (`/stream/<uuid>?token=`),
+/// valid for an hour, for viewers that cannot send the session cookie.
+pub async fn media_token(State(state): State<AppState>, owned: OwnedCradle) -> Result<Response, ApiError> {
+    let expires = now_millis() + MEDIA_TOKEN_TTL_MS;
+    let token = state.signer.issue(&owned.cradle.uuid, owned.user.user_id, expires);
+    Ok(Json(json!({"token": token, "expires_at": format_millis(expires)})).into_response())
+}

@@ -1,0 +1,107 @@
+//! The API's one error type: a status, a message people read (rendered in
+//! their language by [`localize`]) and a detail that only goes to the log.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::auth::AuthError;
+use crate::i18n::{Msg, request_lang};
+use crate::store::StoreError;
+
+use super::AppState;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub msg: Msg,
+    /// Logged, never sent.
+    pub detail: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, msg: Msg) -> ApiError {
+        ApiError {
+            status,
+            msg,
+            detail: None,
+            retry_after: None,
+        }
+    }
+    pub fn bad_request(msg: Msg) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, msg)
+    }
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, Msg::NotLoggedIn)
+    }
+    pub fn cradle_not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, Msg::CradleNotFound)
+    }
+    pub fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, Msg::NotFound)
+    }
+    pub fn with_detail(mut self, detail: impl Into<String>) -> ApiError {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy).with_detail("store queue full"),
+            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal).with_detail(other.to_string()),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> ApiError {
+        match e {
+            AuthError::Store(s) => s.into(),
+            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal).with_detail(other.to_string()),
+        }
+    }
+}
+
+/// Marker carried by an error response until [`localize`] writes its body.
+#[derive(Clone, Copy)]
+struct PendingMessage(Msg);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, detail = self.detail.as_deref().unwrap_or(""), "api: request failed");
+        } else if let Some(detail) = &self.detail {
+            tracing::debug!(status = %self.status, detail, "api: request refused");
+        }
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = self.status;
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res.extensions_mut().insert(PendingMessage(self.msg));
+        res
+    }
+}
+
+/// Renders every error body in the request's language. Existing clients read
+/// `message` on some screens and `error` on others; `success` and `status`
+/// cover both styles of the contract.
+pub async fn localize(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let lang = request_lang(&parts, state.default_lang.0);
+    let mut res = next.run(Request::from_parts(parts, body)).await;
+    if let Some(PendingMessage(msg)) = res.extensions_mut().remove::<PendingMessage>() {
+        let text = msg.text(lang);
+        let body = json!({"success": false, "status": "error", "message": text, "error": text});
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        *res.body_mut() = Body::from(body.to_string());
+    }
+    res
+}

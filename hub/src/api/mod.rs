@@ -1,0 +1,82 @@
+//! HTTP: one module per API resource, thin handlers over the domain modules.
+//! Errors are one type ([`ApiError`]) rendered in one place, in the
+//! reader's language.
+
+mod accounts;
+mod control;
+mod cradles;
+mod error;
+mod extract;
+mod health;
+mod monitoring;
+mod stream;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
+
+pub use error::ApiError;
+pub use extract::{CurrentUser, JsonObject, MediaCradle, OwnedCradle};
+
+use crate::auth::{LoginThrottle, MediaSigner, Sessions};
+use crate::i18n::DefaultLang;
+use crate::ingest::Ingest;
+use crate::live::Live;
+use crate::mqtt::client::MqttHandle;
+use crate::store::Store;
+
+/// Everything handlers need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub live: Arc<Live>,
+    pub sessions: Arc<Sessions>,
+    pub throttle: Arc<LoginThrottle>,
+    pub signer: MediaSigner,
+    pub mqtt: MqttHandle,
+    pub ingest: Arc<Ingest>,
+    pub default_lang: DefaultLang,
+    pub started_at: std::time::Instant,
+}
+
+impl FromRef<AppState> for DefaultLang {
+    fn from_ref(state: &AppState) -> DefaultLang {
+        state.default_lang
+    }
+}
+
+/// Request bodies larger than this are refused with 413 (QR photos are the
+/// largest legitimate bodies).
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        // Accounts
+        .route("/register", post(accounts::register))
+        .route("/check_username/{username}", get(accounts::check_username))
+        .route("/login", post(accounts::login))
+        .route("/logout", get(accounts::logout).post(accounts::logout))
+        // Cradles
+        .route("/register_agent", post(cradles::register_agent))
+        .route("/register_cradle", post(cradles::register_cradle))
+        .route("/select_cradle", post(cradles::select_cradle))
+        .route("/delete_cradle", post(cradles::delete_cradle))
+        .route("/api/agents", get(cradles::list))
+        .route("/api/media_token/{uuid}", get(cradles::media_token).post(cradles::media_token))
+        // Monitoring
+        .route("/api/agent_status/{uuid}", get(monitoring::agent_status))
+        .route("/get_sensor_data/{uuid}", get(monitoring::latest))
+        .route("/api/sensor_data/{uuid}", get(monitoring::history))
+        .route("/crying_status/{uuid}", get(monitoring::crying_sse))
+        .route("/direction_status/{uuid}", get(monitoring::direction_sse))
+        // Live view and control
+        .route("/stream/{uuid}", get(stream::mjpeg))
+        .route("/control_motor/{uuid}", post(control::control_motor))
+        .route("/health", get(health::health))
+        .fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), error::localize))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}

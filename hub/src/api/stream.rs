@@ -1,0 +1,54 @@
+//! `/stream/<uuid>`: MJPEG live view. Every viewer shares the cradle's latest
+//! frame through a watch channel: the JPEG is never copied or re-encoded, a
+//! slow viewer simply skips to the newest frame, and a viewer that stops
+//! reading holds at most one frame while nobody else notices.
+
+use std::convert::Infallible;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+
+use crate::live::LiveFrame;
+
+use super::MediaCradle;
+
+const BOUNDARY: &str = "frame";
+
+fn part_header(frame: &LiveFrame) -> Bytes {
+    Bytes::from(format!(
+        "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nX-Frame-Seq: {}\r\nX-Received-At: {}\r\n\r\n",
+        frame.jpeg.len(),
+        frame.seq,
+        frame.received_at
+    ))
+}
+
+pub async fn mjpeg(media: MediaCradle) -> Response {
+    let rx = media.cradle.subscribe_frames();
+    let parts = futures_util::stream::unfold((rx, 0u64), |(mut rx, last_seq)| async move {
+        loop {
+            let frame = rx.borrow_and_update().clone();
+            if let Some(frame) = frame.filter(|f| f.seq != last_seq) {
+                let seq = frame.seq;
+                let chunks = [part_header(&frame), frame.jpeg, Bytes::from_static(b"\r\n")];
+                return Some((chunks, (rx, seq)));
+            }
+            if rx.changed().await.is_err() {
+                return None;
+            }
+        }
+    })
+    .flat_map(|chunks| futures_util::stream::iter(chunks.map(Ok::<_, Infallible>)));
+
+    let mut res = Body::from_stream(parts).into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("multipart/x-mixed-replace; boundary=frame"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    res
+}

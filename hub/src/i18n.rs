@@ -1,0 +1,187 @@
+//! Human-readable messages in English and Korean. Handlers and errors name a
+//! [`Msg`]; the language is chosen per request from `Accept-Language`.
+
+use std::convert::Infallible;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    En,
+    Ko,
+}
+
+impl Lang {
+    /// Picks the first supported language of an `Accept-Language` header,
+    /// honouring q-values; `None` when nothing supported is listed.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(f32, Lang)> = None;
+        for item in header.split(',') {
+            let mut parts = item.trim().split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            let lang = match tag.split('-').next() {
+                Some("ko") => Lang::Ko,
+                Some("en") => Lang::En,
+                _ => continue,
+            };
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, lang)| lang)
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+}
+
+/// The default language, as configured, reachable from the router state.
+#[derive(Debug, Clone, Copy)]
+pub struct DefaultLang(pub Lang);
+
+impl<S> FromRequestParts<S> for Lang
+where
+    S: Send + Sync,
+    DefaultLang: FromRef<S>,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(request_lang(parts, DefaultLang::from_ref(state).0))
+    }
+}
+
+pub fn request_lang(parts: &Parts, default: Lang) -> Lang {
+    parts
+        .headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::from_accept_language)
+        .unwrap_or(default)
+}
+
+/// Every sentence the API sends to people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Msg {
+    Registered,
+    LoggedIn,
+    LoggedOut,
+    AgentRegistered,
+    CradleClaimed,
+    CradleSelected,
+    CradleDeleted,
+    MissingField(&'static str),
+    InvalidField(&'static str),
+    BadJson,
+    UsernameTaken,
+    UsernameInvalid,
+    PasswordTooShort,
+    WrongCredentials,
+    TooManyAttempts,
+    NotLoggedIn,
+    CradleNotFound,
+    CradleOwnedByOther,
+    UnknownCradle,
+    BadAction,
+    MotorUnavailable,
+    BadDate,
+    NotFound,
+    Busy,
+    Internal,
+}
+
+impl Msg {
+    pub fn text(self, lang: Lang) -> String {
+        use Msg::*;
+        let s: &str = match (self, lang) {
+            (Registered, Lang::En) => "Account created. You can log in now.",
+            (Registered, Lang::Ko) => "계정이 만들어졌습니다. 이제 로그인할 수 있습니다.",
+            (LoggedIn, Lang::En) => "Logged in.",
+            (LoggedIn, Lang::Ko) => "로그인되었습니다.",
+            (LoggedOut, Lang::En) => "Logged out.",
+            (LoggedOut, Lang::Ko) => "로그아웃되었습니다.",
+            (AgentRegistered, Lang::En) => "Cradle registered with the hub.",
+            (AgentRegistered, Lang::Ko) => "요람이 허브에 등록되었습니다.",
+            (CradleClaimed, Lang::En) => "Cradle added to your account.",
+            (CradleClaimed, Lang::Ko) => "요람이 계정에 추가되었습니다.",
+            (CradleSelected, Lang::En) => "Cradle selected.",
+            (CradleSelected, Lang::Ko) => "요람을 선택했습니다.",
+            (CradleDeleted, Lang::En) => "Cradle removed with all its data.",
+            (CradleDeleted, Lang::Ko) => "요람과 모든 데이터가 삭제되었습니다.",
+            (MissingField(f), Lang::En) => return format!("The field \"{f}\" is required."),
+            (MissingField(f), Lang::Ko) => return format!("\"{f}\" 항목이 필요합니다."),
+            (InvalidField(f), Lang::En) => return format!("The field \"{f}\" has an invalid value."),
+            (InvalidField(f), Lang::Ko) => return format!("\"{f}\" 항목의 값이 올바르지 않습니다."),
+            (BadJson, Lang::En) => "The request body is not valid JSON.",
+            (BadJson, Lang::Ko) => "요청 본문이 올바른 JSON이 아닙니다.",
+            (UsernameTaken, Lang::En) => "This username is already taken.",
+            (UsernameTaken, Lang::Ko) => "이미 사용 중인 사용자 이름입니다.",
+            (UsernameInvalid, Lang::En) => {
+                "Usernames are 1 to 64 characters without spaces at the ends."
+            }
+            (UsernameInvalid, Lang::Ko) => "사용자 이름은 1~64자이며 앞뒤에 공백이 없어야 합니다.",
+            (PasswordTooShort, Lang::En) => "Passwords need at least 4 characters.",
+            (PasswordTooShort, Lang::Ko) => "비밀번호는 4자 이상이어야 합니다.",
+            (WrongCredentials, Lang::En) => "Wrong username or password.",
+            (WrongCredentials, Lang::Ko) => "사용자 이름 또는 비밀번호가 틀렸습니다.",
+            (TooManyAttempts, Lang::En) => "Too many failed logins. Please wait and try again.",
+            (TooManyAttempts, Lang::Ko) => "로그인 실패가 너무 많습니다. 잠시 후 다시 시도하세요.",
+            (NotLoggedIn, Lang::En) => "Please log in.",
+            (NotLoggedIn, Lang::Ko) => "로그인하세요.",
+            (CradleNotFound, Lang::En) => "No such cradle in your account.",
+            (CradleNotFound, Lang::Ko) => "계정에 해당 요람이 없습니다.",
+            (CradleOwnedByOther, Lang::En) => {
+                "This cradle already belongs to another account. Ask its owner to remove it first."
+            }
+            (CradleOwnedByOther, Lang::Ko) => {
+                "이 요람은 이미 다른 계정에 등록되어 있습니다. 먼저 소유자에게 삭제를 요청하세요."
+            }
+            (UnknownCradle, Lang::En) => {
+                "The hub has never heard from this cradle. Check that it is switched on and connected."
+            }
+            (UnknownCradle, Lang::Ko) => {
+                "허브가 이 요람의 신호를 받은 적이 없습니다. 요람이 켜져 있고 연결되어 있는지 확인하세요."
+            }
+            (BadAction, Lang::En) => "The action must be \"start\" or \"stop\".",
+            (BadAction, Lang::Ko) => "동작은 \"start\" 또는 \"stop\"이어야 합니다.",
+            (MotorUnavailable, Lang::En) => {
+                "The command could not be sent: the hub is not connected to the cradles' broker."
+            }
+            (MotorUnavailable, Lang::Ko) => {
+                "명령을 보낼 수 없습니다. 허브가 요람 브로커에 연결되어 있지 않습니다."
+            }
+            (BadDate, Lang::En) => "Dates must look like 2026-11-22T20:56:17Z.",
+            (BadDate, Lang::Ko) => "날짜는 2026-11-22T20:56:17Z 형식이어야 합니다.",
+            (NotFound, Lang::En) => "Not found.",
+            (NotFound, Lang::Ko) => "찾을 수 없습니다.",
+            (Busy, Lang::En) => "The hub is busy. Please try again in a moment.",
+            (Busy, Lang::Ko) => "허브가 바쁩니다. 잠시 후 다시 시도하세요.",
+            (Internal, Lang::En) => "Something went wrong in the hub. It has been logged.",
+            (Internal, Lang::Ko) => "허브에 문제가 발생했습니다. 기록되었습니다.",
+        };
+        s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language() {
+        assert_eq!(Lang::from_accept_language("ko-KR,ko;q=0.9,en;q=0.8"), Some(Lang::Ko));
+        assert_eq!(Lang::from_accept_language("fr, en;q=0.5, ko;q=0.4"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("de"), None);
+        assert_eq!(Lang::from_accept_language("ko;q=0"), None);
+    }
+}

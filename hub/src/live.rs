@@ -1,0 +1,264 @@
+//! In-memory state of every known cradle: owner, latest readings, latest
+//! frame. Status endpoints, SSE and MJPEG viewers read from here, never from
+//! SQLite.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+
+use crate::readings::{Crying, Direction, Reading};
+use crate::timefmt::Millis;
+
+/// The latest JPEG of a cradle, shared by every viewer without copying.
+#[derive(Debug, Clone)]
+pub struct LiveFrame {
+    pub jpeg: Bytes,
+    /// Increases with every frame of this cradle; viewers send each once.
+    pub seq: u64,
+    pub received_at: Millis,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CradleStatus {
+    pub temperature: Option<f64>,
+    pub temperature_at: Option<Millis>,
+    pub crying: Option<Crying>,
+    pub crying_at: Option<Millis>,
+    pub direction: Option<Direction>,
+    pub direction_at: Option<Millis>,
+    pub last_normal_face_time: Option<Millis>,
+    pub last_frame_at: Option<Millis>,
+    /// The last servo command the hub sent: `Some(true)` rocking.
+    pub rocking: Option<bool>,
+}
+
+impl CradleStatus {
+    /// The last reading or frame of any kind.
+    pub fn last_update(&self) -> Option<Millis> {
+        [self.temperature_at, self.crying_at, self.direction_at, self.last_frame_at]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+
+    fn apply(&mut self, reading: &Reading, at: Millis) {
+        match reading {
+            Reading::Temperature(t) => {
+                self.temperature = Some(*t);
+                self.temperature_at = Some(at);
+            }
+            Reading::Crying { crying, .. } => {
+                self.crying = Some(*crying);
+                self.crying_at = Some(at);
+            }
+            Reading::Direction(d) => {
+                if d.is_frontal() {
+                    self.last_normal_face_time = Some(at);
+                }
+                self.direction = Some(d.clone());
+                self.direction_at = Some(at);
+            }
+        }
+    }
+}
+
+pub struct CradleLive {
+    pub uuid: Arc<str>,
+    owner: RwLock<Option<i64>>,
+    status: watch::Sender<CradleStatus>,
+    frame: watch::Sender<Option<LiveFrame>>,
+    frame_seq: AtomicU64,
+}
+
+impl CradleLive {
+    fn new(uuid: &str, owner: Option<i64>) -> CradleLive {
+        CradleLive {
+            uuid: Arc::from(uuid),
+            owner: RwLock::new(owner),
+            status: watch::Sender::new(CradleStatus::default()),
+            frame: watch::Sender::new(None),
+            frame_seq: AtomicU64::new(0),
+        }
+    }
+    pub fn owner(&self) -> Option<i64> {
+        *self.owner.read()
+    }
+    pub fn status(&self) -> CradleStatus {
+        self.status.borrow().clone()
+    }
+    pub fn subscribe_status(&self) -> watch::Receiver<CradleStatus> {
+        self.status.subscribe()
+    }
+    pub fn subscribe_frames(&self) -> watch::Receiver<Option<LiveFrame>> {
+        self.frame.subscribe()
+    }
+    pub fn latest_frame(&self) -> Option<LiveFrame> {
+        self.frame.borrow().clone()
+    }
+    pub fn apply_reading(&self, reading: &Reading, at: Millis) {
+        self.status.send_modify(|s| s.apply(reading, at));
+    }
+    pub fn set_rocking(&self, rocking: bool) {
+        self.status.send_if_modified(|s| {
+            let changed = s.rocking != Some(rocking);
+            s.rocking = Some(rocking);
+            changed
+        });
+    }
+    pub fn publish_frame(&self, jpeg: Bytes, at: Millis) -> LiveFrame {
+        let seq = self.frame_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let frame = LiveFrame {
+            jpeg,
+            seq,
+            received_at: at,
+        };
+        self.frame.send_replace(Some(frame.clone()));
+        // Frames change the status only once a second so status watchers
+        // (SSE, events) are not woken ten times a second per cradle.
+        self.status.send_if_modified(|s| {
+            let stale = s.last_frame_at.is_none_or(|t| at - t >= 1000);
+            if stale {
+                s.last_frame_at = Some(at);
+            }
+            stale
+        });
+        frame
+    }
+    fn reset(&self) {
+        self.status.send_replace(CradleStatus::default());
+        self.frame.send_replace(None);
+    }
+}
+
+/// How many never-registered cradle ids seen on MQTT are remembered.
+const UNKNOWN_REMEMBERED: usize = 256;
+
+#[derive(Default)]
+pub struct Live {
+    cradles: RwLock<HashMap<Arc<str>, Arc<CradleLive>>>,
+    /// Ids heard on MQTT without a `/register_agent`: a parent may still
+    /// claim them (the cradle's registration call can fail, PROTOCOL.md).
+    unknown: Mutex<VecDeque<String>>,
+}
+
+impl Live {
+    pub fn get(&self, uuid: &str) -> Option<Arc<CradleLive>> {
+        self.cradles.read().get(uuid).cloned()
+    }
+
+    /// Adds a known agent (idempotent) and returns its live state.
+    pub fn ensure(&self, uuid: &str, owner: Option<i64>) -> Arc<CradleLive> {
+        if let Some(c) = self.get(uuid) {
+            return c;
+        }
+        let mut map = self.cradles.write();
+        let c = map
+            .entry(Arc::from(uuid))
+            .or_insert_with(|| Arc::new(CradleLive::new(uuid, owner)))
+            .clone();
+        drop(map);
+        self.unknown.lock().retain(|u| u != uuid);
+        c
+    }
+
+    pub fn set_owner(&self, uuid: &str, owner: Option<i64>) {
+        let c = self.ensure(uuid, owner);
+        *c.owner.write() = owner;
+        if owner.is_none() {
+            c.reset();
+        }
+    }
+
+    /// The cradle if `user_id` owns it.
+    pub fn owned(&self, uuid: &str, user_id: i64) -> Option<Arc<CradleLive>> {
+        self.get(uuid).filter(|c| c.owner() == Some(user_id))
+    }
+
+    pub fn owned_by(&self, user_id: i64) -> Vec<Arc<CradleLive>> {
+        self.cradles
+            .read()
+            .values()
+            .filter(|c| c.owner() == Some(user_id))
+            .cloned()
+            .collect()
+    }
+
+    pub fn remember_unknown(&self, uuid: &str) {
+        let mut unknown = self.unknown.lock();
+        if unknown.iter().any(|u| u == uuid) {
+            return;
+        }
+        if unknown.len() == UNKNOWN_REMEMBERED {
+            unknown.pop_front();
+        }
+        unknown.push_back(uuid.to_owned());
+    }
+
+    pub fn was_heard(&self, uuid: &str) -> bool {
+        self.unknown.lock().iter().any(|u| u == uuid)
+    }
+
+    pub fn len(&self) -> usize {
+        self.cradles.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_of_each_kind_and_last_frontal_time() {
+        let live = Live::default();
+        let c = live.ensure("a", Some(1));
+        c.apply_reading(&Reading::Temperature(36.6), 1_000);
+        c.apply_reading(&Reading::Direction(Direction::from_device("정면 유지 중")), 2_000);
+        c.apply_reading(&Reading::Direction(Direction::from_device("좌측으로 움직임")), 3_000);
+        c.apply_reading(
+            &Reading::Crying {
+                crying: Crying::Crying,
+                probability: Some(0.9),
+            },
+            4_000,
+        );
+        let s = c.status();
+        assert_eq!(s.temperature, Some(36.6));
+        assert_eq!(s.last_normal_face_time, Some(2_000));
+        assert_eq!(s.direction.map(|d| d.raw().to_owned()), Some("좌측으로 움직임".into()));
+        assert_eq!(s.last_update(), Some(4_000));
+    }
+
+    #[test]
+    fn unknown_ids_are_bounded_and_forgotten_once_registered() {
+        let live = Live::default();
+        for i in 0..(UNKNOWN_REMEMBERED + 10) {
+            live.remember_unknown(&format!("u{i}"));
+        }
+        assert!(!live.was_heard("u0"));
+        assert!(live.was_heard("u265"));
+        live.ensure("u265", None);
+        assert!(!live.was_heard("u265"));
+    }
+
+    #[test]
+    fn frames_are_numbered_and_ownership_is_checked() {
+        let live = Live::default();
+        let c = live.ensure("a", Some(1));
+        let f1 = c.publish_frame(Bytes::from_static(b"1"), 0);
+        let f2 = c.publish_frame(Bytes::from_static(b"2"), 100);
+        assert!(f2.seq > f1.seq);
+        assert!(live.owned("a", 1).is_some());
+        assert!(live.owned("a", 2).is_none());
+        live.set_owner("a", None);
+        assert!(live.owned("a", 1).is_none());
+        assert!(c.latest_frame().is_none());
+    }
+}
