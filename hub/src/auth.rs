@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -46,7 +46,8 @@ pub fn hash_token(token: &str) -> [u8; 32] {
 /// argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
 pub async fn hash_password(password: String) -> Result<String, AuthError> {
     tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| AuthError::Hash(e.to_string()))?;
+        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+            .map_err(|e| AuthError::Hash(e.to_string()))?;
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
@@ -61,7 +62,9 @@ pub async fn verify_password(password: String, hash: String) -> Result<bool, Aut
         let Ok(parsed) = PasswordHash::new(&hash) else {
             return false;
         };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
     })
     .await
     .map_err(|_| AuthError::Join)
@@ -75,7 +78,9 @@ pub async fn dummy_hash() -> String {
     if let Some(h) = DUMMY_HASH.get() {
         return h.clone();
     }
-    let h = hash_password("not-a-real-password".into()).await.unwrap_or_default();
+    let h = hash_password("not-a-real-password".into())
+        .await
+        .unwrap_or_default();
     DUMMY_HASH.get_or_init(|| h).clone()
 }
 
@@ -127,7 +132,10 @@ impl Sessions {
         if let Some(s) = self.cache.lock().get(&token_hash) {
             return Ok((s.expires_at > now).then(|| s.clone()));
         }
-        let row = self.store.read(move |c| sessions::lookup(c, &token_hash, now)).await?;
+        let row = self
+            .store
+            .read(move |c| sessions::lookup(c, &token_hash, now))
+            .await?;
         Ok(row.map(|r| {
             let session = Session {
                 user_id: r.user_id,
@@ -143,11 +151,17 @@ impl Sessions {
 
     pub async fn delete(&self, token_hash: [u8; 32]) -> Result<(), AuthError> {
         self.cache.lock().remove(&token_hash);
-        self.store.write(move |c| sessions::delete(c, &token_hash)).await?;
+        self.store
+            .write(move |c| sessions::delete(c, &token_hash))
+            .await?;
         Ok(())
     }
 
-    pub async fn select_cradle(&self, token_hash: [u8; 32], uuid: Option<String>) -> Result<(), AuthError> {
+    pub async fn select_cradle(
+        &self,
+        token_hash: [u8; 32],
+        uuid: Option<String>,
+    ) -> Result<(), AuthError> {
         let stored = uuid.clone();
         self.store
             .write(move |c| sessions::select_cradle(c, &token_hash, stored.as_deref()))
@@ -179,7 +193,10 @@ impl Sessions {
     pub async fn delete_expired(&self) -> Result<usize, AuthError> {
         let now = now_millis();
         self.cache.lock().retain(|_, s| s.expires_at > now);
-        Ok(self.store.write(move |c| sessions::delete_expired(c, now)).await?)
+        Ok(self
+            .store
+            .write(move |c| sessions::delete_expired(c, now))
+            .await?)
     }
 }
 
@@ -217,7 +234,8 @@ impl Default for LoginThrottle {
 
 impl LoginThrottle {
     fn keys(username: &str, addr: Option<IpAddr>) -> impl Iterator<Item = ThrottleKey> {
-        std::iter::once(ThrottleKey::User(username.to_lowercase())).chain(addr.map(ThrottleKey::Addr))
+        std::iter::once(ThrottleKey::User(username.to_lowercase()))
+            .chain(addr.map(ThrottleKey::Addr))
     }
 
     fn delay(f: Failures) -> Millis {
@@ -246,7 +264,10 @@ impl LoginThrottle {
             entries.retain(|_, f| now - f.last < THROTTLE_WINDOW_MS);
         }
         for key in Self::keys(username, addr) {
-            let f = entries.entry(key).or_insert(Failures { count: 0, last: now });
+            let f = entries.entry(key).or_insert(Failures {
+                count: 0,
+                last: now,
+            });
             if now - f.last >= THROTTLE_WINDOW_MS {
                 f.count = 0;
             }
@@ -256,7 +277,9 @@ impl LoginThrottle {
     }
 
     pub fn succeeded(&self, username: &str) {
-        self.entries.lock().remove(&ThrottleKey::User(username.to_lowercase()));
+        self.entries
+            .lock()
+            .remove(&ThrottleKey::User(username.to_lowercase()));
     }
 }
 
@@ -271,7 +294,9 @@ pub const MEDIA_TOKEN_TTL_MS: Millis = 60 * 60 * 1000;
 
 impl MediaSigner {
     pub fn new(key: &[u8]) -> MediaSigner {
-        MediaSigner { key: Arc::new(key.to_vec()) }
+        MediaSigner {
+            key: Arc::new(key.to_vec()),
+        }
     }
 
     /// HMAC accepts keys of any length, so this is `None` only in theory.
@@ -283,7 +308,10 @@ impl MediaSigner {
 
     /// A token for media of `scope` (a cradle uuid) for `user_id`.
     pub fn issue(&self, scope: &str, user_id: i64, expires: Millis) -> String {
-        let sig = self.mac(scope, user_id, expires).map(|m| m.finalize().into_bytes().to_vec()).unwrap_or_default();
+        let sig = self
+            .mac(scope, user_id, expires)
+            .map(|m| m.finalize().into_bytes().to_vec())
+            .unwrap_or_default();
         format!("{user_id}.{expires}.{}", URL_SAFE_NO_PAD.encode(sig))
     }
 
@@ -303,7 +331,10 @@ impl MediaSigner {
 
 /// The media-signing key: SECRET_KEY when set, else a random key kept in the
 /// data folder so tokens survive restarts.
-pub fn load_or_create_key(configured: Option<&str>, data_dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
+pub fn load_or_create_key(
+    configured: Option<&str>,
+    data_dir: &std::path::Path,
+) -> std::io::Result<Vec<u8>> {
     if let Some(k) = configured {
         return Ok(Sha256::digest(k.as_bytes()).to_vec());
     }
@@ -342,7 +373,9 @@ pub const MIN_PASSWORD_CHARS: usize = 4;
 pub async fn create_user(store: &Store, username: &str, password: &str) -> Result<i64, AuthError> {
     let hash = hash_password(password.to_owned()).await?;
     let name = username.to_owned();
-    Ok(store.write(move |c| users::insert(c, &name, &hash, now_millis())).await?)
+    Ok(store
+        .write(move |c| users::insert(c, &name, &hash, now_millis()))
+        .await?)
 }
 
 #[cfg(test)]

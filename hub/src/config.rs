@@ -117,9 +117,15 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("invalid MQTT broker address {0:?}: expected mqtt://host:port")]
     MqttUrl(String),
     #[error("invalid MQTT_BROKER_PORT {0:?}")]
@@ -155,7 +161,9 @@ impl Settings {
         let demo = args.demo || file.demo.unwrap_or(false);
         let default_ip: [u8; 4] = if demo { [127, 0, 0, 1] } else { [0, 0, 0, 0] };
 
-        let legacy_host = std::env::var("MQTT_BROKER_HOST").ok().filter(|h| !h.is_empty());
+        let legacy_host = std::env::var("MQTT_BROKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty());
         let legacy_port = match std::env::var("MQTT_BROKER_PORT") {
             Ok(p) if !p.is_empty() => Some(p.parse::<u16>().map_err(|_| ConfigError::MqttPort(p))?),
             _ => None,
@@ -190,8 +198,15 @@ impl Settings {
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("cradle-hub-data")),
             demo,
-            default_language: args.default_language.or(file.default_language).unwrap_or(Lang::En),
-            secret_key: args.secret_key.clone().or(file.secret_key).filter(|k| !k.is_empty()),
+            default_language: args
+                .default_language
+                .or(file.default_language)
+                .unwrap_or(Lang::En),
+            secret_key: args
+                .secret_key
+                .clone()
+                .or(file.secret_key)
+                .filter(|k| !k.is_empty()),
             max_mqtt_payload: args
                 .max_mqtt_payload
                 .or(file.max_mqtt_payload)
@@ -226,11 +241,18 @@ pub fn parse_mqtt_url(url: &str) -> Result<(String, u16), ConfigError> {
     // An IPv6 literal is written in brackets: [::1]:1883
     let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
         let (host, after) = v6.split_once(']').ok_or_else(bad)?;
-        let port = after.strip_prefix(':').map(str::parse::<u16>).transpose().map_err(|_| bad())?;
+        let port = after
+            .strip_prefix(':')
+            .map(str::parse::<u16>)
+            .transpose()
+            .map_err(|_| bad())?;
         (host.to_owned(), port)
     } else {
         match rest.rsplit_once(':') {
-            Some((host, port)) => (host.to_owned(), Some(port.parse::<u16>().map_err(|_| bad())?)),
+            Some((host, port)) => (
+                host.to_owned(),
+                Some(port.parse::<u16>().map_err(|_| bad())?),
+            ),
             None => (rest.to_owned(), None),
         }
     };
@@ -246,9 +268,18 @@ mod tests {
 
     #[test]
     fn mqtt_urls() {
-        assert_eq!(parse_mqtt_url("mqtt://127.0.0.1:1884").unwrap(), ("127.0.0.1".into(), 1884));
-        assert_eq!(parse_mqtt_url("broker.lan").unwrap(), ("broker.lan".into(), 1883));
-        assert_eq!(parse_mqtt_url("tcp://[::1]:2000").unwrap(), ("::1".into(), 2000));
+        assert_eq!(
+            parse_mqtt_url("mqtt://127.0.0.1:1884").unwrap(),
+            ("127.0.0.1".into(), 1884)
+        );
+        assert_eq!(
+            parse_mqtt_url("broker.lan").unwrap(),
+            ("broker.lan".into(), 1883)
+        );
+        assert_eq!(
+            parse_mqtt_url("tcp://[::1]:2000").unwrap(),
+            ("::1".into(), 2000)
+        );
         assert!(parse_mqtt_url("mqtt://host:notaport").is_err());
         assert!(parse_mqtt_url("mqtt://").is_err());
     }
@@ -268,7 +299,10 @@ mod tests {
         assert_eq!(settings.http_addr, "127.0.0.1:9100".parse().unwrap());
         assert_eq!(settings.session_days, 7);
         std::fs::write(&file, "no_such_key = 1\n").unwrap();
-        assert!(matches!(Settings::resolve(&args), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Settings::resolve(&args),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 
     #[test]
@@ -285,6 +319,8 @@ mod tests {
         }
         let settings = Settings::resolve(&args).unwrap();
         assert!(settings.http_addr.ip().is_loopback());
-        assert!(matches!(settings.mqtt, MqttMode::Embedded { listen } if listen.ip().is_loopback()));
+        assert!(
+            matches!(settings.mqtt, MqttMode::Embedded { listen } if listen.ip().is_loopback())
+        );
     }
 }

@@ -26,7 +26,9 @@ pub async fn setup(hub: &RunningHub) -> anyhow::Result<(String, Simulator)> {
     let user_id = match existing {
         Some(u) => {
             let hash = auth::hash_password(password.clone()).await?;
-            store.write(move |c| users::set_password(c, u.id, &hash)).await?;
+            store
+                .write(move |c| users::set_password(c, u.id, &hash))
+                .await?;
             u.id
         }
         None => auth::create_user(store, DEMO_USER, &password).await?,

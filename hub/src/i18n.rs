@@ -23,7 +23,11 @@ impl Lang {
             let mut parts = item.trim().split(';');
             let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = parts
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let lang = match tag.split('-').next() {
                 Some("ko") => Lang::Ko,
@@ -120,8 +124,12 @@ impl Msg {
             (CradleDeleted, Lang::Ko) => "요람과 모든 데이터가 삭제되었습니다.",
             (MissingField(f), Lang::En) => return format!("The field \"{f}\" is required."),
             (MissingField(f), Lang::Ko) => return format!("\"{f}\" 항목이 필요합니다."),
-            (InvalidField(f), Lang::En) => return format!("The field \"{f}\" has an invalid value."),
-            (InvalidField(f), Lang::Ko) => return format!("\"{f}\" 항목의 값이 올바르지 않습니다."),
+            (InvalidField(f), Lang::En) => {
+                return format!("The field \"{f}\" has an invalid value.");
+            }
+            (InvalidField(f), Lang::Ko) => {
+                return format!("\"{f}\" 항목의 값이 올바르지 않습니다.");
+            }
             (BadJson, Lang::En) => "The request body is not valid JSON.",
             (BadJson, Lang::Ko) => "요청 본문이 올바른 JSON이 아닙니다.",
             (UsernameTaken, Lang::En) => "This username is already taken.",
@@ -179,8 +187,14 @@ mod tests {
 
     #[test]
     fn accept_language() {
-        assert_eq!(Lang::from_accept_language("ko-KR,ko;q=0.9,en;q=0.8"), Some(Lang::Ko));
-        assert_eq!(Lang::from_accept_language("fr, en;q=0.5, ko;q=0.4"), Some(Lang::En));
+        assert_eq!(
+            Lang::from_accept_language("ko-KR,ko;q=0.9,en;q=0.8"),
+            Some(Lang::Ko)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr, en;q=0.5, ko;q=0.4"),
+            Some(Lang::En)
+        );
         assert_eq!(Lang::from_accept_language("de"), None);
         assert_eq!(Lang::from_accept_language("ko;q=0"), None);
     }

@@ -27,7 +27,10 @@ impl IngestCounters {
     }
 
     pub fn dropped_all(&self) -> Vec<(&'static str, u64)> {
-        DropReason::ALL.iter().map(|r| (r.as_str(), self.dropped(*r))).collect()
+        DropReason::ALL
+            .iter()
+            .map(|r| (r.as_str(), self.dropped(*r)))
+            .collect()
     }
 
     fn drop_message(&self, reason: DropReason, topic: &str, len: usize, now: Millis) {
@@ -44,7 +47,13 @@ impl IngestCounters {
             std::mem::take(suppressed)
         };
         let topic: String = topic.chars().take(160).collect();
-        tracing::warn!(reason = reason.as_str(), topic, bytes = len, suppressed, "mqtt: dropped message");
+        tracing::warn!(
+            reason = reason.as_str(),
+            topic,
+            bytes = len,
+            suppressed,
+            "mqtt: dropped message"
+        );
     }
 }
 
@@ -67,12 +76,22 @@ impl Ingest {
     /// room rather than losing them); frames only replace the live frame.
     pub async fn handle(&self, topic: &str, payload: Bytes, max_payload: usize) {
         let now = now_millis();
-        if let Err(reason) = self.try_handle(topic, payload.clone(), max_payload, now).await {
-            self.counters.drop_message(reason, topic, payload.len(), now);
+        if let Err(reason) = self
+            .try_handle(topic, payload.clone(), max_payload, now)
+            .await
+        {
+            self.counters
+                .drop_message(reason, topic, payload.len(), now);
         }
     }
 
-    async fn try_handle(&self, topic: &str, payload: Bytes, max_payload: usize, now: Millis) -> Result<(), DropReason> {
+    async fn try_handle(
+        &self,
+        topic: &str,
+        payload: Bytes,
+        max_payload: usize,
+        now: Millis,
+    ) -> Result<(), DropReason> {
         let (uuid, kind) = parse::parse_topic(topic)?;
         if payload.len() > max_payload {
             return Err(DropReason::Oversized);
@@ -90,7 +109,9 @@ impl Ingest {
                 cradle.apply_reading(&reading, now);
                 let uuid = cradle.uuid.clone();
                 self.store
-                    .write_detached("sensor reading", move |c| sensors::insert(c, &uuid, now, &reading))
+                    .write_detached("sensor reading", move |c| {
+                        sensors::insert(c, &uuid, now, &reading)
+                    })
                     .await
                     .map_err(|_| DropReason::StoreUnavailable)?;
                 self.counters.readings.fetch_add(1, Ordering::Relaxed);

@@ -35,9 +35,15 @@ pub enum StartError {
     #[error(transparent)]
     Broker(#[from] mqtt::broker::BrokerError),
     #[error("cannot listen for HTTP on {addr}: {source}")]
-    Http { addr: SocketAddr, source: std::io::Error },
+    Http {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot read or create the secret key in {path}: {source}")]
-    SecretKey { path: std::path::PathBuf, source: std::io::Error },
+    SecretKey {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("start-up task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
@@ -86,12 +92,14 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
 
     let key_dir = settings.data_dir.clone();
     let configured_key = settings.secret_key.clone();
-    let key = tokio::task::spawn_blocking(move || auth::load_or_create_key(configured_key.as_deref(), &key_dir))
-        .await?
-        .map_err(|source| StartError::SecretKey {
-            path: settings.data_dir.clone(),
-            source,
-        })?;
+    let key = tokio::task::spawn_blocking(move || {
+        auth::load_or_create_key(configured_key.as_deref(), &key_dir)
+    })
+    .await?
+    .map_err(|source| StartError::SecretKey {
+        path: settings.data_dir.clone(),
+        source,
+    })?;
 
     let ingest = Arc::new(Ingest::new(live.clone(), store.clone()));
     let (mqtt_addr, host, port) = match &settings.mqtt {
@@ -137,7 +145,10 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         let stop = async move {
             let _ = shutdown_rx.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
             tracing::error!(error = %e, "http: server stopped");
         }
     });
@@ -146,7 +157,10 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
     spawn_housekeeping(state.clone());
 
     if !state.mqtt.wait_connected(Duration::from_secs(3)).await {
-        tracing::warn!(broker = state.mqtt.broker, "mqtt: broker not reachable yet; retrying in the background");
+        tracing::warn!(
+            broker = state.mqtt.broker,
+            "mqtt: broker not reachable yet; retrying in the background"
+        );
     }
     Ok(RunningHub {
         http_addr,

@@ -39,10 +39,15 @@ pub struct CradleStatus {
 impl CradleStatus {
     /// The last reading or frame of any kind.
     pub fn last_update(&self) -> Option<Millis> {
-        [self.temperature_at, self.crying_at, self.direction_at, self.last_frame_at]
-            .into_iter()
-            .flatten()
-            .max()
+        [
+            self.temperature_at,
+            self.crying_at,
+            self.direction_at,
+            self.last_frame_at,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
     }
 
     fn apply(&mut self, reading: &Reading, at: Millis) {
@@ -220,8 +225,14 @@ mod tests {
         let live = Live::default();
         let c = live.ensure("a", Some(1));
         c.apply_reading(&Reading::Temperature(36.6), 1_000);
-        c.apply_reading(&Reading::Direction(Direction::from_device("정면 유지 중")), 2_000);
-        c.apply_reading(&Reading::Direction(Direction::from_device("좌측으로 움직임")), 3_000);
+        c.apply_reading(
+            &Reading::Direction(Direction::from_device("정면 유지 중")),
+            2_000,
+        );
+        c.apply_reading(
+            &Reading::Direction(Direction::from_device("좌측으로 움직임")),
+            3_000,
+        );
         c.apply_reading(
             &Reading::Crying {
                 crying: Crying::Crying,
@@ -232,7 +243,10 @@ mod tests {
         let s = c.status();
         assert_eq!(s.temperature, Some(36.6));
         assert_eq!(s.last_normal_face_time, Some(2_000));
-        assert_eq!(s.direction.map(|d| d.raw().to_owned()), Some("좌측으로 움직임".into()));
+        assert_eq!(
+            s.direction.as_ref().map(|d| d.raw().to_owned()),
+            Some("좌측으로 움직임".into())
+        );
         assert_eq!(s.last_update(), Some(4_000));
     }
 

@@ -6,8 +6,12 @@ use cradle_hub::config::{Cli, Command, Settings};
 fn init_tracing() {
     // rumqttd logs every ordinary client disconnect at ERROR: keep it quiet
     // unless asked for with RUST_LOG.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rumqttd=off,rumqttc=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,rumqttd=off,rumqttc=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 #[tokio::main]
@@ -29,8 +33,14 @@ async fn serve(args: &cradle_hub::config::ServeArgs) -> anyhow::Result<()> {
         let (password, sim) = cradle_hub::demo::setup(&hub).await?;
         println!();
         println!("  Cradle Hub demo is running: {url}");
-        println!("  Log in as  {}  /  {password}", cradle_hub::demo::DEMO_USER);
-        println!("  Simulated cradles: {}", cradle_hub::demo::DEMO_CRADLES.join(", "));
+        println!(
+            "  Log in as  {}  /  {password}",
+            cradle_hub::demo::DEMO_USER
+        );
+        println!(
+            "  Simulated cradles: {}",
+            cradle_hub::demo::DEMO_CRADLES.join(", ")
+        );
         println!();
         Some(sim)
     } else {

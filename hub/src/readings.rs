@@ -13,7 +13,11 @@ pub enum Crying {
 impl Crying {
     /// Anything other than exactly "Crying" means not crying (PROTOCOL.md).
     pub fn from_device(status: &str) -> Crying {
-        if status == "Crying" { Crying::Crying } else { Crying::NotCrying }
+        if status == "Crying" {
+            Crying::Crying
+        } else {
+            Crying::NotCrying
+        }
     }
     pub fn from_api(s: &str) -> Crying {
         Crying::from_device(s)
@@ -58,7 +62,10 @@ impl Direction {
             "확인 중..." => DirectionKind::Checking,
             _ => DirectionKind::Other,
         };
-        Direction { raw: raw.to_owned(), kind }
+        Direction {
+            raw: raw.to_owned(),
+            kind,
+        }
     }
     pub fn raw(&self) -> &str {
         &self.raw
@@ -71,7 +78,10 @@ impl Direction {
     }
     /// `인식 안됨` and `인식 오류` both mean the face is not seen.
     pub fn is_face_missing(&self) -> bool {
-        matches!(self.kind, DirectionKind::NoFace | DirectionKind::DetectorError)
+        matches!(
+            self.kind,
+            DirectionKind::NoFace | DirectionKind::DetectorError
+        )
     }
 }
 
@@ -79,6 +89,9 @@ impl Direction {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reading {
     Temperature(f64),
-    Crying { crying: Crying, probability: Option<f64> },
+    Crying {
+        crying: Crying,
+        probability: Option<f64>,
+    },
     Direction(Direction),
 }

@@ -49,7 +49,9 @@ pub struct SimulateArgs {
 impl SimulateArgs {
     pub fn uuids(&self) -> Vec<String> {
         if self.uuids.is_empty() {
-            (1..=self.cradles).map(|i| format!("{}-{i}", self.prefix)).collect()
+            (1..=self.cradles)
+                .map(|i| format!("{}-{i}", self.prefix))
+                .collect()
         } else {
             self.uuids.clone()
         }
@@ -121,11 +123,10 @@ pub enum SimError {
 /// Starts the cradles in the background.
 pub async fn start(args: &SimulateArgs) -> Result<Simulator, SimError> {
     let (host, port) = parse_mqtt_url(&args.mqtt_url)?;
-    let pool = tokio::task::spawn_blocking(render_pool)
+    let pool = tokio::task::spawn_blocking(shared_pool)
         .await
         .map_err(|e| SimError::Render(e.to_string()))?
-        .map_err(|e| SimError::Render(e.to_string()))?;
-    let pool = Arc::new(pool);
+        .map_err(SimError::Render)?;
     let mut sim = Simulator {
         cradles: Vec::new(),
         tasks: Vec::new(),
@@ -170,7 +171,9 @@ async fn register(hub_url: &str, uuid: &str) {
             .await
         {
             Ok(r) if r.status().is_success() => return,
-            Ok(r) => tracing::warn!(uuid, status = %r.status(), "simulator: register_agent refused"),
+            Ok(r) => {
+                tracing::warn!(uuid, status = %r.status(), "simulator: register_agent refused")
+            }
             Err(e) => tracing::warn!(uuid, attempt, error = %e, "simulator: register_agent failed"),
         }
         tokio::time::sleep(Duration::from_millis(300 * attempt)).await;
@@ -184,6 +187,13 @@ struct FramePool {
 }
 
 const POOL_FRAMES: usize = 20;
+
+/// Rendered once per process: every simulated cradle shares the pool.
+fn shared_pool() -> Result<Arc<FramePool>, String> {
+    static POOL: std::sync::OnceLock<Result<Arc<FramePool>, String>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| render_pool().map(Arc::new).map_err(|e| e.to_string()))
+        .clone()
+}
 
 fn render_pool() -> Result<FramePool, image::ImageError> {
     let mut still = Vec::with_capacity(POOL_FRAMES);
@@ -207,7 +217,11 @@ fn encode(img: &RgbImage) -> Result<Bytes, image::ImageError> {
 fn render_frame(i: usize, rocking: bool) -> RgbImage {
     let (w, h) = (640u32, 480u32);
     let phase = i as f64 / POOL_FRAMES as f64 * std::f64::consts::TAU;
-    let sway = if rocking { (phase.sin() * 40.0) as i64 } else { 0 };
+    let sway = if rocking {
+        (phase.sin() * 40.0) as i64
+    } else {
+        0
+    };
     let breathe = 1.0 + 0.04 * phase.sin();
     let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (i as u64 * 7919);
     let mut img = RgbImage::new(w, h);
@@ -218,7 +232,10 @@ fn render_frame(i: usize, rocking: bool) -> RgbImage {
         seed ^= seed << 17;
         let noise = (seed % 24) as i64 - 12;
         let base = 60 + (y as i64 * 50 / h as i64) + ((x as i64 + sway) / 40 % 2) * 6;
-        let (dx, dy) = ((x as f64 - cx) / (120.0 * breathe), (y as f64 - cy) / (90.0 * breathe));
+        let (dx, dy) = (
+            (x as f64 - cx) / (120.0 * breathe),
+            (y as f64 - cy) / (90.0 * breathe),
+        );
         let (dhx, dhy) = ((x as f64 - cx) / 55.0, (y as f64 - (cy - 110.0)) / 55.0);
         let (r, g, b) = if dhx * dhx + dhy * dhy < 1.0 {
             (225, 180, 150)
@@ -233,8 +250,16 @@ fn render_frame(i: usize, rocking: bool) -> RgbImage {
     if rocking {
         for y in 0..24 {
             for x in 0..w {
-                let stripe = ((x as usize + i * 8) / 16) % 2 == 0;
-                img.put_pixel(x, y, if stripe { Rgb([220, 40, 40]) } else { Rgb([250, 250, 250]) });
+                let stripe = ((x as usize + i * 8) / 16).is_multiple_of(2);
+                img.put_pixel(
+                    x,
+                    y,
+                    if stripe {
+                        Rgb([220, 40, 40])
+                    } else {
+                        Rgb([250, 250, 250])
+                    },
+                );
             }
         }
     }
@@ -254,9 +279,25 @@ fn local_timestamp() -> String {
     )
 }
 
-async fn run_cradle(cradle: Arc<SimCradle>, host: String, port: u16, fps: f64, junk: bool, pool: Arc<FramePool>, index: usize) {
+async fn run_cradle(
+    cradle: Arc<SimCradle>,
+    host: String,
+    port: u16,
+    fps: f64,
+    junk: bool,
+    pool: Arc<FramePool>,
+    index: usize,
+) {
     use std::sync::atomic::Ordering;
-    let mut options = MqttOptions::new(format!("sim-{}-{:06x}", cradle.uuid, rand::random::<u32>() & 0xFF_FFFF), host, port);
+    let mut options = MqttOptions::new(
+        format!(
+            "sim-{}-{:06x}",
+            cradle.uuid,
+            rand::random::<u32>() & 0xFF_FFFF
+        ),
+        host,
+        port,
+    );
     options
         .set_keep_alive(Duration::from_secs(15))
         .set_max_packet_size(64 * 1024, 1024 * 1024)
@@ -276,7 +317,9 @@ async fn run_cradle(cradle: Arc<SimCradle>, host: String, port: u16, fps: f64, j
                     Ok(Event::Incoming(Packet::Publish(p))) if p.topic == servo_topic => {
                         let action = serde_json::from_slice::<serde_json::Value>(&p.payload)
                             .ok()
-                            .and_then(|v| v.get("action").and_then(|a| a.as_str()).map(str::to_owned))
+                            .and_then(|v| {
+                                v.get("action").and_then(|a| a.as_str()).map(str::to_owned)
+                            })
                             .unwrap_or_default();
                         tracing::info!(uuid = cradle.uuid, action, "simulator: servo command");
                         match action.as_str() {
@@ -324,23 +367,27 @@ async fn run_cradle(cradle: Arc<SimCradle>, host: String, port: u16, fps: f64, j
             false,
             json!({"direction": scenario.direction, "timestamp": ts}).to_string(),
         );
-        if n % frames_per_sec == 0 {
+        if n.is_multiple_of(frames_per_sec) {
             let t = json!({"temperature": format!("{:.1}", scenario.temperature)}).to_string();
             let _ = client.try_publish(topic("temperature"), QoS::AtMostOnce, false, t);
         }
-        if n % (frames_per_sec * 3) == 0 {
+        if n.is_multiple_of(frames_per_sec * 3) {
             let status = if scenario.crying { "Crying" } else { "Silent" };
             let probability = if scenario.crying { 0.91 } else { 0.04 };
-            let c = json!({"status": status, "probability": probability, "timestamp": ts}).to_string();
+            let c =
+                json!({"status": status, "probability": probability, "timestamp": ts}).to_string();
             let _ = client.try_publish(topic("crying"), QoS::AtMostOnce, false, c);
         }
-        if junk && n % (frames_per_sec * 2) == 0 {
+        if junk && n.is_multiple_of(frames_per_sec * 2) {
             let (kind, payload): (&str, Vec<u8>) = match (n / (frames_per_sec * 2)) % 5 {
                 0 => ("temperature", br#"{"temperature": "nan"}"#.to_vec()),
                 1 => ("frame", br#"{"frame": "not base64 at all!"}"#.to_vec()),
                 2 => ("crying", b"{not json".to_vec()),
                 3 => ("frame/extra", br#"{"frame": ""}"#.to_vec()),
-                _ => ("frame", format!(r#"{{"frame":"{}"}}"#, STANDARD.encode(b"GIF89a....")).into_bytes()),
+                _ => (
+                    "frame",
+                    format!(r#"{{"frame":"{}"}}"#, STANDARD.encode(b"GIF89a....")).into_bytes(),
+                ),
             };
             let _ = client.try_publish(topic(kind), QoS::AtMostOnce, false, payload);
         }

@@ -16,9 +16,8 @@ pub fn format_millis(ms: Millis) -> String {
     let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else {
         return String::new();
     };
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     t.to_offset(UtcOffset::UTC).format(&fmt).unwrap_or_default()
 }
 
@@ -29,7 +28,9 @@ pub fn parse_time(s: &str) -> Option<Millis> {
             version = 2,
             "[year]-[month]-[day][first [T][ ]][hour]:[minute]:[second][optional [.[subsecond]]]"
         );
-        PrimitiveDateTime::parse(s, &naive).ok().map(PrimitiveDateTime::assume_utc)
+        PrimitiveDateTime::parse(s, &naive)
+            .ok()
+            .map(PrimitiveDateTime::assume_utc)
     })?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }

@@ -17,7 +17,11 @@ use crate::timefmt::now_millis;
 use super::extract::session_token;
 use super::{ApiError, AppState, JsonObject};
 
-pub async fn register(State(state): State<AppState>, lang: Lang, body: JsonObject) -> Result<Response, ApiError> {
+pub async fn register(
+    State(state): State<AppState>,
+    lang: Lang,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
     let username = body.str("username")?.to_owned();
     let password = body.str("password")?.to_owned();
     if !auth::valid_username(&username) {
@@ -28,7 +32,9 @@ pub async fn register(State(state): State<AppState>, lang: Lang, body: JsonObjec
     }
     match auth::create_user(&state.store, &username, &password).await {
         Ok(_) => {}
-        Err(auth::AuthError::Store(crate::store::StoreError::Sqlite(e))) if users::is_unique_violation(&e) => {
+        Err(auth::AuthError::Store(crate::store::StoreError::Sqlite(e)))
+            if users::is_unique_violation(&e) =>
+        {
             return Err(ApiError::bad_request(Msg::UsernameTaken));
         }
         Err(e) => return Err(e.into()),
@@ -41,8 +47,14 @@ pub async fn register(State(state): State<AppState>, lang: Lang, body: JsonObjec
         .into_response())
 }
 
-pub async fn check_username(State(state): State<AppState>, Path(username): Path<String>) -> Result<Response, ApiError> {
-    let exists = state.store.read(move |c| users::exists(c, &username)).await?;
+pub async fn check_username(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+) -> Result<Response, ApiError> {
+    let exists = state
+        .store
+        .read(move |c| users::exists(c, &username))
+        .await?;
     Ok(Json(json!({"exists": exists})).into_response())
 }
 
@@ -61,7 +73,10 @@ pub async fn login(
         return Err(e);
     }
     let lookup_name = username.clone();
-    let user = state.store.read(move |c| users::by_name(c, &lookup_name)).await?;
+    let user = state
+        .store
+        .read(move |c| users::by_name(c, &lookup_name))
+        .await?;
     let hash = match &user {
         Some(u) => u.password_hash.clone(),
         None => auth::dummy_hash().await,
@@ -70,7 +85,10 @@ pub async fn login(
     let Some(user) = user.filter(|_| verified) else {
         state.throttle.failed(&username, addr, now_millis());
         tracing::info!(username, peer = %peer.ip(), "login failed");
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, Msg::WrongCredentials));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            Msg::WrongCredentials,
+        ));
     };
     state.throttle.succeeded(&username);
     let token = state.sessions.create(user.id, &user.username).await?;
@@ -81,7 +99,8 @@ pub async fn login(
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| ApiError::from(auth::AuthError::Hash(e.to_string())))?,
+        HeaderValue::from_str(&cookie)
+            .map_err(|e| ApiError::from(auth::AuthError::Hash(e.to_string())))?,
     );
     Ok((
         headers,
@@ -95,7 +114,11 @@ pub async fn login(
 }
 
 /// Always succeeds: logging out twice, or without a session, is not an error.
-pub async fn logout(State(state): State<AppState>, lang: Lang, parts: Parts) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    lang: Lang,
+    parts: Parts,
+) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&parts) {
         state.sessions.delete(auth::hash_token(token)).await?;
     }
@@ -104,5 +127,9 @@ pub async fn logout(State(state): State<AppState>, lang: Lang, parts: Parts) -> 
     if let Ok(v) = HeaderValue::from_str(&clear) {
         headers.insert(header::SET_COOKIE, v);
     }
-    Ok((headers, Json(json!({"success": true, "message": Msg::LoggedOut.text(lang)}))).into_response())
+    Ok((
+        headers,
+        Json(json!({"success": true, "message": Msg::LoggedOut.text(lang)})),
+    )
+        .into_response())
 }

@@ -10,7 +10,11 @@ use crate::i18n::Msg;
 
 use super::{ApiError, AppState, JsonObject, OwnedCradle};
 
-pub async fn control_motor(State(state): State<AppState>, owned: OwnedCradle, body: JsonObject) -> Result<Response, ApiError> {
+pub async fn control_motor(
+    State(state): State<AppState>,
+    owned: OwnedCradle,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
     let start = match body.opt_str("action") {
         Ok(Some("start")) => true,
         Ok(Some("stop")) => false,
@@ -20,8 +24,14 @@ pub async fn control_motor(State(state): State<AppState>, owned: OwnedCradle, bo
     state
         .mqtt
         .publish_servo(&owned.cradle.uuid, start)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::MotorUnavailable).with_detail(e.to_string()))?;
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::MotorUnavailable)
+                .with_detail(e.to_string())
+        })?;
     owned.cradle.set_rocking(start);
     tracing::info!(uuid = %owned.cradle.uuid, action = if start { "start" } else { "stop" }, "motor command sent");
-    Ok(Json(json!({"success": true, "action": if start { "start" } else { "stop" }})).into_response())
+    Ok(
+        Json(json!({"success": true, "action": if start { "start" } else { "stop" }}))
+            .into_response(),
+    )
 }

@@ -34,17 +34,32 @@ fn valid_uuid(uuid: &str) -> bool {
 }
 
 /// Called by the cradle itself on boot: no session.
-pub async fn register_agent(State(state): State<AppState>, lang: Lang, body: JsonObject) -> Result<Response, ApiError> {
+pub async fn register_agent(
+    State(state): State<AppState>,
+    lang: Lang,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
     let uuid = body.str("uuid")?.to_owned();
     if !valid_uuid(&uuid) {
         return Err(ApiError::bad_request(Msg::InvalidField("uuid")));
     }
-    let ip = body.opt_str("ip")?.unwrap_or("").chars().take(64).collect::<String>();
+    let ip = body
+        .opt_str("ip")?
+        .unwrap_or("")
+        .chars()
+        .take(64)
+        .collect::<String>();
     let now = now_millis();
-    let agent = state.store.write(move |c| agents::upsert(c, &uuid, &ip, now)).await?;
+    let agent = state
+        .store
+        .write(move |c| agents::upsert(c, &uuid, &ip, now))
+        .await?;
     state.live.ensure(&agent.uuid, agent.owner_id);
     tracing::info!(uuid = agent.uuid, ip = agent.ip, "cradle registered");
-    Ok(Json(json!({"status": "success", "message": Msg::AgentRegistered.text(lang)})).into_response())
+    Ok(
+        Json(json!({"status": "success", "message": Msg::AgentRegistered.text(lang)}))
+            .into_response(),
+    )
 }
 
 pub async fn register_cradle(
@@ -83,9 +98,16 @@ pub async fn register_cradle(
     }
 }
 
-fn owned_uuid<'a>(state: &AppState, user_id: i64, body: &'a JsonObject) -> Result<&'a str, ApiError> {
+fn owned_uuid<'a>(
+    state: &AppState,
+    user_id: i64,
+    body: &'a JsonObject,
+) -> Result<&'a str, ApiError> {
     let uuid = body.str("uuid")?;
-    state.live.owned(uuid, user_id).ok_or_else(ApiError::cradle_not_found)?;
+    state
+        .live
+        .owned(uuid, user_id)
+        .ok_or_else(ApiError::cradle_not_found)?;
     Ok(uuid)
 }
 
@@ -96,7 +118,10 @@ pub async fn select_cradle(
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let uuid = owned_uuid(&state, user.user_id, &body)?.to_owned();
-    state.sessions.select_cradle(user.token_hash, Some(uuid)).await?;
+    state
+        .sessions
+        .select_cradle(user.token_hash, Some(uuid))
+        .await?;
     Ok(Json(json!({"success": true, "message": Msg::CradleSelected.text(lang)})).into_response())
 }
 
@@ -118,9 +143,15 @@ pub async fn delete_cradle(
     Ok(Json(json!({"success": true, "message": Msg::CradleDeleted.text(lang)})).into_response())
 }
 
-pub async fn list(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Response, ApiError> {
     let user_id = user.user_id;
-    let agents = state.store.read(move |c| agents::owned_by(c, user_id)).await?;
+    let agents = state
+        .store
+        .read(move |c| agents::owned_by(c, user_id))
+        .await?;
     let list: Vec<Value> = agents
         .iter()
         .map(|a| {
@@ -136,8 +167,13 @@ pub async fn list(State(state): State<AppState>, CurrentUser(user): CurrentUser)
 
 /// A signed URL token for the cradle's media (`/stream/<uuid>?token=`),
 /// valid for an hour, for viewers that cannot send the session cookie.
-pub async fn media_token(State(state): State<AppState>, owned: OwnedCradle) -> Result<Response, ApiError> {
+pub async fn media_token(
+    State(state): State<AppState>,
+    owned: OwnedCradle,
+) -> Result<Response, ApiError> {
     let expires = now_millis() + MEDIA_TOKEN_TTL_MS;
-    let token = state.signer.issue(&owned.cradle.uuid, owned.user.user_id, expires);
+    let token = state
+        .signer
+        .issue(&owned.cradle.uuid, owned.user.user_id, expires);
     Ok(Json(json!({"token": token, "expires_at": format_millis(expires)})).into_response())
 }

@@ -53,8 +53,10 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
-            StoreError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy).with_detail("store queue full"),
-            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal).with_detail(other.to_string()),
+            StoreError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)
+                .with_detail("store queue full"),
+            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal)
+                .with_detail(other.to_string()),
         }
     }
 }
@@ -63,7 +65,8 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> ApiError {
         match e {
             AuthError::Store(s) => s.into(),
-            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal).with_detail(other.to_string()),
+            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal)
+                .with_detail(other.to_string()),
         }
     }
 }
@@ -82,7 +85,8 @@ impl IntoResponse for ApiError {
         let mut res = Response::new(Body::empty());
         *res.status_mut() = self.status;
         if let Some(secs) = self.retry_after {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res.extensions_mut().insert(PendingMessage(self.msg));
         res
@@ -99,8 +103,10 @@ pub async fn localize(State(state): State<AppState>, req: Request, next: Next) -
     if let Some(PendingMessage(msg)) = res.extensions_mut().remove::<PendingMessage>() {
         let text = msg.text(lang);
         let body = json!({"success": false, "status": "error", "message": text, "error": text});
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         *res.body_mut() = Body::from(body.to_string());
     }
     res

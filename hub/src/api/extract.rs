@@ -26,8 +26,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(e.status(), if e.status() == StatusCode::PAYLOAD_TOO_LARGE { Msg::Busy } else { Msg::BadJson })
-                .with_detail(e.body_text())
+            ApiError::new(
+                e.status(),
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Msg::Busy
+                } else {
+                    Msg::BadJson
+                },
+            )
+            .with_detail(e.body_text())
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(JsonObject(Map::new()));
@@ -79,12 +86,23 @@ pub struct CurrentUser(pub Session);
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(CurrentUser(s)) = parts.extensions.get::<CurrentUser>().map(|c| CurrentUser(c.0.clone())) {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(CurrentUser(s)) = parts
+            .extensions
+            .get::<CurrentUser>()
+            .map(|c| CurrentUser(c.0.clone()))
+        {
             return Ok(CurrentUser(s));
         }
         let token = session_token(parts).ok_or_else(ApiError::unauthorized)?;
-        let session = state.sessions.lookup(token).await?.ok_or_else(ApiError::unauthorized)?;
+        let session = state
+            .sessions
+            .lookup(token)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
         parts.extensions.insert(CurrentUser(session.clone()));
         Ok(CurrentUser(session))
     }
@@ -113,10 +131,16 @@ async fn path_uuid(parts: &mut Parts, state: &AppState) -> Result<String, ApiErr
 impl FromRequestParts<AppState> for OwnedCradle {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
         let uuid = path_uuid(parts, state).await?;
-        let cradle = state.live.owned(&uuid, user.user_id).ok_or_else(ApiError::cradle_not_found)?;
+        let cradle = state
+            .live
+            .owned(&uuid, user.user_id)
+            .ok_or_else(ApiError::cradle_not_found)?;
         Ok(OwnedCradle { user, cradle })
     }
 }
@@ -136,7 +160,10 @@ struct TokenQuery {
 impl FromRequestParts<AppState> for MediaCradle {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let uuid = path_uuid(parts, state).await?;
         let token = Query::<TokenQuery>::from_request_parts(parts, state)
             .await
@@ -147,9 +174,17 @@ impl FromRequestParts<AppState> for MediaCradle {
                 .signer
                 .verify(&token, &uuid, now_millis())
                 .ok_or_else(ApiError::unauthorized)?,
-            None => CurrentUser::from_request_parts(parts, state).await?.0.user_id,
+            None => {
+                CurrentUser::from_request_parts(parts, state)
+                    .await?
+                    .0
+                    .user_id
+            }
         };
-        let cradle = state.live.owned(&uuid, user_id).ok_or_else(ApiError::cradle_not_found)?;
+        let cradle = state
+            .live
+            .owned(&uuid, user_id)
+            .ok_or_else(ApiError::cradle_not_found)?;
         Ok(MediaCradle { user_id, cradle })
     }
 }

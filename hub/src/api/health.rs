@@ -15,7 +15,9 @@ pub async fn health(State(state): State<AppState>) -> Response {
     let db_ok = matches!(
         tokio::time::timeout(
             Duration::from_secs(2),
-            state.store.read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
+            state
+                .store
+                .read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
         )
         .await,
         Ok(Ok(1))
@@ -44,6 +46,10 @@ pub async fn health(State(state): State<AppState>) -> Response {
         },
         "version": env!("CARGO_PKG_VERSION"),
     });
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }

@@ -64,7 +64,10 @@ pub fn router(state: AppState) -> Router {
         .route("/select_cradle", post(cradles::select_cradle))
         .route("/delete_cradle", post(cradles::delete_cradle))
         .route("/api/agents", get(cradles::list))
-        .route("/api/media_token/{uuid}", get(cradles::media_token).post(cradles::media_token))
+        .route(
+            "/api/media_token/{uuid}",
+            get(cradles::media_token).post(cradles::media_token),
+        )
         // Monitoring
         .route("/api/agent_status/{uuid}", get(monitoring::agent_status))
         .route("/get_sensor_data/{uuid}", get(monitoring::latest))
@@ -76,7 +79,10 @@ pub fn router(state: AppState) -> Router {
         .route("/control_motor/{uuid}", post(control::control_motor))
         .route("/health", get(health::health))
         .fallback(|| async { ApiError::not_found() })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), error::localize))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::localize,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

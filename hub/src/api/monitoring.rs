@@ -68,7 +68,8 @@ pub async fn history(
     owned: OwnedCradle,
     query: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(range) = query.map_err(|e| ApiError::bad_request(Msg::BadDate).with_detail(e.body_text()))?;
+    let Query(range) =
+        query.map_err(|e| ApiError::bad_request(Msg::BadDate).with_detail(e.body_text()))?;
     let parse = |v: Option<String>, field: &'static str| -> Result<i64, ApiError> {
         let v = v.ok_or(ApiError::bad_request(Msg::MissingField(field)))?;
         parse_time(&v).ok_or(ApiError::bad_request(Msg::BadDate))
@@ -102,11 +103,15 @@ pub async fn history(
 const UNKNOWN: &str = "Unknown";
 
 pub async fn crying_sse(owned: OwnedCradle) -> impl IntoResponse {
-    status_sse(owned, |s| s.crying.map_or(UNKNOWN, |c| c.as_str()).to_owned())
+    status_sse(owned, |s| {
+        s.crying.map_or(UNKNOWN, |c| c.as_str()).to_owned()
+    })
 }
 
 pub async fn direction_sse(owned: OwnedCradle) -> impl IntoResponse {
-    status_sse(owned, |s| s.direction.as_ref().map_or(UNKNOWN, |d| d.raw()).to_owned())
+    status_sse(owned, |s| {
+        s.direction.as_ref().map_or(UNKNOWN, |d| d.raw()).to_owned()
+    })
 }
 
 /// Sends the projected value at once, again whenever it changes, and
@@ -118,22 +123,25 @@ fn status_sse(
     const REPEAT: Duration = Duration::from_secs(1);
     let rx = owned.cradle.subscribe_status();
     let tick = interval_at(Instant::now() + REPEAT, REPEAT);
-    let stream = futures_util::stream::unfold((rx, tick, None::<String>), move |(mut rx, mut tick, last)| async move {
-        loop {
-            let current = project(&rx.borrow_and_update());
-            if last.as_deref() != Some(current.as_str()) {
-                tick.reset();
-                let event = Event::default().data(&current);
-                return Some((Ok(event), (rx, tick, Some(current))));
-            }
-            tokio::select! {
-                changed = rx.changed() => if changed.is_err() { return None },
-                _ = tick.tick() => {
+    let stream = futures_util::stream::unfold(
+        (rx, tick, None::<String>),
+        move |(mut rx, mut tick, last)| async move {
+            loop {
+                let current = project(&rx.borrow_and_update());
+                if last.as_deref() != Some(current.as_str()) {
+                    tick.reset();
                     let event = Event::default().data(&current);
                     return Some((Ok(event), (rx, tick, Some(current))));
                 }
+                tokio::select! {
+                    changed = rx.changed() => if changed.is_err() { return None },
+                    _ = tick.tick() => {
+                        let event = Event::default().data(&current);
+                        return Some((Ok(event), (rx, tick, Some(current))));
+                    }
+                }
             }
-        }
-    });
+        },
+    );
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

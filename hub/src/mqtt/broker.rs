@@ -5,7 +5,10 @@ use std::net::{SocketAddr, TcpListener};
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
     #[error("cannot listen for MQTT on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("invalid embedded broker configuration: {0}")]
     Config(String),
     #[error("cannot start the broker thread: {0}")]
@@ -19,8 +22,14 @@ pub enum BrokerError {
 /// address is probed here first; port 0 is resolved to a concrete free port
 /// the same way.
 pub fn start(listen: SocketAddr, max_payload: usize) -> Result<SocketAddr, BrokerError> {
-    let probe = TcpListener::bind(listen).map_err(|source| BrokerError::Bind { addr: listen, source })?;
-    let addr = probe.local_addr().map_err(|source| BrokerError::Bind { addr: listen, source })?;
+    let probe = TcpListener::bind(listen).map_err(|source| BrokerError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let addr = probe.local_addr().map_err(|source| BrokerError::Bind {
+        addr: listen,
+        source,
+    })?;
     drop(probe);
 
     // rumqttd checks its limit against the whole remaining length (topic and
@@ -50,7 +59,8 @@ next_connection_delay_ms = 1
     dynamic_filters = true
 "#
     );
-    let config: rumqttd::Config = toml::from_str(&toml).map_err(|e| BrokerError::Config(e.to_string()))?;
+    let config: rumqttd::Config =
+        toml::from_str(&toml).map_err(|e| BrokerError::Config(e.to_string()))?;
     std::thread::Builder::new()
         .name("mqtt-broker".into())
         .spawn(move || {

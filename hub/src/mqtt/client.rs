@@ -41,14 +41,20 @@ impl MqttHandle {
     /// Waits until the client is connected and subscribed, or the timeout.
     pub async fn wait_connected(&self, timeout: Duration) -> bool {
         let mut rx = self.connected_rx.clone();
-        tokio::time::timeout(timeout, rx.wait_for(|c| *c)).await.is_ok_and(|r| r.is_ok())
+        tokio::time::timeout(timeout, rx.wait_for(|c| *c))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     pub fn publish_servo(&self, uuid: &str, start: bool) -> Result<(), PublishError> {
         if !self.is_connected() {
             return Err(PublishError::NotConnected);
         }
-        let payload = if start { br#"{"action": "start"}"#.as_slice() } else { br#"{"action": "stop"}"#.as_slice() };
+        let payload = if start {
+            br#"{"action": "start"}"#.as_slice()
+        } else {
+            br#"{"action": "stop"}"#.as_slice()
+        };
         self.client
             .try_publish(servo_topic(uuid), QoS::AtLeastOnce, false, payload)
             .map_err(PublishError::from)
@@ -85,11 +91,15 @@ pub fn spawn(host: &str, port: u16, max_payload: usize, ingest: Arc<Ingest>) -> 
         loop {
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
-                    ingest.handle(&publish.topic, publish.payload, max_payload).await;
+                    ingest
+                        .handle(&publish.topic, publish.payload, max_payload)
+                        .await;
                 }
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     backoff = BACKOFF_START;
-                    let filters = SUBSCRIPTIONS.iter().map(|(t, q)| SubscribeFilter::new((*t).to_owned(), *q));
+                    let filters = SUBSCRIPTIONS
+                        .iter()
+                        .map(|(t, q)| SubscribeFilter::new((*t).to_owned(), *q));
                     if let Err(e) = client.try_subscribe_many(filters) {
                         tracing::error!(error = %e, "mqtt: cannot queue subscriptions");
                     }

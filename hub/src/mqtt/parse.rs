@@ -94,9 +94,13 @@ pub fn parse_topic(topic: &str) -> Result<(&str, Kind), DropReason> {
 pub fn parse_payload(kind: Kind, payload: &[u8]) -> Result<Message, DropReason> {
     match kind {
         Kind::Frame => parse_frame(payload).map(Message::Frame),
-        Kind::Temperature => parse_temperature(payload).map(|t| Message::Reading(Reading::Temperature(t))),
+        Kind::Temperature => {
+            parse_temperature(payload).map(|t| Message::Reading(Reading::Temperature(t)))
+        }
         Kind::Crying => parse_crying(payload).map(Message::Reading),
-        Kind::Direction => parse_direction(payload).map(|d| Message::Reading(Reading::Direction(d))),
+        Kind::Direction => {
+            parse_direction(payload).map(|d| Message::Reading(Reading::Direction(d)))
+        }
     }
 }
 
@@ -107,7 +111,8 @@ struct FramePayload<'a> {
 }
 
 pub fn parse_frame(payload: &[u8]) -> Result<Bytes, DropReason> {
-    let parsed: FramePayload<'_> = serde_json::from_slice(payload).map_err(|_| DropReason::InvalidJson)?;
+    let parsed: FramePayload<'_> =
+        serde_json::from_slice(payload).map_err(|_| DropReason::InvalidJson)?;
     let b64 = parsed.frame.ok_or(DropReason::MissingField)?;
     let b64 = b64.trim();
     let jpeg = STANDARD
@@ -128,7 +133,9 @@ pub fn looks_like_jpeg(b: &[u8]) -> bool {
         && b[0] == 0xFF
         && b[1] == 0xD8
         && b[2] == 0xFF
-        && b[b.len().saturating_sub(64)..].windows(2).any(|w| w == [0xFF, 0xD9])
+        && b[b.len().saturating_sub(64)..]
+            .windows(2)
+            .any(|w| w == [0xFF, 0xD9])
 }
 
 fn json_object(payload: &[u8]) -> Result<serde_json::Map<String, Value>, DropReason> {
@@ -141,7 +148,10 @@ fn json_object(payload: &[u8]) -> Result<serde_json::Map<String, Value>, DropRea
 pub fn parse_temperature(payload: &[u8]) -> Result<f64, DropReason> {
     let map = json_object(payload)?;
     let value = match map.get("temperature") {
-        Some(Value::String(s)) => s.trim().parse::<f64>().map_err(|_| DropReason::BadTemperature)?,
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| DropReason::BadTemperature)?,
         Some(Value::Number(n)) => n.as_f64().ok_or(DropReason::BadTemperature)?,
         Some(_) => return Err(DropReason::BadTemperature),
         None => return Err(DropReason::MissingField),
@@ -175,7 +185,9 @@ pub fn parse_crying(payload: &[u8]) -> Result<Reading, DropReason> {
 pub fn parse_direction(payload: &[u8]) -> Result<Direction, DropReason> {
     let map = json_object(payload)?;
     match map.get("direction") {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 128 => Ok(Direction::from_device(s)),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 128 => {
+            Ok(Direction::from_device(s))
+        }
         Some(_) => Err(DropReason::InvalidJson),
         None => Err(DropReason::MissingField),
     }
@@ -198,8 +210,14 @@ mod tests {
     #[test]
     fn topics() {
         assert_eq!(parse_topic("cradle/abc/frame"), Ok(("abc", Kind::Frame)));
-        assert_eq!(parse_topic("cradle/abc/temperature"), Ok(("abc", Kind::Temperature)));
-        assert_eq!(parse_topic("cradle/abc/frame/extra"), Err(DropReason::BadTopic));
+        assert_eq!(
+            parse_topic("cradle/abc/temperature"),
+            Ok(("abc", Kind::Temperature))
+        );
+        assert_eq!(
+            parse_topic("cradle/abc/frame/extra"),
+            Err(DropReason::BadTopic)
+        );
         assert_eq!(parse_topic("cradle//frame"), Err(DropReason::BadTopic));
         assert_eq!(parse_topic("cradle/abc/servo"), Err(DropReason::BadTopic));
         assert_eq!(parse_topic("other/abc/frame"), Err(DropReason::BadTopic));
@@ -209,13 +227,34 @@ mod tests {
     fn temperature_quirks() {
         assert_eq!(parse_temperature(br#"{"temperature": "37.4"}"#), Ok(37.4));
         assert_eq!(parse_temperature(br#"{"temperature": 36}"#), Ok(36.0));
-        assert_eq!(parse_temperature(br#"{"temperature": " 36.5 ", "unit": "C"}"#), Ok(36.5));
-        assert_eq!(parse_temperature(br#"{"temperature": "nan"}"#), Err(DropReason::BadTemperature));
-        assert_eq!(parse_temperature(br#"{"temperature": "inf"}"#), Err(DropReason::BadTemperature));
-        assert_eq!(parse_temperature(br#"{"temperature": "999"}"#), Err(DropReason::BadTemperature));
-        assert_eq!(parse_temperature(br#"{"temperature": "warm"}"#), Err(DropReason::BadTemperature));
-        assert_eq!(parse_temperature(br#"{"temperature": null}"#), Err(DropReason::BadTemperature));
-        assert_eq!(parse_temperature(br#"{"temp": 1}"#), Err(DropReason::MissingField));
+        assert_eq!(
+            parse_temperature(br#"{"temperature": " 36.5 ", "unit": "C"}"#),
+            Ok(36.5)
+        );
+        assert_eq!(
+            parse_temperature(br#"{"temperature": "nan"}"#),
+            Err(DropReason::BadTemperature)
+        );
+        assert_eq!(
+            parse_temperature(br#"{"temperature": "inf"}"#),
+            Err(DropReason::BadTemperature)
+        );
+        assert_eq!(
+            parse_temperature(br#"{"temperature": "999"}"#),
+            Err(DropReason::BadTemperature)
+        );
+        assert_eq!(
+            parse_temperature(br#"{"temperature": "warm"}"#),
+            Err(DropReason::BadTemperature)
+        );
+        assert_eq!(
+            parse_temperature(br#"{"temperature": null}"#),
+            Err(DropReason::BadTemperature)
+        );
+        assert_eq!(
+            parse_temperature(br#"{"temp": 1}"#),
+            Err(DropReason::MissingField)
+        );
         assert_eq!(parse_temperature(b"37.4"), Err(DropReason::InvalidJson));
         assert_eq!(parse_temperature(b"\xff\xfe"), Err(DropReason::InvalidJson));
     }
@@ -226,8 +265,14 @@ mod tests {
             Ok(Reading::Crying { crying, .. }) => Some(crying),
             _ => None,
         };
-        assert_eq!(c(br#"{"status":"Crying","probability":0.9,"timestamp":"x"}"#), Some(Crying::Crying));
-        assert_eq!(c(br#"{"status":"Silent","probability":0.1}"#), Some(Crying::NotCrying));
+        assert_eq!(
+            c(br#"{"status":"Crying","probability":0.9,"timestamp":"x"}"#),
+            Some(Crying::Crying)
+        );
+        assert_eq!(
+            c(br#"{"status":"Silent","probability":0.1}"#),
+            Some(Crying::NotCrying)
+        );
         assert_eq!(c(br#"{"status":"Not Crying"}"#), Some(Crying::NotCrying));
         assert_eq!(c(br#"{"status":"crying"}"#), Some(Crying::NotCrying));
         assert_eq!(c(br#"{"probability":0.9}"#), None);
@@ -235,7 +280,10 @@ mod tests {
 
     #[test]
     fn directions() {
-        let d = parse_direction(r#"{"direction":"인식 오류","timestamp":"2026-01-01 00:00:00"}"#.as_bytes()).unwrap();
+        let d = parse_direction(
+            r#"{"direction":"인식 오류","timestamp":"2026-01-01 00:00:00"}"#.as_bytes(),
+        )
+        .unwrap();
         assert_eq!(d.kind(), DirectionKind::DetectorError);
         assert!(d.is_face_missing());
         assert_eq!(d.raw(), "인식 오류");
@@ -247,14 +295,26 @@ mod tests {
     #[test]
     fn frames() {
         let jpeg = tiny_jpeg();
-        let payload = format!(r#"{{"frame":"{}","timestamp":"2026-01-01 00:00:00","x":1}}"#, STANDARD.encode(&jpeg));
-        assert_eq!(parse_frame(payload.as_bytes()).unwrap(), Bytes::from(jpeg.clone()));
+        let payload = format!(
+            r#"{{"frame":"{}","timestamp":"2026-01-01 00:00:00","x":1}}"#,
+            STANDARD.encode(&jpeg)
+        );
+        assert_eq!(
+            parse_frame(payload.as_bytes()).unwrap(),
+            Bytes::from(jpeg.clone())
+        );
         // JSON may escape '/' in base64.
         let escaped = payload.replace('/', "\\/");
         assert_eq!(parse_frame(escaped.as_bytes()).unwrap(), Bytes::from(jpeg));
-        assert_eq!(parse_frame(br#"{"frame":"!!!"}"#), Err(DropReason::InvalidBase64));
+        assert_eq!(
+            parse_frame(br#"{"frame":"!!!"}"#),
+            Err(DropReason::InvalidBase64)
+        );
         let png_b64 = STANDARD.encode(b"\x89PNG\r\n\x1a\n0000");
-        assert_eq!(parse_frame(format!(r#"{{"frame":"{png_b64}"}}"#).as_bytes()), Err(DropReason::NotJpeg));
+        assert_eq!(
+            parse_frame(format!(r#"{{"frame":"{png_b64}"}}"#).as_bytes()),
+            Err(DropReason::NotJpeg)
+        );
         assert_eq!(parse_frame(b"{"), Err(DropReason::InvalidJson));
         assert_eq!(parse_frame(b"{}"), Err(DropReason::MissingField));
     }

@@ -50,9 +50,11 @@ pub fn all(c: &Connection) -> rusqlite::Result<Vec<Agent>> {
 }
 
 pub fn owned_by(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Agent>> {
-    c.prepare_cached(&format!("SELECT {COLUMNS} FROM agents WHERE owner_id = ?1 ORDER BY id"))?
-        .query_map([user_id], from_row)?
-        .collect()
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM agents WHERE owner_id = ?1 ORDER BY id"
+    ))?
+    .query_map([user_id], from_row)?
+    .collect()
 }
 
 pub enum Claim {
@@ -63,7 +65,13 @@ pub enum Claim {
 
 /// Gives an unowned cradle to `user_id`. `create_if_missing` covers a cradle
 /// the hub has heard on MQTT whose `/register_agent` call never arrived.
-pub fn claim(c: &Connection, uuid: &str, user_id: i64, create_if_missing: bool, now: Millis) -> rusqlite::Result<Claim> {
+pub fn claim(
+    c: &Connection,
+    uuid: &str,
+    user_id: i64,
+    create_if_missing: bool,
+    now: Millis,
+) -> rusqlite::Result<Claim> {
     let agent = match by_uuid(c, uuid)? {
         Some(a) => a,
         None if create_if_missing => upsert(c, uuid, "", now)?,

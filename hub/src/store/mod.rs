@@ -37,7 +37,10 @@ pub enum StoreError {
     #[error("migration failed: {0}")]
     Migration(#[from] rusqlite_migration::Error),
     #[error("cannot create data folder {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the database is busy")]
     Busy,
     #[error("the database writer has stopped")]
@@ -107,7 +110,11 @@ impl Store {
                 path: data_dir.to_owned(),
                 source,
             })?;
-        Ok(Store { jobs, readers, stats })
+        Ok(Store {
+            jobs,
+            readers,
+            stats,
+        })
     }
 
     pub fn stats(&self) -> &WriterStats {
@@ -162,7 +169,11 @@ impl Store {
     {
         let pool = &self.readers;
         let _queued = pool.queue.try_acquire().map_err(|_| StoreError::Busy)?;
-        let permit = pool.available.acquire().await.map_err(|_| StoreError::Closed)?;
+        let permit = pool
+            .available
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         let conn = pool.idle.lock().pop();
         let pool2 = self.readers.clone();
         let result = tokio::task::spawn_blocking(move || {
@@ -230,13 +241,17 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>, stats: &Writer
             }
             Err(e) => {
                 tracing::error!(error = %e, "store: cannot begin a transaction");
-                stats.failed_jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                stats
+                    .failed_jobs
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 batch.clear();
                 false
             }
         };
         stats.batches.fetch_add(1, Ordering::Relaxed);
-        stats.jobs.fetch_add(completions.len() as u64, Ordering::Relaxed);
+        stats
+            .jobs
+            .fetch_add(completions.len() as u64, Ordering::Relaxed);
         for done in completions.drain(..) {
             done(committed);
         }
@@ -285,7 +300,10 @@ mod tests {
     #[tokio::test]
     async fn writes_are_visible_to_readers_after_commit() {
         let (store, _dir) = test_store();
-        let id = store.write(|c| users::insert(c, "ann", "hash", 1)).await.unwrap();
+        let id = store
+            .write(|c| users::insert(c, "ann", "hash", 1))
+            .await
+            .unwrap();
         let user = store.read(move |c| users::by_id(c, id)).await.unwrap();
         assert_eq!(user.map(|u| u.username), Some("ann".to_owned()));
         // Reopening applies no migration twice.

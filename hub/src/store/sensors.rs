@@ -19,17 +19,45 @@ pub fn insert(c: &Connection, uuid: &str, ts: Millis, reading: &Reading) -> rusq
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     match reading {
-        Reading::Temperature(t) => stmt.execute(params![uuid, ts, t, None::<&str>, None::<f64>, None::<&str>])?,
-        Reading::Crying { crying, probability } => {
-            stmt.execute(params![uuid, ts, None::<f64>, crying.as_str(), probability, None::<&str>])?
-        }
-        Reading::Direction(d) => stmt.execute(params![uuid, ts, None::<f64>, None::<&str>, None::<f64>, d.raw()])?,
+        Reading::Temperature(t) => stmt.execute(params![
+            uuid,
+            ts,
+            t,
+            None::<&str>,
+            None::<f64>,
+            None::<&str>
+        ])?,
+        Reading::Crying {
+            crying,
+            probability,
+        } => stmt.execute(params![
+            uuid,
+            ts,
+            None::<f64>,
+            crying.as_str(),
+            probability,
+            None::<&str>
+        ])?,
+        Reading::Direction(d) => stmt.execute(params![
+            uuid,
+            ts,
+            None::<f64>,
+            None::<&str>,
+            None::<f64>,
+            d.raw()
+        ])?,
     };
     Ok(())
 }
 
 /// Readings with `from <= ts < to`, oldest first, at most `limit`.
-pub fn range(c: &Connection, uuid: &str, from: Millis, to: Millis, limit: usize) -> rusqlite::Result<Vec<SensorRow>> {
+pub fn range(
+    c: &Connection,
+    uuid: &str,
+    from: Millis,
+    to: Millis,
+    limit: usize,
+) -> rusqlite::Result<Vec<SensorRow>> {
     c.prepare_cached(
         "SELECT ts, temperature, crying, direction FROM sensor_data
          WHERE agent_uuid = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, id LIMIT ?4",

@@ -12,7 +12,13 @@ pub struct SessionRow {
     pub expires_at: Millis,
 }
 
-pub fn insert(c: &Connection, token_hash: &[u8], user_id: i64, now: Millis, expires_at: Millis) -> rusqlite::Result<()> {
+pub fn insert(
+    c: &Connection,
+    token_hash: &[u8],
+    user_id: i64,
+    now: Millis,
+    expires_at: Millis,
+) -> rusqlite::Result<()> {
     c.execute(
         "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
         params![token_hash, user_id, now, expires_at],
@@ -20,7 +26,11 @@ pub fn insert(c: &Connection, token_hash: &[u8], user_id: i64, now: Millis, expi
     Ok(())
 }
 
-pub fn lookup(c: &Connection, token_hash: &[u8], now: Millis) -> rusqlite::Result<Option<SessionRow>> {
+pub fn lookup(
+    c: &Connection,
+    token_hash: &[u8],
+    now: Millis,
+) -> rusqlite::Result<Option<SessionRow>> {
     c.prepare_cached(
         "SELECT s.user_id, u.username, s.selected_cradle, s.expires_at
          FROM sessions s JOIN users u ON u.id = s.user_id
@@ -42,7 +52,11 @@ pub fn delete(c: &Connection, token_hash: &[u8]) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn select_cradle(c: &Connection, token_hash: &[u8], uuid: Option<&str>) -> rusqlite::Result<()> {
+pub fn select_cradle(
+    c: &Connection,
+    token_hash: &[u8],
+    uuid: Option<&str>,
+) -> rusqlite::Result<()> {
     c.execute(
         "UPDATE sessions SET selected_cradle = ?2 WHERE token_hash = ?1",
         params![token_hash, uuid],

@@ -19,7 +19,12 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-pub fn insert(c: &Connection, username: &str, password_hash: &str, now: Millis) -> rusqlite::Result<i64> {
+pub fn insert(
+    c: &Connection,
+    username: &str,
+    password_hash: &str,
+    now: Millis,
+) -> rusqlite::Result<i64> {
     c.execute(
         "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)",
         params![username, password_hash, now],
@@ -40,11 +45,15 @@ pub fn by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
 }
 
 pub fn exists(c: &Connection, username: &str) -> rusqlite::Result<bool> {
-    c.prepare_cached("SELECT 1 FROM users WHERE username = ?1")?.exists([username])
+    c.prepare_cached("SELECT 1 FROM users WHERE username = ?1")?
+        .exists([username])
 }
 
 pub fn set_password(c: &Connection, id: i64, password_hash: &str) -> rusqlite::Result<()> {
-    c.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, password_hash])?;
+    c.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        params![id, password_hash],
+    )?;
     Ok(())
 }
 

@@ -1,0 +1,11 @@
+//! Integration tests: the real hub on ephemeral ports, real SQLite files,
+//! real MQTT (the embedded broker, and Mosquitto in `mosquitto.rs`), real HTTP.
+//! One test binary keeps link time down.
+
+mod accounts;
+mod common;
+mod cradles;
+mod media;
+mod monitoring;
+mod mosquitto;
+mod mqtt_input;

@@ -1,0 +1,155 @@
+//! External-broker mode against a real Mosquitto (Debian's `mosquitto`
+//! package; `scripts/test.sh` and `.ci/run` install it).
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{Cradle, TestHub, external};
+
+fn mosquitto_bin() -> &'static str {
+    if Path::new("/usr/sbin/mosquitto").exists() {
+        "/usr/sbin/mosquitto"
+    } else {
+        "mosquitto"
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Mosquitto {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    async fn start(port: u16) -> Mosquitto {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+        )
+        .unwrap();
+        let child = spawn(&conf, port).await;
+        Mosquitto { child, port, dir }
+    }
+
+    async fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.child = spawn(&self.dir.path().join("mosquitto.conf"), self.port).await;
+    }
+}
+
+async fn spawn(conf: &Path, port: u16) -> Child {
+    let child = Command::new(mosquitto_bin())
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto runs (apt-get install mosquitto; scripts/test.sh does it)");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "mosquitto did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn works_through_mosquitto_and_survives_its_restart() {
+    let port = free_port();
+    let mut broker = Mosquitto::start(port).await;
+    let t = TestHub::start_with(|s| s.mqtt = external("127.0.0.1", port)).await;
+    assert!(
+        t.hub.mqtt_addr.is_none(),
+        "no embedded broker in external mode"
+    );
+    assert!(t.hub.state.mqtt.is_connected());
+    let mut ann = t.user("ann").await;
+    t.cradle_for(&mut ann, "c1").await;
+
+    let mut cradle = Cradle::connect(port, "c1").await;
+    cradle
+        .publish("temperature", r#"{"temperature": "36.6"}"#)
+        .await;
+    cradle.frame(&crate::common::fixture_frame(0)).await;
+    ann.wait_for("/api/agent_status/c1", |b| {
+        b["temperature"] == 36.6 && b["last_frame_time"].is_string()
+    })
+    .await;
+    let (s, _) = ann
+        .post("/control_motor/c1", json!({"action": "start"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let servo = tokio::time::timeout(Duration::from_secs(5), cradle.servo.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(servo, json!({"action": "start"}));
+
+    broker.restart().await;
+    // The hub reconnects and resubscribes by itself.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !t.hub.state.mqtt.is_connected() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "hub did not reconnect"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cradle = Cradle::connect(port, "c1").await;
+    cradle
+        .publish("temperature", r#"{"temperature": "37.2"}"#)
+        .await;
+    ann.wait_for("/api/agent_status/c1", |b| b["temperature"] == 37.2)
+        .await;
+    let (_, health) = t.client().get("/health").await;
+    assert!(health["mqtt_reconnects"].as_u64().unwrap() >= 1);
+    drop(broker);
+}
+
+#[tokio::test]
+async fn without_a_broker_motor_commands_fail_clearly_and_health_says_so() {
+    let port = free_port();
+    let t = TestHub::start_with(|s| s.mqtt = external("127.0.0.1", port)).await;
+    let mut ann = t.user("ann").await;
+    t.cradle_for(&mut ann, "c1").await;
+    let (s, body) = ann
+        .post("/control_motor/c1", json!({"action": "start"}))
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["success"], false);
+    assert!(body["message"].as_str().unwrap().contains("not connected"));
+    let (s, health) = t.client().get("/health").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health["mqtt"], "disconnected");
+    assert_eq!(health["database"], "ok");
+}
