@@ -75,6 +75,14 @@ pub struct ServeArgs {
     /// How long a login session lasts, in days. [default: 30]
     #[arg(long, env = "CRADLE_HUB_SESSION_DAYS")]
     pub session_days: Option<u32>,
+
+    /// Days that readings, alerts and alert recordings are kept. [default: 30]
+    #[arg(long, env = "CRADLE_HUB_RETENTION_DAYS")]
+    pub retention_days: Option<u32>,
+
+    /// Most disk space alert recordings may use, in MB; the oldest go first. [default: 2048]
+    #[arg(long, env = "CRADLE_HUB_MAX_RECORDINGS_MB")]
+    pub max_recordings_mb: Option<u64>,
 }
 
 /// The TOML file: every key optional.
@@ -90,6 +98,8 @@ struct FileConfig {
     secret_key: Option<String>,
     max_mqtt_payload: Option<usize>,
     session_days: Option<u32>,
+    retention_days: Option<u32>,
+    max_recordings_mb: Option<u64>,
 }
 
 /// Where the hub's MQTT client connects.
@@ -112,6 +122,8 @@ pub struct Settings {
     pub secret_key: Option<String>,
     pub max_mqtt_payload: usize,
     pub session_days: u32,
+    pub retention_days: u32,
+    pub max_recording_bytes: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +160,8 @@ impl Settings {
             secret_key: None,
             max_mqtt_payload: DEFAULT_MAX_MQTT_PAYLOAD,
             session_days: 30,
+            retention_days: 30,
+            max_recording_bytes: 2048 * 1024 * 1024,
         }
     }
 
@@ -212,6 +226,17 @@ impl Settings {
                 .or(file.max_mqtt_payload)
                 .unwrap_or(DEFAULT_MAX_MQTT_PAYLOAD),
             session_days: args.session_days.or(file.session_days).unwrap_or(30).max(1),
+            retention_days: args
+                .retention_days
+                .or(file.retention_days)
+                .unwrap_or(30)
+                .max(1),
+            max_recording_bytes: args
+                .max_recordings_mb
+                .or(file.max_recordings_mb)
+                .unwrap_or(2048)
+                .saturating_mul(1024 * 1024)
+                .min(i64::MAX as u64) as i64,
         })
     }
 }

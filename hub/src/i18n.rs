@@ -99,6 +99,7 @@ pub enum Msg {
     BadAction,
     MotorUnavailable,
     BadDate,
+    NoRecording,
     NotFound,
     Busy,
     Internal,
@@ -170,6 +171,8 @@ impl Msg {
             }
             (BadDate, Lang::En) => "Dates must look like 2026-11-22T20:56:17Z.",
             (BadDate, Lang::Ko) => "날짜는 2026-11-22T20:56:17Z 형식이어야 합니다.",
+            (NoRecording, Lang::En) => "Nothing was recorded there.",
+            (NoRecording, Lang::Ko) => "녹화된 영상이 없습니다.",
             (NotFound, Lang::En) => "Not found.",
             (NotFound, Lang::Ko) => "찾을 수 없습니다.",
             (Busy, Lang::En) => "The hub is busy. Please try again in a moment.",

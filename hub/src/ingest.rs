@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use parking_lot::Mutex;
 
+use crate::alerts::Alerts;
 use crate::live::Live;
 use crate::mqtt::parse::{self, DropReason, Message};
 use crate::store::{Store, sensors};
@@ -60,14 +61,16 @@ impl IngestCounters {
 pub struct Ingest {
     live: Arc<Live>,
     store: Store,
+    alerts: Arc<Alerts>,
     pub counters: IngestCounters,
 }
 
 impl Ingest {
-    pub fn new(live: Arc<Live>, store: Store) -> Ingest {
+    pub fn new(live: Arc<Live>, store: Store, alerts: Arc<Alerts>) -> Ingest {
         Ingest {
             live,
             store,
+            alerts,
             counters: IngestCounters::default(),
         }
     }
@@ -102,11 +105,13 @@ impl Ingest {
         };
         match parse::parse_payload(kind, &payload)? {
             Message::Frame(jpeg) => {
-                cradle.publish_frame(jpeg, now);
+                let frame = cradle.publish_frame(jpeg, now);
                 self.counters.frames.fetch_add(1, Ordering::Relaxed);
+                self.alerts.on_frame(&cradle.uuid, &frame).await;
             }
             Message::Reading(reading) => {
                 cradle.apply_reading(&reading, now);
+                self.alerts.on_reading(&cradle.uuid, &reading, now).await;
                 let uuid = cradle.uuid.clone();
                 self.store
                     .write_detached("sensor reading", move |c| {

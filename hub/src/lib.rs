@@ -1,6 +1,7 @@
 //! Cradle Hub: MQTT ingest from smart cradles, SQLite storage, and the REST
 //! API / live view parents use. See `docs/ARCHITECTURE.md` for the data flow.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -8,8 +9,10 @@ pub mod demo;
 pub mod i18n;
 pub mod ingest;
 pub mod live;
+pub mod media;
 pub mod mqtt;
 pub mod readings;
+pub mod retention;
 pub mod simulator;
 pub mod store;
 pub mod timefmt;
@@ -101,7 +104,16 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         source,
     })?;
 
-    let ingest = Arc::new(Ingest::new(live.clone(), store.clone()));
+    let alerts = alerts::Alerts::load(store.clone(), live.clone()).await?;
+    alerts.spawn_ticker();
+    retention::spawn(
+        store.clone(),
+        retention::Retention {
+            days: settings.retention_days,
+            max_recording_bytes: settings.max_recording_bytes,
+        },
+    );
+    let ingest = Arc::new(Ingest::new(live.clone(), store.clone(), alerts.clone()));
     let (mqtt_addr, host, port) = match &settings.mqtt {
         MqttMode::Embedded { listen } => {
             let addr = mqtt::broker::start(*listen, settings.max_mqtt_payload)?;
@@ -125,6 +137,8 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         signer: MediaSigner::new(&key),
         mqtt,
         ingest,
+        alerts,
+        clips: Arc::new(api::ClipCache::default()),
         default_lang: DefaultLang(settings.default_language),
         started_at: std::time::Instant::now(),
     };

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
@@ -77,6 +77,8 @@ pub struct CradleLive {
     status: watch::Sender<CradleStatus>,
     frame: watch::Sender<Option<LiveFrame>>,
     frame_seq: AtomicU64,
+    /// When status watchers were last woken for a reading that changed no value.
+    quiet_notify_at: AtomicI64,
 }
 
 impl CradleLive {
@@ -87,6 +89,7 @@ impl CradleLive {
             status: watch::Sender::new(CradleStatus::default()),
             frame: watch::Sender::new(None),
             frame_seq: AtomicU64::new(0),
+            quiet_notify_at: AtomicI64::new(0),
         }
     }
     pub fn owner(&self) -> Option<i64> {
@@ -104,8 +107,20 @@ impl CradleLive {
     pub fn latest_frame(&self) -> Option<LiveFrame> {
         self.frame.borrow().clone()
     }
+    /// Watchers (SSE, events) wake when a value changes, and at most once a
+    /// second for readings that only refresh a time (direction arrives ten
+    /// times a second).
     pub fn apply_reading(&self, reading: &Reading, at: Millis) {
-        self.status.send_modify(|s| s.apply(reading, at));
+        self.status.send_if_modified(|s| {
+            let before = (s.temperature, s.crying, s.direction.clone());
+            s.apply(reading, at);
+            let changed = before != (s.temperature, s.crying, s.direction.clone());
+            let quiet_due = at - self.quiet_notify_at.load(Ordering::Relaxed) >= 1000;
+            if changed || quiet_due {
+                self.quiet_notify_at.store(at, Ordering::Relaxed);
+            }
+            changed || quiet_due
+        });
     }
     pub fn set_rocking(&self, rocking: bool) {
         self.status.send_if_modified(|s| {

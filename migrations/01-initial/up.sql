@@ -73,6 +73,7 @@ CREATE TABLE video_frames (
     id         INTEGER PRIMARY KEY,
     agent_uuid TEXT NOT NULL,
     ts         INTEGER NOT NULL,
+    bytes      INTEGER NOT NULL,
     jpeg       BLOB NOT NULL
 );
 CREATE INDEX video_frames_agent_ts ON video_frames(agent_uuid, ts);

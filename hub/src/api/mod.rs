@@ -3,12 +3,16 @@
 //! reader's language.
 
 mod accounts;
+mod alerts;
 mod control;
 mod cradles;
 mod error;
+mod events;
 mod extract;
 mod health;
+mod media;
 mod monitoring;
+mod settings;
 mod stream;
 
 use std::sync::Arc;
@@ -19,7 +23,9 @@ use axum::routing::{get, post};
 
 pub use error::ApiError;
 pub use extract::{CurrentUser, JsonObject, MediaCradle, OwnedCradle};
+pub use media::ClipCache;
 
+use crate::alerts::Alerts;
 use crate::auth::{LoginThrottle, MediaSigner, Sessions};
 use crate::i18n::DefaultLang;
 use crate::ingest::Ingest;
@@ -37,6 +43,8 @@ pub struct AppState {
     pub signer: MediaSigner,
     pub mqtt: MqttHandle,
     pub ingest: Arc<Ingest>,
+    pub alerts: Arc<Alerts>,
+    pub clips: Arc<ClipCache>,
     pub default_lang: DefaultLang,
     pub started_at: std::time::Instant,
 }
@@ -77,6 +85,21 @@ pub fn router(state: AppState) -> Router {
         // Live view and control
         .route("/stream/{uuid}", get(stream::mjpeg))
         .route("/control_motor/{uuid}", post(control::control_motor))
+        // Alerts, recordings and settings
+        .route("/api/alert_logs", get(alerts::list))
+        .route("/api/alert_history/{uuid}", get(alerts::history))
+        .route("/api/alert_detail/{id}", get(alerts::detail))
+        .route("/api/alert_frame/{id}", get(alerts::frame))
+        .route("/api/alert_logs/{id}/resolve", post(alerts::resolve))
+        .route("/api/alert_clip/{id}", get(alerts::clip))
+        .route("/api/video/{uuid}", get(media::video))
+        .route("/api/recordings/{uuid}", get(media::recordings))
+        .route(
+            "/api/alert_settings/{uuid}",
+            get(settings::get).post(settings::post),
+        )
+        .route("/api/push_subscription", post(settings::push_subscription))
+        .route("/api/events", get(events::events))
         .route("/health", get(health::health))
         .fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(

@@ -4,8 +4,11 @@
 //! call ever runs on an async worker thread.
 
 pub mod agents;
+pub mod alerts;
+pub mod frames;
 pub mod sensors;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,204 @@
+//! Which frames to store for which alert: a ring buffer of the last seconds
+//! per cradle (pre-roll) and the recordings still running (post-roll).
+//! Plain state over frames and times; the caller writes what it returns.
+
+use std::collections::{HashMap, VecDeque};
+
+use bytes::Bytes;
+
+use crate::live::LiveFrame;
+use crate::timefmt::Millis;
+
+use super::RecordingWindow;
+
+pub struct RingFrame {
+    pub id: i64,
+    pub ts: Millis,
+    pub jpeg: Bytes,
+    stored: bool,
+}
+
+#[derive(Default)]
+struct CradleRecorder {
+    ring: VecDeque<RingFrame>,
+    /// (alert id, record until)
+    running: Vec<(i64, Millis)>,
+}
+
+/// Frames to insert (each once) and links to create.
+pub struct StoreWork {
+    pub uuid: String,
+    pub frames: Vec<FrameToStore>,
+    pub links: Vec<(i64, i64)>,
+}
+
+pub struct FrameToStore {
+    pub id: i64,
+    pub ts: Millis,
+    /// The cradle's JPEG, shared with the live view (no copy).
+    pub jpeg: Bytes,
+}
+
+pub struct Recorder {
+    window: RecordingWindow,
+    next_frame_id: i64,
+    cradles: HashMap<String, CradleRecorder>,
+}
+
+impl Recorder {
+    pub fn new(window: RecordingWindow, first_frame_id: i64) -> Recorder {
+        Recorder {
+            window,
+            next_frame_id: first_frame_id,
+            cradles: HashMap::new(),
+        }
+    }
+
+    pub fn on_frame(&mut self, uuid: &str, frame: &LiveFrame) -> Option<StoreWork> {
+        let id = self.next_frame_id;
+        self.next_frame_id += 1;
+        let window = self.window;
+        let c = self.cradles.entry(uuid.to_owned()).or_default();
+        let ts = frame.received_at;
+        while c.ring.front().is_some_and(|f| f.ts < ts - window.before_ms) {
+            c.ring.pop_front();
+        }
+        c.running.retain(|(_, until)| ts <= *until);
+        let recording = !c.running.is_empty();
+        c.ring.push_back(RingFrame {
+            id,
+            ts,
+            jpeg: frame.jpeg.clone(),
+            stored: recording,
+        });
+        if !recording {
+            return None;
+        }
+        Some(StoreWork {
+            uuid: uuid.to_owned(),
+            frames: vec![FrameToStore {
+                id,
+                ts,
+                jpeg: frame.jpeg.clone(),
+            }],
+            links: c.running.iter().map(|(alert, _)| (*alert, id)).collect(),
+        })
+    }
+
+    /// An alert fired at `at`: store the pre-roll (frames not stored yet)
+    /// and link every pre-roll frame to it; later frames follow in `on_frame`.
+    pub fn start(&mut self, uuid: &str, alert_id: i64, at: Millis) -> Option<StoreWork> {
+        let window = self.window;
+        let c = self.cradles.entry(uuid.to_owned()).or_default();
+        c.running.push((alert_id, at + window.after_ms));
+        let mut work = StoreWork {
+            uuid: uuid.to_owned(),
+            frames: Vec::new(),
+            links: Vec::new(),
+        };
+        for f in c
+            .ring
+            .iter_mut()
+            .filter(|f| f.ts >= at - window.before_ms && f.ts <= at)
+        {
+            if !f.stored {
+                f.stored = true;
+                work.frames.push(FrameToStore {
+                    id: f.id,
+                    ts: f.ts,
+                    jpeg: f.jpeg.clone(),
+                });
+            }
+            work.links.push((alert_id, f.id));
+        }
+        (!work.links.is_empty()).then_some(work)
+    }
+
+    pub fn forget(&mut self, uuid: &str) {
+        self.cradles.remove(uuid);
+    }
+
+    /// Frames held in memory for pre-roll (all cradles).
+    pub fn buffered_frames(&self) -> usize {
+        self.cradles.values().map(|c| c.ring.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(ts: Millis) -> LiveFrame {
+        LiveFrame {
+            jpeg: Bytes::from_static(b"\xff\xd8\xff\xd9"),
+            seq: ts as u64,
+            received_at: ts,
+        }
+    }
+
+    const W: RecordingWindow = RecordingWindow {
+        before_ms: 10_000,
+        after_ms: 60_000,
+    };
+
+    #[test]
+    fn pre_roll_then_post_roll_then_stop() {
+        let mut r = Recorder::new(W, 1);
+        for ts in (0..=20_000).step_by(1000) {
+            assert!(
+                r.on_frame("a", &frame(ts)).is_none(),
+                "nothing stored without an alert"
+            );
+        }
+        let work = r.start("a", 100, 20_000).unwrap();
+        let stored: Vec<Millis> = work.frames.iter().map(|f| f.ts).collect();
+        assert_eq!(
+            stored,
+            (10_000..=20_000).step_by(1000).collect::<Vec<_>>(),
+            "10 s of pre-roll"
+        );
+        assert_eq!(work.links.len(), 11);
+        let during = r.on_frame("a", &frame(80_000)).unwrap();
+        assert_eq!(during.links, vec![(100, during.frames[0].id)]);
+        assert!(
+            r.on_frame("a", &frame(80_001)).is_none(),
+            "60 s after the alert it stops"
+        );
+    }
+
+    #[test]
+    fn overlapping_alerts_share_frames_without_storing_twice() {
+        let mut r = Recorder::new(W, 1);
+        for ts in (0..=10_000).step_by(1000) {
+            r.on_frame("a", &frame(ts));
+        }
+        let first = r.start("a", 1, 10_000).unwrap();
+        assert_eq!(first.frames.len(), 11);
+        for ts in (11_000..=15_000).step_by(1000) {
+            r.on_frame("a", &frame(ts));
+        }
+        let second = r.start("a", 2, 15_000).unwrap();
+        assert!(
+            second.frames.is_empty(),
+            "all pre-roll frames were already stored"
+        );
+        assert_eq!(
+            second.links.len(),
+            11,
+            "but the second alert gets its whole window"
+        );
+        let both = r.on_frame("a", &frame(16_000)).unwrap();
+        assert_eq!(both.frames.len(), 1);
+        assert_eq!(both.links.len(), 2);
+        // The first ends at 70 s, the second at 75 s.
+        assert_eq!(r.on_frame("a", &frame(72_000)).unwrap().links.len(), 1);
+    }
+
+    #[test]
+    fn cradles_are_separate() {
+        let mut r = Recorder::new(W, 1);
+        r.on_frame("a", &frame(0));
+        assert!(r.start("b", 1, 0).is_none());
+        assert!(r.on_frame("a", &frame(1)).is_none());
+    }
+}

@@ -1,0 +1,209 @@
+//! Alert lists, details, recorded frames, clips and resolving.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::alerts::engine::AlertType;
+use crate::alerts::{RECORDING, facts_of, messages};
+use crate::i18n::{Lang, Msg};
+use crate::store::alerts::{self as alert_rows, AlertRow};
+use crate::store::{frames, sensors};
+use crate::timefmt::{format_millis, now_millis};
+
+use super::media::{ClipKey, MediaAuth, serve_clip};
+use super::{ApiError, AppState, CurrentUser, OwnedCradle};
+
+const DAY_MS: i64 = 86_400_000;
+
+pub fn alert_json(a: &AlertRow, lang: Lang) -> Value {
+    let message = AlertType::parse(&a.alert_type)
+        .map(|t| messages::render(t, &facts_of(a), lang))
+        .unwrap_or_default();
+    json!({
+        "id": a.id,
+        "agent_uuid": a.agent_uuid,
+        "alert_type": a.alert_type,
+        "message": message,
+        "alert_message": message,
+        "temperature": a.temperature,
+        "face_detected": a.face_detected,
+        "notification_sent": a.notification_sent,
+        "resolved": a.resolved,
+        "created_at": format_millis(a.created_at),
+        "resolved_at": a.resolved_at.map(format_millis),
+    })
+}
+
+/// The alert if the user owns its cradle; 404 otherwise.
+pub async fn owned_alert(state: &AppState, user_id: i64, id: i64) -> Result<AlertRow, ApiError> {
+    let alert = state
+        .store
+        .read(move |c| alert_rows::by_id(c, id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    state
+        .live
+        .owned(&alert.agent_uuid, user_id)
+        .ok_or_else(ApiError::not_found)?;
+    Ok(alert)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    lang: Lang,
+) -> Result<Response, ApiError> {
+    let since = now_millis() - DAY_MS;
+    let user_id = user.user_id;
+    let rows = state
+        .store
+        .read(move |c| alert_rows::for_user(c, user_id, since, 50))
+        .await?;
+    Ok(Json(rows.iter().map(|a| alert_json(a, lang)).collect::<Vec<_>>()).into_response())
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    owned: OwnedCradle,
+    lang: Lang,
+) -> Result<Response, ApiError> {
+    let since = now_millis() - 30 * DAY_MS;
+    let uuid = owned.cradle.uuid.to_string();
+    let rows = state
+        .store
+        .read(move |c| alert_rows::for_cradle(c, &uuid, since))
+        .await?;
+    Ok(Json(rows.iter().map(|a| alert_json(a, lang)).collect::<Vec<_>>()).into_response())
+}
+
+fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().map_err(|_| ApiError::not_found())
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let alert = owned_alert(&state, user.user_id, parse_id(&id)?).await?;
+    let (from, to) = (
+        alert.created_at - RECORDING.before_ms,
+        alert.created_at + RECORDING.after_ms,
+    );
+    let (uuid, alert_id) = (alert.agent_uuid.clone(), alert.id);
+    let (readings, frame_list) = state
+        .store
+        .read(move |c| {
+            Ok((
+                sensors::range(c, &uuid, from, to + 1, 10_000)?,
+                frames::for_alert(c, alert_id)?,
+            ))
+        })
+        .await?;
+    let sensor_data: Vec<Value> = readings
+        .iter()
+        .map(|r| {
+            json!({
+                "timestamp": format_millis(r.ts),
+                "temperature": r.temperature,
+                "crying": r.crying.map(|c| c.as_str()),
+                "direction": r.direction,
+            })
+        })
+        .collect();
+    let video_frames: Vec<Value> = frame_list
+        .iter()
+        .map(|(id, ts)| json!({"id": id, "timestamp": format_millis(*ts)}))
+        .collect();
+    Ok(Json(json!({
+        "alert": alert_json(&alert, lang),
+        "sensor_data": sensor_data,
+        "total_frames": video_frames.len(),
+        "video_frames": video_frames,
+        "recording": {
+            "from": format_millis(from),
+            "to": format_millis(to),
+            "complete": now_millis() > to,
+        },
+    }))
+    .into_response())
+}
+
+pub async fn frame(
+    State(state): State<AppState>,
+    auth: MediaAuth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let (uuid, jpeg) = state
+        .store
+        .read(move |c| frames::jpeg(c, id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    auth.require_owner(&state, &uuid)?;
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    // Recorded frames never change.
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400, immutable"),
+    );
+    Ok((headers, Body::from(jpeg)).into_response())
+}
+
+pub async fn resolve(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let alert = owned_alert(&state, user.user_id, parse_id(&id)?).await?;
+    let alert_id = alert.id;
+    let now = now_millis();
+    state
+        .store
+        .write(move |c| alert_rows::resolve(c, alert_id, now))
+        .await?;
+    let resolved = AlertRow {
+        resolved: true,
+        resolved_at: alert.resolved_at.or(Some(now)),
+        ..alert
+    };
+    state.alerts.resolved(user.user_id, resolved);
+    Ok(Json(json!({"success": true})).into_response())
+}
+
+pub async fn clip(
+    State(state): State<AppState>,
+    auth: MediaAuth,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let alert = state
+        .store
+        .read(move |c| alert_rows::by_id(c, id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    auth.require_owner(&state, &alert.agent_uuid)?;
+    let count = state
+        .store
+        .read(move |c| frames::for_alert(c, id))
+        .await?
+        .len();
+    if count == 0 {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            Msg::NoRecording,
+        ));
+    }
+    let key = ClipKey::Alert { id, frames: count };
+    serve_clip(&state, key, &headers, move |c| {
+        frames::jpegs_for_alert(c, id)
+    })
+    .await
+}

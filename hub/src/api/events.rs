@@ -1,0 +1,104 @@
+//! `/api/events`: one Server-Sent-Events stream per logged-in user. It sends
+//! a `snapshot` (every cradle's status and the unresolved alerts of the last
+//! 24 h) first, then `status`, `alert` and `alert_resolved` events as they
+//! happen. A reconnect (with or without `Last-Event-ID`) gets a fresh
+//! snapshot, so a client never needs to replay anything.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::{ReceiverStream, WatchStream};
+
+use crate::alerts::HubEvent;
+use crate::i18n::Lang;
+use crate::store::alerts as alert_rows;
+use crate::timefmt::now_millis;
+
+use super::alerts::alert_json;
+use super::monitoring::status_json;
+use super::{AppState, CurrentUser};
+
+pub async fn events(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    lang: Lang,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let (tx, rx) = mpsc::channel::<Event>(64);
+    tokio::spawn(run(state, user.user_id, lang, tx));
+    let stream = ReceiverStream::new(rx).map(Ok);
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+async fn snapshot(state: &AppState, user_id: i64, lang: Lang) -> Value {
+    let cradles: Vec<Value> = state
+        .live
+        .owned_by(user_id)
+        .iter()
+        .map(|c| json!({"uuid": &*c.uuid, "status": status_json(&c.uuid, &c.status())}))
+        .collect();
+    let since = now_millis() - 86_400_000;
+    let alerts: Vec<Value> = state
+        .store
+        .read(move |c| alert_rows::for_user(c, user_id, since, 50))
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| !a.resolved)
+        .map(|a| alert_json(a, lang))
+        .collect();
+    json!({"cradles": cradles, "unresolved_alerts": alerts})
+}
+
+async fn run(state: AppState, user_id: i64, lang: Lang, tx: mpsc::Sender<Event>) {
+    let _listening = state.alerts.listen(user_id);
+    let mut hub_events = state.alerts.events.subscribe();
+    let mut id: u64 = 0;
+    let mut event = |name: &str, data: &Value| {
+        id += 1;
+        Event::default()
+            .event(name)
+            .id(id.to_string())
+            .data(data.to_string())
+    };
+    'snapshot: loop {
+        let snap = snapshot(&state, user_id, lang).await;
+        if tx.send(event("snapshot", &snap)).await.is_err() {
+            return;
+        }
+        let mut statuses = tokio_stream::StreamMap::new();
+        for c in state.live.owned_by(user_id) {
+            statuses.insert(
+                c.uuid.to_string(),
+                WatchStream::from_changes(c.subscribe_status()),
+            );
+        }
+        loop {
+            let out = tokio::select! {
+                Some((uuid, status)) = statuses.next() => {
+                    event("status", &json!({"uuid": uuid, "status": status_json(&uuid, &status)}))
+                }
+                received = hub_events.recv() => match received {
+                    Ok(HubEvent::AlertRaised { owner, alert }) if owner == user_id => event("alert", &alert_json(&alert, lang)),
+                    Ok(HubEvent::AlertResolved { owner, alert }) if owner == user_id => {
+                        event("alert_resolved", &alert_json(&alert, lang))
+                    }
+                    Ok(HubEvent::CradlesChanged { owner }) if owner == user_id => continue 'snapshot,
+                    Ok(_) => continue,
+                    // Missed events: start over from a fresh snapshot.
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue 'snapshot,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = tx.closed() => return,
+            };
+            if tx.send(out).await.is_err() {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! `/api/alert_settings/<uuid>` and `/api/push_subscription`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::alerts::engine::AlertSettings;
+use crate::i18n::Msg;
+use crate::store::settings as settings_rows;
+use crate::timefmt::now_millis;
+
+use super::{ApiError, AppState, CurrentUser, JsonObject, OwnedCradle};
+
+pub const TEMPERATURE_LIMITS: std::ops::RangeInclusive<f64> = 30.0..=45.0;
+/// Durations up to a day are accepted.
+pub const MAX_SECONDS: u64 = 86_400;
+
+pub fn settings_json(s: &AlertSettings) -> Value {
+    json!({
+        "max_temperature": s.max_temperature,
+        "abnormal_position_timeout": s.abnormal_position_timeout,
+        "crying_duration_threshold": s.crying_duration_threshold,
+        "push_notifications_enabled": s.push_notifications_enabled,
+        "email_notifications_enabled": s.email_notifications_enabled,
+    })
+}
+
+pub async fn get(State(state): State<AppState>, owned: OwnedCradle) -> Json<Value> {
+    Json(settings_json(&state.alerts.settings(&owned.cradle.uuid)))
+}
+
+/// Applies the fields present onto the current settings: absent fields
+/// keep their value, unknown fields are ignored, bad values name the field.
+pub fn apply(
+    mut s: AlertSettings,
+    body: &serde_json::Map<String, Value>,
+) -> Result<AlertSettings, ApiError> {
+    let invalid = |f: &'static str| ApiError::bad_request(Msg::InvalidField(f));
+    let number = |f: &'static str| -> Result<Option<f64>, ApiError> {
+        match body.get(f) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_f64()
+                .filter(|v| v.is_finite())
+                .map(Some)
+                .ok_or(invalid(f)),
+            // Some clients send numbers from text inputs.
+            Some(Value::String(t)) => t
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .map(Some)
+                .ok_or(invalid(f)),
+            Some(_) => Err(invalid(f)),
+        }
+    };
+    let flag = |f: &'static str| -> Result<Option<bool>, ApiError> {
+        match body.get(f) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(invalid(f)),
+        }
+    };
+    let seconds = |f: &'static str| -> Result<Option<u32>, ApiError> {
+        match number(f)? {
+            None => Ok(None),
+            Some(v) if v >= 0.0 && v <= MAX_SECONDS as f64 && v.fract() == 0.0 => {
+                Ok(Some(v as u32))
+            }
+            Some(_) => Err(invalid(f)),
+        }
+    };
+    if let Some(t) = number("max_temperature")? {
+        if !TEMPERATURE_LIMITS.contains(&t) {
+            return Err(invalid("max_temperature"));
+        }
+        s.max_temperature = t;
+    }
+    if let Some(v) = seconds("abnormal_position_timeout")? {
+        s.abnormal_position_timeout = v;
+    }
+    if let Some(v) = seconds("crying_duration_threshold")? {
+        s.crying_duration_threshold = v;
+    }
+    if let Some(v) = flag("push_notifications_enabled")? {
+        s.push_notifications_enabled = v;
+    }
+    if let Some(v) = flag("email_notifications_enabled")? {
+        s.email_notifications_enabled = v;
+    }
+    Ok(s)
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    owned: OwnedCradle,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let uuid = owned.cradle.uuid.to_string();
+    let updated = apply(state.alerts.settings(&uuid), &body.0)?;
+    state.alerts.save_settings(&uuid, updated).await?;
+    Ok(Json(json!({"success": true, "settings": settings_json(&updated)})).into_response())
+}
+
+pub async fn push_subscription(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let endpoint = body.str("endpoint")?.to_owned();
+    if !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+        || endpoint.len() > 2048
+    {
+        return Err(ApiError::bad_request(Msg::InvalidField("endpoint")));
+    }
+    let keys = match body.0.get("keys") {
+        Some(Value::Object(k)) => k,
+        _ => return Err(ApiError::bad_request(Msg::MissingField("keys"))),
+    };
+    let key = |f: &'static str| -> Result<String, ApiError> {
+        match keys.get(f) {
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= 512 => Ok(s.clone()),
+            Some(_) => Err(ApiError::bad_request(Msg::InvalidField(f))),
+            None => Err(ApiError::bad_request(Msg::MissingField(f))),
+        }
+    };
+    let (p256dh, auth) = (key("p256dh")?, key("auth")?);
+    let user_id = user.user_id;
+    state
+        .store
+        .write(move |c| {
+            settings_rows::save_push_subscription(
+                c,
+                user_id,
+                &endpoint,
+                &p256dh,
+                &auth,
+                now_millis(),
+            )
+        })
+        .await?;
+    Ok(Json(json!({"success": true})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> serde_json::Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn partial_updates_keep_other_fields_and_ignore_unknown_ones() {
+        let s = apply(
+            AlertSettings::default(),
+            &obj(json!({"max_temperature": 37.5, "agent_uuid": "x", "id": 3})),
+        )
+        .unwrap();
+        assert_eq!(s.max_temperature, 37.5);
+        assert_eq!(s.crying_duration_threshold, 30);
+        let s = apply(
+            s,
+            &obj(json!({"crying_duration_threshold": 5, "push_notifications_enabled": false})),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                s.max_temperature,
+                s.crying_duration_threshold,
+                s.push_notifications_enabled
+            ),
+            (37.5, 5, false)
+        );
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_field() {
+        for (body, field) in [
+            (json!({"max_temperature": 29.9}), "max_temperature"),
+            (json!({"max_temperature": 45.1}), "max_temperature"),
+            (
+                json!({"crying_duration_threshold": -1}),
+                "crying_duration_threshold",
+            ),
+            (
+                json!({"abnormal_position_timeout": 1.5}),
+                "abnormal_position_timeout",
+            ),
+            (
+                json!({"push_notifications_enabled": "yes"}),
+                "push_notifications_enabled",
+            ),
+        ] {
+            let e = apply(AlertSettings::default(), &obj(body)).unwrap_err();
+            assert_eq!(e.msg, Msg::InvalidField(field));
+        }
+        assert!(
+            apply(
+                AlertSettings::default(),
+                &obj(json!({"max_temperature": 30, "crying_duration_threshold": 0}))
+            )
+            .is_ok()
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! Queries on `alert_logs`.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::timefmt::Millis;
+
+#[derive(Debug, Clone)]
+pub struct AlertRow {
+    pub id: i64,
+    pub agent_uuid: String,
+    pub alert_type: String,
+    pub temperature: Option<f64>,
+    pub face_detected: Option<bool>,
+    pub notification_sent: bool,
+    pub resolved: bool,
+    pub created_at: Millis,
+    pub resolved_at: Option<Millis>,
+    /// JSON facts the message is rendered from.
+    pub detail: String,
+}
+
+const COLUMNS: &str = "id, agent_uuid, alert_type, temperature, face_detected, notification_sent, resolved, created_at, resolved_at, detail";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
+    Ok(AlertRow {
+        id: r.get(0)?,
+        agent_uuid: r.get(1)?,
+        alert_type: r.get(2)?,
+        temperature: r.get(3)?,
+        face_detected: r.get(4)?,
+        notification_sent: r.get(5)?,
+        resolved: r.get(6)?,
+        created_at: r.get(7)?,
+        resolved_at: r.get(8)?,
+        detail: r.get(9)?,
+    })
+}
+
+pub fn insert(c: &Connection, a: &AlertRow) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO alert_logs (id, agent_uuid, alert_type, temperature, face_detected, notification_sent, resolved, created_at, resolved_at, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        a.id,
+        a.agent_uuid,
+        a.alert_type,
+        a.temperature,
+        a.face_detected,
+        a.notification_sent,
+        a.resolved,
+        a.created_at,
+        a.resolved_at,
+        a.detail
+    ])?;
+    Ok(())
+}
+
+/// Alerts of every cradle `user_id` owns since `since`, newest first.
+pub fn for_user(
+    c: &Connection,
+    user_id: i64,
+    since: Millis,
+    limit: usize,
+) -> rusqlite::Result<Vec<AlertRow>> {
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM alert_logs WHERE created_at >= ?2
+           AND agent_uuid IN (SELECT uuid FROM agents WHERE owner_id = ?1)
+         ORDER BY created_at DESC, id DESC LIMIT ?3"
+    ))?
+    .query_map(params![user_id, since, limit as i64], from_row)?
+    .collect()
+}
+
+pub fn for_cradle(c: &Connection, uuid: &str, since: Millis) -> rusqlite::Result<Vec<AlertRow>> {
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM alert_logs WHERE agent_uuid = ?1 AND created_at >= ?2 ORDER BY created_at DESC, id DESC"
+    ))?
+    .query_map(params![uuid, since], from_row)?
+    .collect()
+}
+
+pub fn by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<AlertRow>> {
+    c.prepare_cached(&format!("SELECT {COLUMNS} FROM alert_logs WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()
+}
+
+/// Marks it resolved (once: the first resolution time is kept).
+pub fn resolve(c: &Connection, id: i64, now: Millis) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE alert_logs SET resolved = 1, resolved_at = COALESCE(resolved_at, ?2) WHERE id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+pub fn max_id(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row("SELECT COALESCE(MAX(id), 0) FROM alert_logs", [], |r| {
+        r.get(0)
+    })
+}
+
+pub fn delete_older_than(c: &Connection, cutoff: Millis) -> rusqlite::Result<usize> {
+    c.execute("DELETE FROM alert_logs WHERE created_at < ?1", [cutoff])
+}
