@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto)
+APT_PACKAGES=(mosquitto ffmpeg nasm)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

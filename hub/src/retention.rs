@@ -47,7 +47,10 @@ pub async fn sweep(store: &Store, policy: Retention, now: Millis) -> Result<Swep
     }
     let mut total = store.read(frames::total_bytes).await?;
     while total > policy.max_recording_bytes {
-        let (n, bytes) = store.write(|c| frames::delete_oldest(c, CHUNK)).await?;
+        let excess = total - policy.max_recording_bytes;
+        let (n, bytes) = store
+            .write(move |c| frames::delete_oldest(c, excess, CHUNK))
+            .await?;
         if n == 0 {
             break;
         }

@@ -255,13 +255,12 @@ impl Engine {
     /// A parent resolved alert `id`: the repeat window no longer holds and
     /// the duration clock restarts.
     pub fn resolved(&mut self, uuid: &str, t: AlertType, id: i64, now: Millis) {
-        if let Some(rules) = self.cradles.get_mut(uuid) {
-            if let Some(last) = rules.last[t.index()].as_mut()
-                && last.id.is_none_or(|l| l == id)
-            {
-                last.resolved = true;
-                rules.restarted_at[t.index()] = Some(now);
-            }
+        if let Some(rules) = self.cradles.get_mut(uuid)
+            && let Some(last) = rules.last[t.index()].as_mut()
+            && last.id.is_none_or(|l| l == id)
+        {
+            last.resolved = true;
+            rules.restarted_at[t.index()] = Some(now);
         }
     }
 

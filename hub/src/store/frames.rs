@@ -91,18 +91,28 @@ pub fn total_bytes(c: &Connection) -> rusqlite::Result<i64> {
     )
 }
 
-/// Deletes up to `limit` of the oldest frames; returns (frames, bytes) freed.
-pub fn delete_oldest(c: &Connection, limit: usize) -> rusqlite::Result<(usize, i64)> {
-    let bytes: i64 = c.query_row(
-        "SELECT COALESCE(SUM(bytes), 0) FROM (SELECT bytes FROM video_frames ORDER BY ts, id LIMIT ?1)",
-        [limit as i64],
-        |r| r.get(0),
-    )?;
-    let n = c.execute(
-        "DELETE FROM video_frames WHERE id IN (SELECT id FROM video_frames ORDER BY ts, id LIMIT ?1)",
-        [limit as i64],
-    )?;
-    Ok((n, bytes))
+/// Deletes the oldest frames until at least `excess` bytes are freed (at
+/// most `limit` frames per call); returns (frames, bytes) freed.
+pub fn delete_oldest(c: &Connection, excess: i64, limit: usize) -> rusqlite::Result<(usize, i64)> {
+    let mut ids = Vec::new();
+    let mut freed = 0i64;
+    {
+        let mut stmt =
+            c.prepare_cached("SELECT id, bytes FROM video_frames ORDER BY ts, id LIMIT ?1")?;
+        let mut rows = stmt.query([limit as i64])?;
+        while let Some(row) = rows.next()? {
+            if freed >= excess {
+                break;
+            }
+            ids.push(row.get::<_, i64>(0)?);
+            freed += row.get::<_, i64>(1)?;
+        }
+    }
+    let mut delete = c.prepare_cached("DELETE FROM video_frames WHERE id = ?1")?;
+    for id in &ids {
+        delete.execute([id])?;
+    }
+    Ok((ids.len(), freed))
 }
 
 pub fn delete_older_than(c: &Connection, cutoff: Millis, limit: usize) -> rusqlite::Result<usize> {

@@ -147,6 +147,16 @@ impl Client {
         (s, b)
     }
 
+    /// The same session, as another client (e.g. another language).
+    pub fn client_clone(&self) -> Client {
+        Client {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            cookie: self.cookie.clone(),
+            lang: self.lang,
+        }
+    }
+
     pub fn raw(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.req(method, path)
     }
