@@ -76,6 +76,10 @@ pub struct ServeArgs {
     #[arg(long, env = "CRADLE_HUB_SESSION_DAYS")]
     pub session_days: Option<u32>,
 
+    /// Serve the web UI from this folder instead of the copy built into the binary (UI development).
+    #[arg(long, env = "CRADLE_HUB_UI_DIR")]
+    pub ui_dir: Option<PathBuf>,
+
     /// Days that readings, alerts and alert recordings are kept. [default: 30]
     #[arg(long, env = "CRADLE_HUB_RETENTION_DAYS")]
     pub retention_days: Option<u32>,
@@ -100,6 +104,7 @@ struct FileConfig {
     session_days: Option<u32>,
     retention_days: Option<u32>,
     max_recordings_mb: Option<u64>,
+    ui_dir: Option<PathBuf>,
 }
 
 /// Where the hub's MQTT client connects.
@@ -124,6 +129,7 @@ pub struct Settings {
     pub session_days: u32,
     pub retention_days: u32,
     pub max_recording_bytes: i64,
+    pub ui_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +168,7 @@ impl Settings {
             session_days: 30,
             retention_days: 30,
             max_recording_bytes: 2048 * 1024 * 1024,
+            ui_dir: None,
         }
     }
 
@@ -237,6 +244,7 @@ impl Settings {
                 .unwrap_or(2048)
                 .saturating_mul(1024 * 1024)
                 .min(i64::MAX as u64) as i64,
+            ui_dir: args.ui_dir.clone().or(file.ui_dir),
         })
     }
 }

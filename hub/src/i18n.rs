@@ -100,6 +100,9 @@ pub enum Msg {
     MotorUnavailable,
     BadDate,
     NoRecording,
+    NoQrCode,
+    NotAnImage,
+    ImageTooLarge,
     NotFound,
     Busy,
     Internal,
@@ -171,6 +174,16 @@ impl Msg {
             }
             (BadDate, Lang::En) => "Dates must look like 2026-11-22T20:56:17Z.",
             (BadDate, Lang::Ko) => "날짜는 2026-11-22T20:56:17Z 형식이어야 합니다.",
+            (NoQrCode, Lang::En) => {
+                "No QR code found. Hold the code closer, in good light, and try again."
+            }
+            (NoQrCode, Lang::Ko) => {
+                "QR 코드를 찾지 못했습니다. 밝은 곳에서 코드를 더 가까이 대고 다시 시도하세요."
+            }
+            (NotAnImage, Lang::En) => "That file is not a JPEG or PNG picture.",
+            (NotAnImage, Lang::Ko) => "JPEG 또는 PNG 사진이 아닙니다.",
+            (ImageTooLarge, Lang::En) => "The picture is too large.",
+            (ImageTooLarge, Lang::Ko) => "사진이 너무 큽니다.",
             (NoRecording, Lang::En) => "Nothing was recorded there.",
             (NoRecording, Lang::Ko) => "녹화된 영상이 없습니다.",
             (NotFound, Lang::En) => "Not found.",

@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod live;
 pub mod media;
 pub mod mqtt;
+pub mod qr;
 pub mod readings;
 pub mod retention;
 pub mod simulator;
@@ -129,20 +130,6 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
     };
     let mqtt = mqtt::client::spawn(&host, port, settings.max_mqtt_payload, ingest.clone());
 
-    let state = AppState {
-        sessions: Arc::new(Sessions::new(store.clone(), settings.session_days)),
-        store,
-        live,
-        throttle: Arc::new(LoginThrottle::default()),
-        signer: MediaSigner::new(&key),
-        mqtt,
-        ingest,
-        alerts,
-        clips: Arc::new(api::ClipCache::default()),
-        default_lang: DefaultLang(settings.default_language),
-        started_at: std::time::Instant::now(),
-    };
-
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await
         .map_err(|source| StartError::Http {
@@ -153,6 +140,27 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         addr: settings.http_addr,
         source,
     })?;
+    let state = AppState {
+        sessions: Arc::new(Sessions::new(store.clone(), settings.session_days)),
+        store,
+        live,
+        throttle: Arc::new(LoginThrottle::default()),
+        signer: MediaSigner::new(&key),
+        mqtt,
+        ingest,
+        alerts,
+        clips: Arc::new(api::ClipCache::default()),
+        qr_decoders: Arc::new(tokio::sync::Semaphore::new(2)),
+        ui_dir: settings.ui_dir.clone(),
+        http_addr,
+        mqtt_port: match &settings.mqtt {
+            MqttMode::Embedded { .. } => mqtt_addr.map(|a| a.port()),
+            MqttMode::External { port, .. } => Some(*port),
+        },
+        default_lang: DefaultLang(settings.default_language),
+        started_at: std::time::Instant::now(),
+    };
+
     let (shutdown, mut shutdown_rx) = watch::channel(false);
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {

@@ -12,8 +12,10 @@ mod extract;
 mod health;
 mod media;
 mod monitoring;
+mod qr;
 mod settings;
 mod stream;
+mod ui;
 
 use std::sync::Arc;
 
@@ -45,6 +47,11 @@ pub struct AppState {
     pub ingest: Arc<Ingest>,
     pub alerts: Arc<Alerts>,
     pub clips: Arc<ClipCache>,
+    pub qr_decoders: Arc<tokio::sync::Semaphore>,
+    /// Serve the UI from this folder instead of the embedded copy.
+    pub ui_dir: Option<std::path::PathBuf>,
+    pub http_addr: std::net::SocketAddr,
+    pub mqtt_port: Option<u16>,
     pub default_lang: DefaultLang,
     pub started_at: std::time::Instant,
 }
@@ -100,8 +107,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/push_subscription", post(settings::push_subscription))
         .route("/api/events", get(events::events))
+        .route("/api/qr/decode", post(qr::decode))
+        .route("/api/hub_info", get(qr::hub_info))
+        .route("/api/hub_qr.svg", get(qr::qr_svg))
         .route("/health", get(health::health))
-        .fallback(|| async { ApiError::not_found() })
+        .fallback(ui::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             error::localize,

@@ -1,0 +1,120 @@
+//! `POST /api/qr/decode` (a cradle's QR from a camera frame or photo) and
+//! the hub's own address as a QR code for phones on the LAN.
+
+use std::net::{IpAddr, UdpSocket};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::i18n::Msg;
+use crate::qr::{self, QrError};
+
+use super::{ApiError, AppState, CurrentUser};
+
+pub async fn decode(
+    State(state): State<AppState>,
+    CurrentUser(_): CurrentUser,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request(Msg::NotAnImage));
+    }
+    let _permit = state
+        .qr_decoders
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy))?;
+    let result = tokio::task::spawn_blocking(move || qr::decode(&body))
+        .await
+        .map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal)
+                .with_detail(e.to_string())
+        })?;
+    match result {
+        Ok(text) => Ok(Json(json!({"text": text})).into_response()),
+        Err(QrError::NoCode) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Msg::NoQrCode,
+        )),
+        Err(QrError::NotAnImage) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Msg::NotAnImage,
+        )),
+        Err(QrError::TooLarge) => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Msg::ImageTooLarge,
+        )),
+    }
+}
+
+/// The LAN address other devices reach: the source address of a route to
+/// a public address (a UDP connect sends no packet).
+fn lan_ip() -> Option<IpAddr> {
+    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:80").ok()?;
+    socket
+        .local_addr()
+        .ok()
+        .map(|a| a.ip())
+        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+}
+
+fn hub_urls(state: &AppState, headers: &HeaderMap) -> Vec<String> {
+    let port = state.http_addr.port();
+    let mut urls = Vec::new();
+    if !state.http_addr.ip().is_loopback()
+        && let Some(ip) = lan_ip()
+    {
+        urls.push(format!("http://{ip}:{port}"));
+    }
+    if let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        let url = format!("http://{host}");
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    urls
+}
+
+pub async fn hub_info(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    Json(json!({
+        "urls": hub_urls(&state, &headers),
+        "mqtt_port": state.mqtt_port,
+        "version": env!("CARGO_PKG_VERSION"),
+        "default_language": state.default_lang.0.code(),
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct QrQuery {
+    text: Option<String>,
+}
+
+/// An SVG QR code of `?text=` (default: the hub's LAN address).
+pub async fn qr_svg(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<QrQuery>,
+) -> Result<Response, ApiError> {
+    let text = match q.text {
+        Some(t) if !t.is_empty() && t.len() <= 512 => t,
+        Some(_) => return Err(ApiError::bad_request(Msg::InvalidField("text"))),
+        None => hub_urls(&state, &headers)
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+    };
+    let svg = qr::svg(&text).ok_or(ApiError::bad_request(Msg::InvalidField("text")))?;
+    let mut res = svg.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    Ok(res)
+}
