@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Play one or more simulated cradles against a hub, exactly as real firmware does.
     Simulate(crate::simulator::SimulateArgs),
+    /// Measure a hub from outside (MQTT + HTTP) under the load scenarios of docs/PERFORMANCE.md.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Debug, Clone, Default, Args)]

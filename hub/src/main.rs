@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
     init_tracing();
     match cli.command {
         Some(Command::Simulate(args)) => cradle_hub::simulator::run(args).await,
+        Some(Command::Bench(args)) => cradle_hub::bench::run(args).await,
         None => serve(&cli.serve).await,
     }
 }

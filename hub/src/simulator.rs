@@ -181,15 +181,15 @@ async fn register(hub_url: &str, uuid: &str) {
     // Real cradles carry on publishing when registration fails.
 }
 
-struct FramePool {
-    still: Vec<Bytes>,
-    rocking: Vec<Bytes>,
+pub(crate) struct FramePool {
+    pub still: Vec<Bytes>,
+    pub rocking: Vec<Bytes>,
 }
 
 const POOL_FRAMES: usize = 20;
 
 /// Rendered once per process: every simulated cradle shares the pool.
-fn shared_pool() -> Result<Arc<FramePool>, String> {
+pub(crate) fn shared_pool() -> Result<Arc<FramePool>, String> {
     static POOL: std::sync::OnceLock<Result<Arc<FramePool>, String>> = std::sync::OnceLock::new();
     POOL.get_or_init(|| render_pool().map(Arc::new).map_err(|e| e.to_string()))
         .clone()

@@ -44,6 +44,10 @@ pub async fn health(State(state): State<AppState>) -> Response {
             "readings": counters.readings.load(Ordering::Relaxed),
             "dropped": dropped,
         },
+        "store": {
+            "jobs": state.store.stats().jobs.load(Ordering::Relaxed),
+            "batches": state.store.stats().batches.load(Ordering::Relaxed),
+        },
         "version": env!("CARGO_PKG_VERSION"),
     });
     let status = if ok {

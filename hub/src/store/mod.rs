@@ -227,6 +227,7 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>, stats: &Writer
                 Err(_) => break,
             }
         }
+        let jobs_in_batch = batch.len() as u64;
         let committed = match conn.transaction() {
             Ok(tx) => {
                 for job in batch.drain(..) {
@@ -252,9 +253,7 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>, stats: &Writer
             }
         };
         stats.batches.fetch_add(1, Ordering::Relaxed);
-        stats
-            .jobs
-            .fetch_add(completions.len() as u64, Ordering::Relaxed);
+        stats.jobs.fetch_add(jobs_in_batch, Ordering::Relaxed);
         for done in completions.drain(..) {
             done(committed);
         }
