@@ -1,0 +1,393 @@
+// End-to-end test of the web UI in a real browser (Debian's Chromium driven
+// by playwright-core) against a real hub: `cradle-hub --demo` on free ports
+// plus one extra simulated cradle whose QR code the test "photographs".
+//
+//   CRADLE_HUB_BIN=target/debug/cradle-hub node ui-tests/e2e.mjs
+//
+// Screenshots of every screen go to ui-test-output/. Exits non-zero on the
+// first failure, after killing the hub and the simulator.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = process.env.CRADLE_HUB_BIN || join(ROOT, 'target/debug/cradle-hub');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const OUT = join(ROOT, 'ui-test-output');
+const FIXTURES = join(ROOT, 'hub/tests/fixtures/qr');
+const SIM_UUID = 'cradle-unique-id-example';
+const STARTED = Date.now();
+
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** @typedef {{name: string, proc: import('node:child_process').ChildProcess, out: string, err: string, log: string, exited: boolean}} Child */
+/** @type {Child[]} */
+const children = [];
+
+/** Starts a process and collects its output (ANSI colours stripped). @param {string} name @param {string[]} args @returns {Child} */
+function start(name, args) {
+  const proc = spawn(BIN, args, {
+    env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  /** @type {Child} */
+  const child = { name, proc, out: '', err: '', log: '', exited: false };
+  // The log (tracing) may go to stdout or stderr: `log` has both, in order.
+  proc.stdout.on('data', (d) => {
+    const text = d.toString().replace(ANSI, '');
+    child.out += text;
+    child.log += text;
+  });
+  proc.stderr.on('data', (d) => {
+    const text = d.toString().replace(ANSI, '');
+    child.err += text;
+    child.log += text;
+  });
+  proc.on('exit', () => (child.exited = true));
+  children.push(child);
+  return child;
+}
+
+/** Waits until `fn()` returns a truthy value. @template T @param {string} what @param {() => T} fn @param {number} ms @returns {Promise<NonNullable<T>>} */
+async function until(what, fn, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return /** @type {NonNullable<T>} */ (v);
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** @param {Child} c @param {string} signal */
+async function stop(c, signal = 'SIGTERM') {
+  if (c.exited) return;
+  c.proc.kill(/** @type {NodeJS.Signals} */ (signal));
+  const end = Date.now() + 5000;
+  while (!c.exited && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  if (!c.exited) c.proc.kill('SIGKILL');
+  while (!c.exited) await new Promise((r) => setTimeout(r, 20));
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(`assertion failed: ${msg}`);
+}
+
+let passed = 0;
+let shotNo = 0;
+/** @type {import('playwright-core').Page} */
+let page;
+
+/** @param {string} name */
+async function shot(name, fullPage = false) {
+  shotNo += 1;
+  const file = join(OUT, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage });
+  return file;
+}
+
+/** The live MJPEG picture has a frame. */
+async function waitForPicture() {
+  await page.waitForFunction(() => {
+    const img = document.querySelector('img.live-img');
+    return img instanceof HTMLImageElement && img.complete !== undefined && img.naturalWidth > 0;
+  }, null, { timeout: 15_000 });
+  await page.waitForTimeout(300);
+}
+
+/** @param {string} name @param {() => Promise<void>} fn */
+async function step(name, fn) {
+  const t0 = Date.now();
+  await fn();
+  passed += 1;
+  console.log(`  ok  ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'cradle-e2e-data-'));
+const profileDir = mkdtempSync(join(tmpdir(), 'cradle-e2e-chromium-'));
+/** @type {import('playwright-core').BrowserContext | null} */
+let context = null;
+let hub = /** @type {Child | null} */ (null);
+let sim = /** @type {Child | null} */ (null);
+let url = '';
+let mqttPort = 0;
+
+/** Starts the hub and returns its URL and MQTT port. @param {string[]} extra */
+async function startHub(extra) {
+  const h = start('hub', [...extra, '--data-dir', dataDir, '--ui-dir', join(ROOT, 'ui')]);
+  const m = await until('the hub URL on stdout', () => /Cradle Hub (?:demo )?is running: (http:\/\/\S+)/.exec(h.out) || (h.exited && 'exit'), 60_000);
+  if (m === 'exit') throw new Error(`hub exited:\n${h.log.slice(-2000)}`);
+  const b = await until('the broker address in the log', () => /mqtt: embedded broker listening addr=\S*?:(\d+)/.exec(h.log), 10_000);
+  return { h, url: m[1], mqttPort: Number(b[1]) };
+}
+
+async function main() {
+  if (!existsSync(BIN)) throw new Error(`hub binary not found: ${BIN} (build it with cargo build -p cradle-hub)`);
+  mkdirSync(OUT, { recursive: true });
+
+  // --- The hub (demo, free ports) and the extra simulated cradle -----------------------
+  ({ h: hub, url, mqttPort } = await startHub(['--demo', '--http-addr', '127.0.0.1:0', '--mqtt-addr', '127.0.0.1:0']));
+  console.log(`hub: ${url} (mqtt ${mqttPort})`);
+  sim = start('simulator', ['simulate', '--hub-url', url, '--mqtt-url', `mqtt://127.0.0.1:${mqttPort}`, '--uuid', SIM_UUID]);
+  await until('the simulated cradle to register', () => /cradle registered.*cradle-unique-id-example/.test(hub?.log ?? ''), 20_000);
+
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 860 },
+    locale: 'en-US',
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(10_000);
+  /** @type {string[]} */
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    // Failed loads are answers the test provokes (401 before login, 422 for
+    // the photo without a code) or streams cut by the hub restart.
+    if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) pageErrors.push(m.text());
+  });
+
+  const username = `parent-${Date.now().toString(36)}`;
+
+  await step('sign up a new user (name availability shown while typing)', async () => {
+    await page.goto(url);
+    await page.waitForSelector('h1:has-text("Log in")');
+    await shot('login');
+    await page.click('a[href="#/signup"]');
+    await page.waitForSelector('h1:has-text("Create an account")');
+    await page.fill('input[name=username]', 'demo');
+    await page.waitForSelector('.hint[data-state=bad]:has-text("already taken")');
+    await page.fill('input[name=username]', username);
+    await page.waitForSelector('.hint[data-state=good]:has-text("available")');
+    await page.fill('input[name=password]', 'night-owl-3am');
+    await shot('signup');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-action=add-cradle]');
+    assert((await page.textContent('h1'))?.includes('first cradle'), 'first-run screen shown');
+    await shot('first-run-no-cradle');
+  });
+
+  await step('add the simulated cradle by uploading a photo of its QR code', async () => {
+    await page.click('[data-action=add-cradle]');
+    await page.waitForSelector('h1:has-text("Add a cradle")');
+    // A photo without a code first: a plain-words error.
+    await page.setInputFiles('[data-testid=qr-photo]', join(FIXTURES, 'photo-no-qr.jpg'));
+    await page.waitForSelector('.msg.error:has-text("No QR code found")');
+    await shot('add-cradle-no-qr');
+    await page.setInputFiles('[data-testid=qr-photo]', join(FIXTURES, 'photo-rotated.jpg'));
+    await page.waitForFunction(() => location.hash === '#/live', null, { timeout: 15_000 });
+    await page.waitForSelector(`h1:has-text("${SIM_UUID}")`);
+  });
+
+  await step('live picture and readings update', async () => {
+    await waitForPicture();
+    const first = await page.waitForFunction(() => document.querySelector('[data-reading=last]')?.getAttribute('data-last-update') || null);
+    const t1 = await first.jsonValue();
+    await page.waitForFunction((t) => {
+      const v = document.querySelector('[data-reading=last]')?.getAttribute('data-last-update');
+      return v && v !== t;
+    }, t1, { timeout: 5000 });
+    const temp = await page.textContent('[data-reading=temperature] .tile-value');
+    assert(/°C/.test(temp ?? ''), `temperature shown (${temp})`);
+    const face = await page.textContent('[data-reading=face] .tile-value');
+    assert(face && !/[정좌우인확]/.test(face), `face direction in English words (${face})`);
+    await shot('cradle-live');
+  });
+
+  await step('rock: the simulated cradle receives the servo command', async () => {
+    await page.click('[data-action=rock]');
+    await until('the simulator to log the servo command', () => /servo command.*cradle-unique-id-example.*action="?start/.test(sim?.log ?? '') || /servo command.*action="?start.*cradle-unique-id-example/.test(sim?.log ?? ''), 5000);
+    await page.waitForSelector('[data-action=rock][aria-pressed=true]:has-text("Stop rocking")');
+    await page.waitForTimeout(600);
+    await shot('cradle-rocking');
+  });
+
+  let alertId = 0;
+  await step('a low temperature threshold raises an alert in the UI within 5 s, without reload', async () => {
+    await page.click('[data-nav=settings]');
+    await page.waitForSelector('form[data-form=alert-settings][data-loaded=true]');
+    // Out of range first: the field says so, nothing is sent.
+    await page.fill('input[name=max_temperature]', '29');
+    await page.click('form[data-form=alert-settings] button[type=submit]');
+    await page.waitForSelector('input[name=max_temperature][aria-invalid=true]');
+    await page.fill('input[name=max_temperature]', '30');
+    await page.fill('input[name=crying_duration_threshold]', '45');
+    await page.click('form[data-form=alert-settings] button[type=submit]');
+    await page.waitForSelector('form[data-form=alert-settings] .msg.ok');
+    const saved = Date.now();
+    await shot('settings-saved');
+    const toast = await page.waitForSelector('.toast', { timeout: 5000 });
+    console.log(`      alert shown ${Date.now() - saved} ms after saving`);
+    alertId = Number(await toast.getAttribute('data-alert-id'));
+    assert(alertId > 0, 'toast names the alert');
+    assert((await toast.textContent())?.includes('High temperature'), 'toast says high temperature');
+    await page.waitForSelector('[data-nav=alerts] .badge:not([hidden])');
+    await shot('alert-toast');
+  });
+
+  await step("the alert's clip plays next to its readings", async () => {
+    await page.click(`.toast[data-alert-id="${alertId}"] button:has-text("View")`);
+    await page.waitForFunction((id) => location.hash === `#/alerts/${id}`, alertId);
+    await page.waitForFunction(() => {
+      const v = document.querySelector('video.clip');
+      return v instanceof HTMLVideoElement && Number.isFinite(v.duration) && v.duration > 0;
+    }, null, { timeout: 20_000 });
+    const duration = await page.$eval('video.clip', (v) => /** @type {HTMLVideoElement} */ (v).duration);
+    console.log(`      clip duration ${duration.toFixed(2)} s`);
+    // It really plays: time advances.
+    await page.$eval('video.clip', (v) => /** @type {HTMLVideoElement} */ (v).play());
+    await page.waitForFunction(() => /** @type {HTMLVideoElement} */ (document.querySelector('video.clip')).currentTime > 0.2, null, { timeout: 5000 });
+    await page.$eval('video.clip', (v) => /** @type {HTMLVideoElement} */ (v).pause());
+    await page.waitForSelector('.readings-table tbody tr th');
+    await page.waitForSelector('.chart-box svg.chart');
+    await shot('alert-detail');
+  });
+
+  await step('resolve the alert', async () => {
+    await page.click('button[data-action=resolve]:not([hidden])');
+    await page.waitForSelector('.state-line[data-resolved=true]');
+    await page.click('[data-nav=alerts]');
+    await page.waitForSelector(`li.alert-item[data-id="${alertId}"][data-resolved=true]`);
+    await shot('alerts-list');
+  });
+
+  await step('settings persist after a reload', async () => {
+    await page.click('[data-nav=settings]');
+    await page.reload();
+    await page.waitForSelector('form[data-form=alert-settings][data-loaded=true]');
+    assert((await page.inputValue('input[name=max_temperature]')) === '30', 'max temperature is still 30');
+    assert((await page.inputValue('input[name=crying_duration_threshold]')) === '45', 'crying threshold is still 45');
+    // Back to a normal limit so the cradle stops raising alerts.
+    await page.fill('input[name=max_temperature]', '38');
+    await page.click('form[data-form=alert-settings] button[type=submit]');
+    await page.waitForSelector('form[data-form=alert-settings] .msg.ok');
+  });
+
+  await step('history draws the day (chart, timelines, recordings)', async () => {
+    await page.click('[data-nav=history]');
+    await page.waitForSelector('.chart-box svg.chart :is(path.temp-line, circle.temp-dot)', { state: 'attached' });
+    await page.waitForSelector('.rec-list button.rec', { timeout: 10_000 });
+    await page.click('.rec-list button.rec');
+    await page.waitForFunction(() => {
+      const v = document.querySelector('.history video.clip');
+      return v instanceof HTMLVideoElement && v.duration > 0;
+    }, null, { timeout: 20_000 });
+    await shot('history');
+  });
+
+  await step('switching to Korean changes the labels (and is remembered)', async () => {
+    await page.click('[data-nav=settings]');
+    await page.click('button[data-lang=ko]');
+    await page.waitForSelector('h1:has-text("설정")');
+    assert((await page.textContent('[data-nav=live] .nav-label')) === '요람', 'nav label in Korean');
+    await page.reload();
+    await page.waitForSelector('h1:has-text("설정")');
+    assert((await page.getAttribute('html', 'lang')) === 'ko', 'html lang=ko');
+    await shot('settings-korean');
+    await page.click('[data-nav=live]');
+    await page.waitForSelector('[data-reading=temperature] .tile-label:has-text("온도")');
+    await waitForPicture();
+    const face = await page.textContent('[data-reading=face] .tile-value');
+    assert(face && face !== '—', `face direction shown in Korean words (${face})`);
+    await shot('cradle-korean');
+  });
+
+  await step('a 360×740 phone screen never scrolls sideways', async () => {
+    await page.setViewportSize({ width: 360, height: 740 });
+    for (const route of ['live', 'alerts', `alerts/${alertId}`, 'history', 'settings', 'add']) {
+      await page.goto(`${url}/#/${route}`);
+      await page.waitForSelector('main h1');
+      await page.waitForTimeout(700);
+      const { sw, cw } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
+      assert(sw <= 360, `#/${route}: scrollWidth ${sw} > 360 (clientWidth ${cw})`);
+      if (route === 'live') await waitForPicture();
+      await shot(`phone-${route.replace(/\W/g, '-')}`);
+      if (route === 'settings') {
+        await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+        await shot('phone-settings-bottom');
+      }
+    }
+    // Dark mode follows the system.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${url}/#/live`);
+    await waitForPicture();
+    await shot('phone-live-dark');
+    await page.goto(`${url}/#/alerts/${alertId}`);
+    await page.waitForSelector('.chart-box svg.chart');
+    await page.waitForTimeout(500);
+    await shot('phone-alert-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  await step('the hub restarts: "reconnecting…", then live again by itself', async () => {
+    await page.goto(`${url}/#/live`);
+    await page.waitForSelector('#conn[data-state=open]');
+    const httpAddr = new URL(url).host;
+    if (hub) await stop(hub);
+    await page.waitForSelector('#conn[data-state=reconnecting]', { timeout: 5000 });
+    await page.waitForSelector('#banner:not([hidden])');
+    await shot('hub-down-reconnecting');
+    ({ h: hub } = await startHub(['--http-addr', httpAddr, '--mqtt-addr', `127.0.0.1:${mqttPort}`]));
+    await page.waitForSelector('#conn[data-state=open]', { timeout: 20_000 });
+    await page.waitForSelector('#banner', { state: 'hidden' });
+    const before = await page.getAttribute('[data-reading=last]', 'data-last-update');
+    await page.waitForFunction((t) => {
+      const v = document.querySelector('[data-reading=last]')?.getAttribute('data-last-update');
+      return v && v !== t;
+    }, before, { timeout: 15_000 });
+    await waitForPicture();
+    await shot('after-hub-restart');
+  });
+
+  assert(pageErrors.length === 0, `no script errors in the page:\n${pageErrors.join('\n')}`);
+}
+
+// Never leave a hub or simulator behind, even when interrupted.
+process.on('exit', () => {
+  for (const c of children) if (!c.exited) c.proc.kill('SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    console.error(`\ninterrupted (${sig})`);
+    process.exit(130);
+  });
+}
+
+let failed = 0;
+try {
+  await main();
+} catch (e) {
+  failed = 1;
+  console.error(`\nFAILED: ${e instanceof Error ? e.stack || e.message : e}`);
+  if (page) {
+    try {
+      console.error(`page: ${page.url()}`);
+      await page.screenshot({ path: join(OUT, 'failure.png') });
+      console.error(`screenshot: ${join(OUT, 'failure.png')}`);
+    } catch {
+      // The browser may be gone.
+    }
+  }
+  for (const c of children) {
+    console.error(`--- ${c.name} log (last lines) ---\n${c.log.split('\n').slice(-25).join('\n')}`);
+  }
+} finally {
+  try {
+    await context?.close();
+  } catch {
+    // Already gone.
+  }
+  await Promise.all(children.map((c) => stop(c, 'SIGTERM')));
+  rmSync(profileDir, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+}
+console.log(`\n${passed} passed, ${failed} failed (${((Date.now() - STARTED) / 1000).toFixed(1)} s)`);
+console.log(`screenshots: ${OUT}`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Type-checks the web UI (ui/) and runs its end-to-end test in Chromium
+# against a real hub. The hub binary comes from $CRADLE_HUB_BIN (default:
+# the debug build). Screenshots end up in ui-test-output/.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT="$(cd .. && pwd)"
+export CRADLE_HUB_BIN="${CRADLE_HUB_BIN:-$ROOT/target/debug/cradle-hub}"
+
+# Debian's Chromium (and a Korean font so Korean screenshots are legible).
+if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ] || ! dpkg -s fonts-nanum >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "==> installing chromium and fonts-nanum"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-nanum
+fi
+
+if [ ! -x "$CRADLE_HUB_BIN" ]; then
+  echo "hub binary not found: $CRADLE_HUB_BIN (run: cargo build -p cradle-hub)" >&2
+  exit 1
+fi
+
+echo "==> npm ci"
+if [ -f package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  npm install --no-audit --no-fund --loglevel=error
+fi
+
+echo "==> tsc (type-checks ../ui/**/*.js)"
+npx --no-install tsc -p .
+
+echo "==> end-to-end test"
+node e2e.mjs

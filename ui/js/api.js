@@ -1,0 +1,177 @@
+// The one module that talks to the hub's REST API. Every call goes through
+// `request`, which sends the session cookie, the UI's language and turns an
+// error answer into an `ApiError` carrying the status and the hub's
+// (already localised) message.
+
+import { getLang, t } from './i18n.js';
+import { noteServerDate } from './clock.js';
+
+/**
+ * @typedef {{id: number, username: string}} User
+ * @typedef {{id: number, uuid: string, ip: string, created_at: string, updated_at: string,
+ *   last_update?: string | null, selected?: boolean}} Agent
+ * @typedef {'frontal'|'left'|'right'|'no_face'|'detector_error'|'checking'|'other'} DirectionKind
+ * @typedef {{agent_uuid: string, temperature: number | null, crying: string | null,
+ *   direction: string | null, face_direction: string | null,
+ *   last_direction_time: string | null, last_normal_face_time: string | null,
+ *   last_update: string | null, direction_kind?: DirectionKind | null,
+ *   temperature_time?: string | null, crying_time?: string | null,
+ *   last_frame_time?: string | null, rocking?: boolean | null}} Status
+ * @typedef {'high_temperature'|'crying'|'abnormal_position'|'face_not_detected'} AlertType
+ * @typedef {{id: number, agent_uuid: string, alert_type: AlertType | string, message?: string,
+ *   alert_message?: string, temperature: number | null, face_detected: boolean | null,
+ *   notification_sent?: boolean, resolved: boolean, created_at: string,
+ *   resolved_at: string | null}} Alert
+ * @typedef {{timestamp: string, temperature: number | null, crying: string | null,
+ *   direction: string | null}} SensorRow
+ * @typedef {{alert: Alert, sensor_data: SensorRow[], video_frames: {id: number, timestamp: string}[],
+ *   total_frames: number, recording?: {from: string, to: string, complete: boolean}}} AlertDetail
+ * @typedef {{max_temperature: number, abnormal_position_timeout: number,
+ *   crying_duration_threshold: number, push_notifications_enabled: boolean,
+ *   email_notifications_enabled: boolean}} AlertSettings
+ * @typedef {{start: string, date: string, time: string, frames: number}} Recording
+ * @typedef {{urls: string[], mqtt_port: number | null, version: string, default_language: string}} HubInfo
+ */
+
+/** An error answer from the hub (or no answer at all: status 0). */
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status, 0 when the hub could not be reached
+   * @param {string} message what the hub said, in the UI's language
+   */
+  constructor(status, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+  /** True when the hub did not answer at all (down, restarting, offline). */
+  get unreachable() {
+    return this.status === 0;
+  }
+}
+
+/** @type {(() => void) | null} */
+let onUnauthorized = null;
+
+/** Called whenever an answer says the session is gone (401). @param {() => void} fn */
+export function setUnauthorizedHandler(fn) {
+  onUnauthorized = fn;
+}
+
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {{json?: unknown, body?: BodyInit, contentType?: string, signal?: AbortSignal,
+ *   quiet401?: boolean}} [opts]
+ * @returns {Promise<any>}
+ */
+async function request(method, path, opts = {}) {
+  /** @type {Record<string, string>} */
+  const headers = { 'Accept-Language': getLang(), Accept: 'application/json' };
+  /** @type {BodyInit | undefined} */
+  let body;
+  if (opts.json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(opts.json);
+  } else if (opts.body !== undefined) {
+    body = opts.body;
+    if (opts.contentType) headers['Content-Type'] = opts.contentType;
+  }
+  /** @type {Response} */
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      signal: opts.signal,
+    });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
+    throw new ApiError(0, t('error.unreachable'));
+  }
+  noteServerDate(res.headers.get('Date'));
+  const text = await res.text();
+  /** @type {any} */
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const message =
+      (data && typeof data === 'object' && (data.message || data.error)) || t('error.generic', { status: res.status });
+    if (res.status === 401 && !opts.quiet401 && onUnauthorized) onUnauthorized();
+    throw new ApiError(res.status, String(message));
+  }
+  return data;
+}
+
+/** @param {string} s */
+const enc = (s) => encodeURIComponent(s);
+
+export const api = {
+  /** @param {string} username @param {string} password */
+  register: (username, password) => request('POST', '/register', { json: { username, password } }),
+  /** @param {string} username @param {string} password @returns {Promise<{user: User}>} */
+  login: (username, password) => request('POST', '/login', { json: { username, password }, quiet401: true }),
+  logout: () => request('POST', '/logout'),
+  /** @param {string} name @param {AbortSignal} [signal] @returns {Promise<{exists: boolean}>} */
+  checkUsername: (name, signal) => request('GET', `/check_username/${enc(name)}`, { signal }),
+
+  /** @param {boolean} [quiet401] @returns {Promise<Agent[]>} */
+  agents: (quiet401 = false) => request('GET', '/api/agents', { quiet401 }),
+  /** @param {string} uuid */
+  registerCradle: (uuid) => request('POST', '/register_cradle', { json: { cradle_uuid: uuid } }),
+  /** @param {string} uuid */
+  selectCradle: (uuid) => request('POST', '/select_cradle', { json: { uuid } }),
+  /** @param {string} uuid */
+  deleteCradle: (uuid) => request('POST', '/delete_cradle', { json: { uuid } }),
+  /** @param {string} uuid @returns {Promise<Status>} */
+  status: (uuid) => request('GET', `/api/agent_status/${enc(uuid)}`),
+  /** @param {string} uuid @param {'start'|'stop'} action */
+  motor: (uuid, action) => request('POST', `/control_motor/${enc(uuid)}`, { json: { action } }),
+
+  /**
+   * @param {string} uuid @param {Date} from @param {Date} to @param {AbortSignal} [signal]
+   * @returns {Promise<SensorRow[]>}
+   */
+  sensorData: (uuid, from, to, signal) =>
+    request(
+      'GET',
+      `/api/sensor_data/${enc(uuid)}?start_date=${enc(from.toISOString())}&end_date=${enc(to.toISOString())}`,
+      { signal },
+    ),
+  /** @param {string} uuid @param {string} utcDate YYYY-MM-DD @param {AbortSignal} [signal] @returns {Promise<Recording[]>} */
+  recordings: (uuid, utcDate, signal) => request('GET', `/api/recordings/${enc(uuid)}?date=${utcDate}`, { signal }),
+  /** @param {string} uuid @param {string} date @param {string} time */
+  videoUrl: (uuid, date, time) => `/api/video/${enc(uuid)}?date=${enc(date)}&time=${enc(time)}`,
+  /** @param {string} uuid */
+  streamUrl: (uuid) => `/stream/${enc(uuid)}`,
+
+  /** @returns {Promise<Alert[]>} */
+  alerts: () => request('GET', '/api/alert_logs'),
+  /** @param {number} id @returns {Promise<AlertDetail>} */
+  alertDetail: (id) => request('GET', `/api/alert_detail/${id}`),
+  /** @param {number} id */
+  resolveAlert: (id) => request('POST', `/api/alert_logs/${id}/resolve`),
+  /** @param {number} id */
+  clipUrl: (id) => `/api/alert_clip/${id}`,
+
+  /** @param {string} uuid @returns {Promise<AlertSettings>} */
+  settings: (uuid) => request('GET', `/api/alert_settings/${enc(uuid)}`),
+  /** @param {string} uuid @param {Partial<AlertSettings>} values */
+  saveSettings: (uuid, values) => request('POST', `/api/alert_settings/${enc(uuid)}`, { json: values }),
+
+  /** @param {Blob} image @returns {Promise<{text: string}>} */
+  decodeQr: (image) =>
+    request('POST', '/api/qr/decode', { body: image, contentType: image.type || 'application/octet-stream' }),
+  /** @returns {Promise<HubInfo>} */
+  hubInfo: () => request('GET', '/api/hub_info'),
+  hubQrUrl: () => '/api/hub_qr.svg',
+};

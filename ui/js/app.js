@@ -1,0 +1,316 @@
+// The app shell: hash router, header and navigation, connection state,
+// new-alert toasts, and what happens at start, login and logout.
+
+import { api, ApiError, setUnauthorizedHandler } from './api.js';
+import { connectEvents, disconnectEvents } from './events.js';
+import { getLang, initLang, onLangChange, t } from './i18n.js';
+import { h, fill, setText } from './dom.js';
+import { go } from './nav.js';
+import { state, on, loadCradles, resetAccount, unresolvedCount, mergeAlerts } from './state.js';
+import { alertTitle, formatTemp } from './format.js';
+import { authScreen } from './screens/auth.js';
+import { welcomeScreen } from './screens/welcome.js';
+import { addCradleScreen } from './screens/add-cradle.js';
+import { liveScreen } from './screens/live.js';
+import { alertsScreen, alertDetailScreen } from './screens/alerts.js';
+import { historyScreen } from './screens/history.js';
+import { settingsScreen } from './screens/settings.js';
+import { unreachableScreen } from './screens/unreachable.js';
+
+/**
+ * What every screen returns: its element, a title, and what to stop when it goes.
+ * @typedef {{el: HTMLElement, title: string, destroy?: () => void}} Screen
+ * @typedef {{path: string, parts: string[], query: URLSearchParams}} Route
+ */
+
+const main = /** @type {HTMLElement} */ (document.getElementById('main'));
+const header = /** @type {HTMLElement} */ (document.getElementById('topbar'));
+const nav = /** @type {HTMLElement} */ (document.getElementById('nav'));
+const toasts = /** @type {HTMLElement} */ (document.getElementById('toasts'));
+const banner = /** @type {HTMLElement} */ (document.getElementById('banner'));
+
+/** @type {Screen | null} */
+let current = null;
+let booted = false;
+/** True while the hub could not be reached at start. */
+let unreachable = false;
+
+/** @returns {Route} */
+function parseRoute() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [path, q = ''] = raw.split('?');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  return { path: parts[0] ?? '', parts, query: new URLSearchParams(q) };
+}
+
+
+const PUBLIC = new Set(['login', 'signup']);
+const NEEDS_CRADLE = new Set(['live', 'history', 'settings']);
+
+/** Picks the screen for the route, redirecting where the state requires it. @param {Route} r @returns {Screen | string} */
+function resolve(r) {
+  if (unreachable) return unreachableScreen(retryBoot);
+  if (!state.loggedIn) {
+    return PUBLIC.has(r.path) ? authScreen(r.path === 'signup' ? 'signup' : 'login', afterLogin) : '#/login';
+  }
+  if (PUBLIC.has(r.path) || r.path === '') return state.cradles.length ? '#/live' : '#/welcome';
+  if (NEEDS_CRADLE.has(r.path) && state.cradlesLoaded && !state.cradles.length && r.path !== 'settings') {
+    return '#/welcome';
+  }
+  switch (r.path) {
+    case 'welcome':
+      return state.cradles.length ? '#/live' : welcomeScreen();
+    case 'add':
+      return addCradleScreen();
+    case 'live':
+      return liveScreen();
+    case 'alerts':
+      if (r.parts[1]) {
+        const id = Number(r.parts[1]);
+        return Number.isInteger(id) ? alertDetailScreen(id) : '#/alerts';
+      }
+      return alertsScreen();
+    case 'history':
+      return historyScreen(r.query.get('day'));
+    case 'settings':
+      return settingsScreen(logout);
+    default:
+      return '#/live';
+  }
+}
+
+function render() {
+  if (!booted) return;
+  const r = parseRoute();
+  const next = resolve(r);
+  if (typeof next === 'string') {
+    location.replace(next);
+    return;
+  }
+  current?.destroy?.();
+  current = next;
+  fill(main, next.el);
+  document.title = `${next.title} · ${t('app.name')}`;
+  document.body.dataset.route = r.path || 'home';
+  renderNav(r.path);
+  // Move focus to the new screen's heading so screen readers announce it.
+  const heading = main.querySelector('h1');
+  if (heading instanceof HTMLElement) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
+  window.scrollTo(0, 0);
+}
+
+// --- Header and navigation -------------------------------------------------
+
+const connPill = h('span', { class: 'conn', id: 'conn', role: 'status', 'aria-live': 'polite' });
+
+function renderHeader() {
+  fill(
+    header,
+    h(
+      'a',
+      { class: 'brand', href: '#/live', 'aria-label': t('app.name') },
+      h('img', { src: 'icon.svg', alt: '', width: 28, height: 28 }),
+      h('span', {}, t('app.name')),
+    ),
+    connPill,
+  );
+  renderConnection();
+}
+
+function renderConnection() {
+  const c = state.loggedIn ? state.connection : null;
+  connPill.dataset.state = c ?? 'none';
+  const label =
+    c === 'open'
+      ? t('conn.live')
+      : c === 'connecting'
+        ? t('conn.connecting')
+        : c === 'reconnecting'
+          ? t('conn.reconnecting')
+          : c === 'offline'
+            ? t('conn.offline')
+            : '';
+  setText(connPill, label);
+  // A banner (overlaid, no layout jump) when live data has stopped.
+  const problem = c === 'reconnecting' || c === 'offline';
+  banner.hidden = !problem;
+  if (problem) setText(banner, c === 'offline' ? t('conn.offlineLong') : t('conn.reconnectingLong'));
+}
+
+/** @param {string} path */
+function renderNav(path) {
+  if (!state.loggedIn || unreachable) {
+    nav.hidden = true;
+    document.body.classList.remove('has-nav');
+    return;
+  }
+  nav.hidden = false;
+  nav.setAttribute('aria-label', t('nav.main'));
+  document.body.classList.add('has-nav');
+  const count = unresolvedCount();
+  /** @param {import('./i18n.js').Key} key @param {string} href @param {string} icon @param {Node | null} [extra] @param {string} [aria] */
+  const item = (key, href, icon, extra = null, aria) => {
+    const active = path === href.slice(2) || (href === '#/live' && (path === 'welcome' || path === 'add'));
+    return h(
+      'a',
+      {
+        href,
+        class: 'nav-item',
+        'aria-current': active ? 'page' : null,
+        'aria-label': aria ?? null,
+        'data-nav': href.slice(2),
+      },
+      h('span', { class: `icon icon-${icon}`, 'aria-hidden': 'true' }),
+      h('span', { class: 'nav-label' }, t(key)),
+      extra,
+    );
+  };
+  const badge = h('span', { class: 'badge', 'data-count': count, 'aria-hidden': 'true', hidden: count === 0 }, String(count));
+  fill(
+    nav,
+    h(
+      'div',
+      { class: 'nav-inner' },
+      item('nav.live', '#/live', 'live'),
+      item('nav.alerts', '#/alerts', 'alerts', badge, count ? `${t('nav.alerts')}, ${t('alerts.unresolvedN', { n: count })}` : undefined),
+      item('nav.history', '#/history', 'history'),
+      item('nav.settings', '#/settings', 'settings'),
+    ),
+  );
+}
+
+// --- New alerts --------------------------------------------------------------
+
+/** @param {import('./api.js').Alert} alert */
+function toastAlert(alert) {
+  const title = alertTitle(alert.alert_type);
+  const detail =
+    alert.alert_type === 'high_temperature' && alert.temperature !== null ? formatTemp(alert.temperature) : '';
+  const close = () => el.remove();
+  const el = h(
+    'div',
+    { class: 'toast', role: 'alert', 'data-alert-id': alert.id },
+    h('span', { class: 'icon icon-alerts', 'aria-hidden': 'true' }),
+    h(
+      'div',
+      { class: 'toast-text' },
+      h('strong', {}, title, detail ? ` · ${detail}` : ''),
+      h('span', { class: 'muted' }, alert.agent_uuid),
+    ),
+    h('button', { class: 'btn small', type: 'button', onclick: () => { close(); go(`#/alerts/${alert.id}`); } }, t('alerts.view')),
+    h('button', { class: 'btn icon-only ghost', type: 'button', 'aria-label': t('common.dismiss'), onclick: close }, '×'),
+  );
+  toasts.prepend(el);
+  while (toasts.children.length > 3) toasts.lastElementChild?.remove();
+  window.setTimeout(close, 60_000);
+  // A system notification too, when the parent allowed it and is elsewhere.
+  if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+    try {
+      const n = new Notification(title, { body: `${detail} ${alert.agent_uuid}`.trim(), tag: `alert-${alert.id}` });
+      n.onclick = () => {
+        window.focus();
+        go(`#/alerts/${alert.id}`);
+      };
+    } catch {
+      // Some browsers allow notifications only from a service worker.
+    }
+  }
+}
+
+/** The hub's alert messages are in the language of the request: refresh them. */
+let refreshTimer = 0;
+function refreshAlertMessages() {
+  window.clearTimeout(refreshTimer);
+  refreshTimer = window.setTimeout(() => {
+    api
+      .alerts()
+      .then((list) => mergeAlerts(list, getLang(), true))
+      .catch(() => {});
+  }, 300);
+}
+
+// --- Start, login, logout -------------------------------------------------------
+
+async function afterLogin() {
+  state.loggedIn = true;
+  await loadCradles();
+  connectEvents();
+  refreshAlertMessages();
+  location.hash = state.cradles.length ? '#/live' : '#/welcome';
+  render();
+}
+
+async function logout() {
+  try {
+    await api.logout();
+  } catch {
+    // Logged out locally anyway.
+  }
+  disconnectEvents();
+  resetAccount();
+  location.hash = '#/login';
+  render();
+}
+
+setUnauthorizedHandler(() => {
+  if (!state.loggedIn) return;
+  disconnectEvents();
+  resetAccount();
+  location.hash = '#/login';
+  render();
+});
+
+let bootDelay = 1000;
+async function boot() {
+  try {
+    await loadCradles();
+    state.loggedIn = true;
+    unreachable = false;
+    connectEvents();
+    refreshAlertMessages();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      state.loggedIn = false;
+      unreachable = false;
+    } else {
+      unreachable = true;
+      window.setTimeout(retryBoot, bootDelay);
+      bootDelay = Math.min(bootDelay * 2, 10_000);
+    }
+  }
+  booted = true;
+  renderHeader();
+  render();
+}
+
+function retryBoot() {
+  if (!unreachable) return;
+  boot();
+}
+
+initLang();
+renderHeader();
+window.addEventListener('hashchange', render);
+on('connection', renderConnection);
+on('alerts', () => renderNav(parseRoute().path));
+on('newAlert', (a) => {
+  toastAlert(a);
+  refreshAlertMessages();
+});
+on('cradles', () => {
+  // The last cradle was removed, or the first added elsewhere.
+  const p = parseRoute().path;
+  if (booted && state.loggedIn && ((p === 'welcome' && state.cradles.length) || (NEEDS_CRADLE.has(p) && p !== 'settings' && !state.cradles.length))) {
+    render();
+  }
+});
+onLangChange(() => {
+  document.documentElement.lang = getLang();
+  renderHeader();
+  if (state.loggedIn) refreshAlertMessages();
+  render();
+});
+boot();

@@ -1,0 +1,159 @@
+// The one module that listens to the hub's live events (/api/events, SSE).
+// All live data comes from here, never from polling. A (re)connection
+// always starts with a fresh `snapshot`, so nothing needs replaying. When
+// the hub goes away (restart, Wi-Fi) the browser retries by itself; when it
+// gives up (e.g. the hub answered 503 while starting) we retry with backoff,
+// and a 401 means the session is gone.
+
+import { api, ApiError } from './api.js';
+import { noteFreshHubTime, parseTime } from './clock.js';
+import { state, emit, setConnection, setStatus, mergeAlerts, loadCradles } from './state.js';
+
+/** @type {EventSource | null} */
+let source = null;
+/** @type {number | undefined} */
+let retryTimer;
+let retryDelay = 1000;
+let everOpened = false;
+/** True while the session should have a live stream. */
+let wanted = false;
+
+/**
+ * @param {MessageEvent} ev
+ * @returns {any}
+ */
+function data(ev) {
+  try {
+    return JSON.parse(ev.data);
+  } catch {
+    return null;
+  }
+}
+
+/** @param {import('./api.js').Status} status */
+function noteStatusTimes(status) {
+  const t = parseTime(status.last_update);
+  if (t !== null) noteFreshHubTime(t);
+}
+
+function open() {
+  if (source || !wanted) return;
+  if (!navigator.onLine) {
+    setConnection('offline');
+    return;
+  }
+  const es = new EventSource('/api/events', { withCredentials: true });
+  source = es;
+
+  es.addEventListener('snapshot', (ev) => {
+    const snap = data(/** @type {MessageEvent} */ (ev));
+    if (!snap) return;
+    retryDelay = 1000;
+    const reconnected = everOpened;
+    everOpened = true;
+    const known = new Set(state.cradles.map((c) => c.uuid));
+    const listed = Array.isArray(snap.cradles) ? snap.cradles : [];
+    for (const c of listed) setStatus(c.uuid, c.status);
+    mergeAlerts(Array.isArray(snap.unresolved_alerts) ? snap.unresolved_alerts : [], null);
+    // Snapshot after a change of cradles (added elsewhere, removed): reload the list.
+    const same = listed.length === known.size && listed.every((/** @type {{uuid: string}} */ c) => known.has(c.uuid));
+    if (!same || reconnected) loadCradles().catch(() => {});
+    setConnection('open');
+    if (reconnected) emit('reconnected');
+  });
+
+  es.addEventListener('status', (ev) => {
+    const d = data(/** @type {MessageEvent} */ (ev));
+    if (!d || !d.uuid || !d.status) return;
+    noteStatusTimes(d.status);
+    setStatus(d.uuid, d.status);
+  });
+
+  es.addEventListener('alert', (ev) => {
+    const d = data(/** @type {MessageEvent} */ (ev));
+    const alert = d && (d.alert ?? d);
+    if (!alert || typeof alert.id !== 'number') return;
+    mergeAlerts([alert], null);
+    emit('newAlert', alert);
+  });
+
+  es.addEventListener('alert_resolved', (ev) => {
+    const d = data(/** @type {MessageEvent} */ (ev));
+    const alert = d && (d.alert ?? d);
+    if (!alert || typeof alert.id !== 'number') return;
+    mergeAlerts([alert], null);
+  });
+
+  es.addEventListener('error', () => {
+    if (es.readyState === EventSource.CONNECTING) {
+      // The browser retries by itself.
+      setConnection(navigator.onLine ? 'reconnecting' : 'offline');
+      return;
+    }
+    // CLOSED: the browser gave up (an HTTP error such as 401 or 503).
+    es.close();
+    if (source === es) source = null;
+    setConnection(navigator.onLine ? 'reconnecting' : 'offline');
+    scheduleRetry();
+  });
+}
+
+function scheduleRetry() {
+  if (!wanted || retryTimer !== undefined) return;
+  retryTimer = window.setTimeout(async () => {
+    retryTimer = undefined;
+    if (!wanted) return;
+    try {
+      // Is the session still valid? (api.agents reports a 401 to the app.)
+      await api.agents();
+      open();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return;
+      retryDelay = Math.min(retryDelay * 2, 10_000);
+      scheduleRetry();
+    }
+  }, retryDelay);
+}
+
+/**
+ * Starts over with a fresh snapshot, e.g. after a cradle was added or
+ * removed (the hub's stream only covers the cradles owned when it began).
+ */
+export function refreshEvents() {
+  if (!wanted) return;
+  everOpened = false;
+  source?.close();
+  source = null;
+  open();
+}
+
+/** Starts listening (after login). */
+export function connectEvents() {
+  wanted = true;
+  if (!source) setConnection(everOpened ? 'reconnecting' : 'connecting');
+  open();
+}
+
+/** Stops listening (logout). */
+export function disconnectEvents() {
+  wanted = false;
+  everOpened = false;
+  if (retryTimer !== undefined) window.clearTimeout(retryTimer);
+  retryTimer = undefined;
+  source?.close();
+  source = null;
+  setConnection('connecting');
+}
+
+window.addEventListener('offline', () => {
+  if (!wanted) return;
+  source?.close();
+  source = null;
+  setConnection('offline');
+});
+window.addEventListener('online', () => {
+  if (!wanted) return;
+  setConnection('reconnecting');
+  retryDelay = 1000;
+  open();
+});

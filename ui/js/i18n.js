@@ -1,0 +1,609 @@
+// Every UI string in English and Korean. The choice is kept in
+// localStorage; the hub gets it as Accept-Language on every request so its
+// messages (errors, alerts) come in the same language.
+
+/**
+ * @typedef {Record<string, string | number>} Vars
+ * @typedef {string | ((v: Vars) => string)} Entry
+ */
+
+/** @param {number | string | undefined} n @param {string} one @param {string} many */
+const plural = (n, one, many) => (Number(n) === 1 ? one : many);
+
+const en = {
+  'app.name': 'Cradle Hub',
+  'nav.live': 'Cradle',
+  'nav.alerts': 'Alerts',
+  'nav.history': 'History',
+  'nav.settings': 'Settings',
+  'nav.main': 'Main',
+
+  'conn.live': 'Live',
+  'conn.connecting': 'Connecting…',
+  'conn.reconnecting': 'Reconnecting…',
+  'conn.offline': 'Offline',
+  'conn.reconnectingLong': 'Lost contact with the hub — reconnecting…',
+  'conn.offlineLong': 'This device is offline. Live data resumes when it is back online.',
+
+  'common.loading': 'Loading…',
+  'common.retry': 'Try again',
+  'common.cancel': 'Cancel',
+  'common.dismiss': 'Dismiss',
+
+  'error.unreachable': 'The hub cannot be reached. Check that it is on and that you are on the same network.',
+  'error.unexpected': 'Something went wrong. Please try again.',
+  /** @type {Entry} */
+  'error.generic': (v) => `The hub answered with an error (${v.status}).`,
+
+  'unreachable.title': 'Looking for the hub…',
+  'unreachable.body': 'The hub is not answering. It may be restarting; this page keeps trying.',
+
+  'auth.loginTitle': 'Log in',
+  'auth.signupTitle': 'Create an account',
+  'auth.tagline': 'Watch, rock and get alerts from your cradles — all on your home network.',
+  'auth.username': 'Username',
+  'auth.password': 'Password',
+  'auth.usernameHint': 'Up to 64 characters.',
+  'auth.usernameInvalid': 'No spaces at the start or end, at most 64 characters.',
+  'auth.passwordHint': 'At least 4 characters.',
+  'auth.checking': 'Checking…',
+  'auth.available': '✓ This name is available.',
+  'auth.taken': 'This name is already taken.',
+  'auth.showPassword': 'Show password',
+  'auth.login': 'Log in',
+  'auth.createAccount': 'Create account',
+  'auth.noAccount': 'New here?',
+  'auth.haveAccount': 'Already have an account?',
+  'auth.needUsername': 'Enter a username.',
+  'auth.needPassword': 'Enter a password.',
+
+  'welcome.title': 'Add your first cradle',
+  'welcome.body': 'Your account has no cradle yet. It takes a minute:',
+  'welcome.step1': 'Switch the cradle on and connect it to the same Wi-Fi as this hub.',
+  'welcome.step2': 'Find the QR code on the cradle (its screen or label).',
+  'welcome.step3': 'Scan it with your camera, take a photo of it, or type the id printed under it.',
+  'welcome.add': 'Add a cradle',
+
+  'add.title': 'Add a cradle',
+  'add.intro': 'Every cradle shows a QR code with its id. Use whichever way is easiest.',
+  'add.cameraTitle': 'Scan with the camera',
+  'add.cameraBody': 'Point the camera at the QR code and hold still.',
+  'add.cameraNeedsSecure':
+    'Live scanning needs a secure (https) page or this computer’s own address. Take a photo instead — it works everywhere.',
+  'add.cameraView': 'Camera view',
+  'add.startCamera': 'Start the camera',
+  'add.stopCamera': 'Stop the camera',
+  'add.looking': 'Looking for a QR code…',
+  'add.noCamera': 'No camera could be opened. Take a photo or type the id instead.',
+  'add.cameraDenied': 'The camera is blocked for this page. Allow it in the browser, or take a photo instead.',
+  'add.photoTitle': 'Take or upload a photo',
+  'add.photoBody': 'A clear photo of the QR code, close up and in good light.',
+  'add.choosePhoto': 'Take or choose a photo',
+  'add.photoAlt': 'The photo you chose',
+  'add.reading': 'Reading the photo…',
+  'add.noQr': 'No QR code found in this photo. Try again closer to the code, with more light.',
+  'add.notImage': 'That file is not a picture we can read. Use a JPEG or PNG photo.',
+  'add.idTitle': 'Type the id',
+  'add.idLabel': 'Cradle id',
+  'add.idHint': 'Printed under the QR code, e.g. cradle-1234.',
+  'add.needId': 'Enter the cradle’s id.',
+  'add.addButton': 'Add cradle',
+  /** @type {Entry} */
+  'add.found': (v) => `Found cradle “${v.id}”.`,
+  /** @type {Entry} */
+  'add.adding': (v) => `Adding cradle “${v.id}”…`,
+  /** @type {Entry} */
+  'add.unknown': (v) =>
+    `The hub has never heard from cradle “${v.id}”. Make sure it is switched on and on the same Wi-Fi, wait a minute and try again.`,
+  /** @type {Entry} */
+  'add.taken': (v) => `Cradle “${v.id}” already belongs to another account. Its owner has to remove it first.`,
+
+  'live.title': 'Cradle',
+  'live.readings': 'Readings',
+  'live.pillLive': 'Live',
+  'live.pillSilent': 'Silent',
+  'live.pillWaiting': 'Waiting',
+  'live.pillNoHub': 'No connection',
+  /** @type {Entry} */
+  'live.noHubSince': (v) => `No contact with the hub — reconnecting… Last reading ${v.ago}.`,
+  /** @type {Entry} */
+  'live.pictureAlt': (v) => `Live picture of ${v.name}`,
+  'live.waiting': 'Waiting for the cradle’s first reading…',
+  /** @type {Entry} */
+  'live.silentSince': (v) => `Cradle silent since ${v.time} (${v.ago}). Check its power and Wi-Fi.`,
+  'live.noPicture': 'No picture from the camera yet.',
+  /** @type {Entry} */
+  'live.pictureStopped': (v) => `The picture stopped ${v.ago}.`,
+  'live.rockingBadge': 'Rocking',
+  'live.startRocking': 'Start rocking',
+  'live.stopRocking': 'Stop rocking',
+  'live.rockingNow': 'The cradle is rocking',
+  'live.notRocking': 'The cradle is still',
+  'live.rockHint': 'Gently rocks the cradle',
+  'live.sending': 'Sending…',
+  'live.temperature': 'Temperature',
+  'live.crying': 'Crying',
+  'live.face': 'Face',
+  'live.lastReading': 'Last reading',
+  /** @type {Entry} */
+  'live.measured': (v) => `Measured ${v.ago}`,
+  /** @type {Entry} */
+  'live.heard': (v) => `Checked ${v.ago}`,
+  'live.frontalNow': 'Facing the camera now',
+  /** @type {Entry} */
+  'live.notFrontalFor': (v) => `Not facing the camera for ${v.d}`,
+  'live.neverFrontal': 'Not seen facing the camera yet',
+  'live.noData': 'Nothing received yet',
+  /** @type {Entry} */
+  'live.openAlerts': (v) => `⚠ ${v.n} ${plural(v.n, 'alert', 'alerts')}`,
+
+  'cradle.switch': 'Choose a cradle',
+  'cry.crying': 'Crying',
+  'cry.calm': 'Calm',
+  'dir.frontal': 'Facing the camera',
+  'dir.left': 'Turned left',
+  'dir.right': 'Turned right',
+  'dir.no_face': 'Face not visible',
+  'dir.detector_error': 'Camera can’t tell',
+  'dir.checking': 'Checking…',
+  'dir.other': 'Unknown position',
+
+  /** @type {Entry} */
+  'time.ago': (v) => `${v.d} ago`,
+  'time.justNow': 'just now',
+  /** @type {Entry} */
+  'time.today': (v) => `today ${v.time}`,
+  /** @type {Entry} */
+  'time.yesterday': (v) => `yesterday ${v.time}`,
+  /** @type {Entry} */
+  'dur.s': (v) => `${v.s} s`,
+  /** @type {Entry} */
+  'dur.m': (v) => `${v.m} min`,
+  /** @type {Entry} */
+  'dur.ms': (v) => `${v.m} min ${v.s} s`,
+  /** @type {Entry} */
+  'dur.hm': (v) => `${v.h} h ${v.m} min`,
+  'unit.seconds': 's',
+
+  'alertType.high_temperature': 'High temperature',
+  'alertType.crying': 'Crying',
+  'alertType.abnormal_position': 'Face turned away',
+  'alertType.face_not_detected': 'Face not detected',
+  'alertType.other': 'Alert',
+  /** @type {Entry} */
+  'alertMsg.high_temperature': (v) => `The temperature reached ${v.t}.`,
+  'alertMsg.crying': 'The baby has been crying for a while.',
+  'alertMsg.abnormal_position': 'The baby’s face has been turned away for a while.',
+  'alertMsg.face_not_detected': 'The baby’s face has not been seen for a while.',
+
+  'alerts.title': 'Alerts',
+  'alerts.alert': 'Alert',
+  'alerts.last24h': 'The last 24 hours, unresolved first.',
+  /** @type {Entry} */
+  'alerts.unresolvedN': (v) => `${v.n} unresolved`,
+  'alerts.allClear': 'All clear — nothing needs your attention.',
+  'alerts.none': 'No alerts in the last 24 hours.',
+  'alerts.open': 'Unresolved',
+  'alerts.resolved': 'Resolved',
+  /** @type {Entry} */
+  'alerts.resolvedAt': (v) => `Resolved ${v.time}`,
+  'alerts.resolve': 'Mark as resolved',
+  'alerts.resolvedOk': 'Marked as resolved.',
+  'alerts.view': 'View',
+  'alerts.back': 'All alerts',
+  'alerts.clip': 'Recording',
+  'alerts.clipLabel': 'Video recorded around the alert',
+  'alerts.noClip': 'No video was recorded for this alert.',
+  'alerts.clipSoon': 'The recording is starting; reload in a moment.',
+  'alerts.clipError': 'The video could not be played.',
+  'alerts.reloadClip': 'Load the full recording',
+  /** @type {Entry} */
+  'alerts.recordingUntil': (v) => `Still recording until ${v.time}; the full clip follows automatically.`,
+  /** @type {Entry} */
+  'alerts.clipFrames': (v) => `${v.n} frames over ${v.d}.`,
+  'alerts.readings': 'Readings around the alert',
+  'alerts.readingsTable': 'Readings every 5 seconds',
+  'alerts.colTime': 'Time',
+  'alerts.notFound': 'This alert no longer exists.',
+
+  'chart.temperature': 'Temperature',
+  'chart.threshold': 'Alert limit',
+  'chart.crying': 'Crying',
+  'chart.turned': 'Turned away',
+  'chart.noDataShort': 'No data',
+  'chart.cryShort': 'Cry',
+  'chart.faceShort': 'Face',
+  'chart.noData': 'No readings in this period.',
+  /** @type {Entry} */
+  'chart.limit': (v) => `limit ${v.t}`,
+  /** @type {Entry} */
+  'chart.summary': (v) => `Temperature chart: between ${v.min} and ${v.max}.`,
+
+  'history.title': 'History',
+  'history.today': 'Today',
+  'history.pickDay': 'Day',
+  'history.prevDay': 'Previous day',
+  'history.nextDay': 'Next day',
+  'history.readings': 'Temperature, crying and face',
+  'history.zoom': 'Time span',
+  'history.zoomData': 'Active hours',
+  'history.zoomDay': 'Whole day',
+  /** @type {Entry} */
+  'history.loading': (v) => `Loading readings… ${v.done} of ${v.total} hours`,
+  'history.noReadings': 'No readings on this day.',
+  'history.lowest': 'Lowest',
+  'history.highest': 'Highest',
+  'history.cryingTime': 'Crying',
+  'history.awayTime': 'Face turned away',
+  'history.recordings': 'Recordings',
+  'history.recordingsHint': 'Minutes recorded around alerts. Tap one to play it.',
+  'history.noRecordings': 'No recordings on this day.',
+  /** @type {Entry} */
+  'history.recordingAt': (v) => `Recording at ${v.time}, ${v.n} frames`,
+  /** @type {Entry} */
+  'history.playing': (v) => `Playing the minute from ${v.time}.`,
+  'history.videoError': 'This recording could not be played.',
+
+  'settings.title': 'Settings',
+  /** @type {Entry} */
+  'settings.alertsFor': (v) => `Alerts for ${v.name}`,
+  'settings.maxTemp': 'Alert above this temperature',
+  'settings.maxTempHint': 'Between 30 and 45 °C. The default is 38 °C.',
+  'settings.cryFor': 'Alert when crying lasts',
+  'settings.cryForHint': 'Seconds of continuous crying (0 = at once).',
+  'settings.awayFor': 'Alert when the face is turned away or not seen for',
+  'settings.awayForHint': 'Seconds (0 = at once).',
+  'settings.push': 'Push notifications',
+  'settings.pushHint': 'Notify screens and phones that listen to this hub.',
+  'settings.email': 'Email notifications',
+  'settings.emailHint': 'Only if the hub has been set up to send email.',
+  'settings.save': 'Save',
+  'settings.saved': 'Saved.',
+  'settings.tempRange': 'Enter a temperature between 30 and 45 °C.',
+  'settings.secondsRange': 'Enter whole seconds between 0 and 86400.',
+  'settings.language': 'Language',
+  'settings.thisDevice': 'Notifications on this device',
+  'settings.allowNotify': 'Allow notifications',
+  'settings.notifyHint': 'Get a system notification for alerts while this page is open in the background.',
+  'settings.notifyOn': 'Notifications are on for this browser.',
+  'settings.notifyDenied': 'Notifications are blocked in this browser’s settings.',
+  'settings.notifyUnsupported': 'This browser cannot show notifications.',
+  'settings.hubTitle': 'Open on your phone',
+  'settings.hubHint': 'Scan this code with a phone on the same Wi-Fi to open the hub.',
+  'settings.hubLoopback':
+    'This hub only listens on this computer. To use phones, start it with --http-addr 0.0.0.0:8080.',
+  'settings.hubQrAlt': 'QR code of the hub’s address',
+  /** @type {Entry} */
+  'settings.hubQrAltUrl': (v) => `QR code of the hub’s address ${v.url}`,
+  /** @type {Entry} */
+  'settings.version': (v) => `Cradle Hub ${v.v}`,
+  'settings.cradles': 'Your cradles',
+  'settings.noCradles': 'No cradle yet.',
+  'settings.addCradle': 'Add a cradle',
+  'settings.remove': 'Remove',
+  /** @type {Entry} */
+  'settings.removeNamed': (v) => `Remove ${v.name}`,
+  /** @type {Entry} */
+  'settings.removeConfirm': (v) => `Remove ${v.name}? Its readings, recordings, alerts and settings are deleted.`,
+  'settings.removeYes': 'Yes, remove',
+  /** @type {Entry} */
+  'settings.removed': (v) => `${v.name} was removed.`,
+  'settings.account': 'Account',
+  /** @type {Entry} */
+  'settings.loggedInAs': (v) => `Logged in as ${v.name}.`,
+  'settings.logout': 'Log out',
+};
+
+/** @typedef {keyof typeof en} Key */
+
+/** @type {Record<Key, Entry>} */
+const ko = {
+  'app.name': 'Cradle Hub',
+  'nav.live': '요람',
+  'nav.alerts': '알림',
+  'nav.history': '기록',
+  'nav.settings': '설정',
+  'nav.main': '주 메뉴',
+
+  'conn.live': '실시간',
+  'conn.connecting': '연결 중…',
+  'conn.reconnecting': '다시 연결 중…',
+  'conn.offline': '오프라인',
+  'conn.reconnectingLong': '허브와 연결이 끊겼습니다 — 다시 연결 중…',
+  'conn.offlineLong': '이 기기가 오프라인입니다. 다시 연결되면 실시간 정보가 이어집니다.',
+
+  'common.loading': '불러오는 중…',
+  'common.retry': '다시 시도',
+  'common.cancel': '취소',
+  'common.dismiss': '닫기',
+
+  'error.unreachable': '허브에 연결할 수 없습니다. 허브가 켜져 있고 같은 네트워크에 있는지 확인하세요.',
+  'error.unexpected': '문제가 발생했습니다. 다시 시도하세요.',
+  'error.generic': (v) => `허브가 오류로 응답했습니다 (${v.status}).`,
+
+  'unreachable.title': '허브를 찾는 중…',
+  'unreachable.body': '허브가 응답하지 않습니다. 다시 시작하는 중일 수 있으며, 이 화면이 계속 시도합니다.',
+
+  'auth.loginTitle': '로그인',
+  'auth.signupTitle': '계정 만들기',
+  'auth.tagline': '집 네트워크 안에서 요람을 지켜보고, 흔들고, 알림을 받으세요.',
+  'auth.username': '사용자 이름',
+  'auth.password': '비밀번호',
+  'auth.usernameHint': '최대 64자.',
+  'auth.usernameInvalid': '앞뒤에 공백 없이 64자 이하로 입력하세요.',
+  'auth.passwordHint': '4자 이상.',
+  'auth.checking': '확인 중…',
+  'auth.available': '✓ 사용할 수 있는 이름입니다.',
+  'auth.taken': '이미 사용 중인 이름입니다.',
+  'auth.showPassword': '비밀번호 보기',
+  'auth.login': '로그인',
+  'auth.createAccount': '계정 만들기',
+  'auth.noAccount': '처음이신가요?',
+  'auth.haveAccount': '이미 계정이 있으신가요?',
+  'auth.needUsername': '사용자 이름을 입력하세요.',
+  'auth.needPassword': '비밀번호를 입력하세요.',
+
+  'welcome.title': '첫 요람을 추가하세요',
+  'welcome.body': '아직 계정에 요람이 없습니다. 1분이면 됩니다:',
+  'welcome.step1': '요람을 켜고 허브와 같은 Wi-Fi에 연결하세요.',
+  'welcome.step2': '요람의 화면이나 라벨에서 QR 코드를 찾으세요.',
+  'welcome.step3': '카메라로 스캔하거나, 사진을 찍거나, 아래에 적힌 ID를 입력하세요.',
+  'welcome.add': '요람 추가',
+
+  'add.title': '요람 추가',
+  'add.intro': '모든 요람에는 ID가 담긴 QR 코드가 있습니다. 가장 편한 방법을 고르세요.',
+  'add.cameraTitle': '카메라로 스캔',
+  'add.cameraBody': '카메라를 QR 코드에 대고 움직이지 마세요.',
+  'add.cameraNeedsSecure': '실시간 스캔은 보안(https) 페이지나 이 컴퓨터 주소에서만 됩니다. 대신 사진을 찍으세요 — 어디서나 됩니다.',
+  'add.cameraView': '카메라 화면',
+  'add.startCamera': '카메라 켜기',
+  'add.stopCamera': '카메라 끄기',
+  'add.looking': 'QR 코드를 찾는 중…',
+  'add.noCamera': '카메라를 열 수 없습니다. 사진을 찍거나 ID를 입력하세요.',
+  'add.cameraDenied': '이 페이지의 카메라가 차단되어 있습니다. 브라우저에서 허용하거나 사진을 찍으세요.',
+  'add.photoTitle': '사진 찍기 또는 올리기',
+  'add.photoBody': 'QR 코드를 가까이, 밝은 곳에서 선명하게 찍으세요.',
+  'add.choosePhoto': '사진 찍기 또는 선택',
+  'add.photoAlt': '선택한 사진',
+  'add.reading': '사진을 읽는 중…',
+  'add.noQr': '이 사진에서 QR 코드를 찾지 못했습니다. 더 가까이, 더 밝은 곳에서 다시 찍어 보세요.',
+  'add.notImage': '읽을 수 있는 사진이 아닙니다. JPEG 또는 PNG 사진을 사용하세요.',
+  'add.idTitle': 'ID 입력',
+  'add.idLabel': '요람 ID',
+  'add.idHint': 'QR 코드 아래에 적혀 있습니다. 예: cradle-1234',
+  'add.needId': '요람 ID를 입력하세요.',
+  'add.addButton': '요람 추가',
+  'add.found': (v) => `요람 “${v.id}”을(를) 찾았습니다.`,
+  'add.adding': (v) => `요람 “${v.id}” 추가 중…`,
+  'add.unknown': (v) =>
+    `허브가 요람 “${v.id}”의 신호를 받은 적이 없습니다. 요람이 켜져 있고 같은 Wi-Fi에 있는지 확인한 뒤 잠시 후 다시 시도하세요.`,
+  'add.taken': (v) => `요람 “${v.id}”은(는) 이미 다른 계정에 등록되어 있습니다. 먼저 소유자가 삭제해야 합니다.`,
+
+  'live.title': '요람',
+  'live.readings': '측정값',
+  'live.pillLive': '실시간',
+  'live.pillSilent': '응답 없음',
+  'live.pillWaiting': '대기 중',
+  'live.pillNoHub': '연결 끊김',
+  'live.noHubSince': (v) => `허브와 연결이 끊겼습니다 — 다시 연결 중… 마지막 수신 ${v.ago}.`,
+  'live.pictureAlt': (v) => `${v.name}의 실시간 화면`,
+  'live.waiting': '요람의 첫 측정값을 기다리는 중…',
+  'live.silentSince': (v) => `${v.time}부터 요람 응답 없음 (${v.ago}). 전원과 Wi-Fi를 확인하세요.`,
+  'live.noPicture': '아직 카메라 화면이 없습니다.',
+  'live.pictureStopped': (v) => `화면이 ${v.ago}에 멈췄습니다.`,
+  'live.rockingBadge': '흔드는 중',
+  'live.startRocking': '흔들기 시작',
+  'live.stopRocking': '흔들기 멈추기',
+  'live.rockingNow': '요람이 흔들리고 있습니다',
+  'live.notRocking': '요람이 멈춰 있습니다',
+  'live.rockHint': '요람을 부드럽게 흔듭니다',
+  'live.sending': '보내는 중…',
+  'live.temperature': '온도',
+  'live.crying': '울음',
+  'live.face': '얼굴',
+  'live.lastReading': '마지막 수신',
+  'live.measured': (v) => `${v.ago} 측정`,
+  'live.heard': (v) => `${v.ago} 확인`,
+  'live.frontalNow': '지금 정면을 보고 있어요',
+  'live.notFrontalFor': (v) => `${v.d} 동안 정면이 아님`,
+  'live.neverFrontal': '아직 정면이 확인되지 않았어요',
+  'live.noData': '아직 받은 정보가 없습니다',
+  'live.openAlerts': (v) => `⚠ 알림 ${v.n}개`,
+
+  'cradle.switch': '요람 선택',
+  'cry.crying': '울고 있어요',
+  'cry.calm': '조용해요',
+  'dir.frontal': '정면',
+  'dir.left': '왼쪽으로 돌림',
+  'dir.right': '오른쪽으로 돌림',
+  'dir.no_face': '얼굴이 안 보임',
+  'dir.detector_error': '인식 오류',
+  'dir.checking': '확인 중…',
+  'dir.other': '알 수 없는 자세',
+
+  'time.ago': (v) => `${v.d} 전`,
+  'time.justNow': '방금',
+  'time.today': (v) => `오늘 ${v.time}`,
+  'time.yesterday': (v) => `어제 ${v.time}`,
+  'dur.s': (v) => `${v.s}초`,
+  'dur.m': (v) => `${v.m}분`,
+  'dur.ms': (v) => `${v.m}분 ${v.s}초`,
+  'dur.hm': (v) => `${v.h}시간 ${v.m}분`,
+  'unit.seconds': '초',
+
+  'alertType.high_temperature': '고온',
+  'alertType.crying': '울음',
+  'alertType.abnormal_position': '얼굴 방향 이상',
+  'alertType.face_not_detected': '얼굴 인식 안됨',
+  'alertType.other': '알림',
+  'alertMsg.high_temperature': (v) => `온도가 ${v.t}에 도달했습니다.`,
+  'alertMsg.crying': '아기가 한동안 울고 있습니다.',
+  'alertMsg.abnormal_position': '아기 얼굴이 한동안 정면이 아닙니다.',
+  'alertMsg.face_not_detected': '아기 얼굴이 한동안 인식되지 않습니다.',
+
+  'alerts.title': '알림',
+  'alerts.alert': '알림',
+  'alerts.last24h': '최근 24시간, 확인하지 않은 알림이 먼저 나옵니다.',
+  'alerts.unresolvedN': (v) => `확인하지 않은 알림 ${v.n}개`,
+  'alerts.allClear': '모두 확인했습니다 — 살펴볼 알림이 없습니다.',
+  'alerts.none': '최근 24시간 동안 알림이 없습니다.',
+  'alerts.open': '확인 안 함',
+  'alerts.resolved': '확인함',
+  'alerts.resolvedAt': (v) => `${v.time} 확인함`,
+  'alerts.resolve': '확인 완료로 표시',
+  'alerts.resolvedOk': '확인 완료로 표시했습니다.',
+  'alerts.view': '보기',
+  'alerts.back': '모든 알림',
+  'alerts.clip': '녹화 영상',
+  'alerts.clipLabel': '알림 전후에 녹화된 영상',
+  'alerts.noClip': '이 알림에는 녹화된 영상이 없습니다.',
+  'alerts.clipSoon': '녹화를 시작하는 중입니다. 잠시 후 다시 불러오세요.',
+  'alerts.clipError': '영상을 재생할 수 없습니다.',
+  'alerts.reloadClip': '전체 영상 불러오기',
+  'alerts.recordingUntil': (v) => `${v.time}까지 녹화 중입니다. 끝나면 전체 영상을 자동으로 불러옵니다.`,
+  'alerts.clipFrames': (v) => `${v.d} 동안 ${v.n}프레임.`,
+  'alerts.readings': '알림 전후의 측정값',
+  'alerts.readingsTable': '5초마다의 측정값',
+  'alerts.colTime': '시각',
+  'alerts.notFound': '이 알림은 더 이상 없습니다.',
+
+  'chart.temperature': '온도',
+  'chart.threshold': '알림 기준',
+  'chart.crying': '울음',
+  'chart.turned': '고개 돌림',
+  'chart.noDataShort': '정보 없음',
+  'chart.cryShort': '울음',
+  'chart.faceShort': '얼굴',
+  'chart.noData': '이 기간에는 측정값이 없습니다.',
+  'chart.limit': (v) => `기준 ${v.t}`,
+  'chart.summary': (v) => `온도 그래프: ${v.min}에서 ${v.max} 사이.`,
+
+  'history.title': '기록',
+  'history.today': '오늘',
+  'history.pickDay': '날짜',
+  'history.prevDay': '전날',
+  'history.nextDay': '다음 날',
+  'history.readings': '온도, 울음, 얼굴',
+  'history.zoom': '시간 범위',
+  'history.zoomData': '기록된 시간',
+  'history.zoomDay': '하루 전체',
+  'history.loading': (v) => `측정값 불러오는 중… ${v.total}시간 중 ${v.done}시간`,
+  'history.noReadings': '이 날에는 측정값이 없습니다.',
+  'history.lowest': '최저',
+  'history.highest': '최고',
+  'history.cryingTime': '울음',
+  'history.awayTime': '고개 돌림',
+  'history.recordings': '녹화 영상',
+  'history.recordingsHint': '알림 전후로 녹화된 분 단위 영상입니다. 눌러서 재생하세요.',
+  'history.noRecordings': '이 날에는 녹화 영상이 없습니다.',
+  'history.recordingAt': (v) => `${v.time} 녹화, ${v.n}프레임`,
+  'history.playing': (v) => `${v.time}부터 1분 재생 중.`,
+  'history.videoError': '이 영상을 재생할 수 없습니다.',
+
+  'settings.title': '설정',
+  'settings.alertsFor': (v) => `${v.name} 알림`,
+  'settings.maxTemp': '이 온도보다 높으면 알림',
+  'settings.maxTempHint': '30~45 °C. 기본값은 38 °C입니다.',
+  'settings.cryFor': '울음이 이만큼 계속되면 알림',
+  'settings.cryForHint': '계속 우는 시간(초). 0이면 바로 알림.',
+  'settings.awayFor': '얼굴이 돌아가 있거나 안 보이면 알림',
+  'settings.awayForHint': '초 단위 (0이면 바로 알림).',
+  'settings.push': '푸시 알림',
+  'settings.pushHint': '이 허브를 보고 있는 화면과 휴대폰에 알립니다.',
+  'settings.email': '이메일 알림',
+  'settings.emailHint': '허브에 이메일 발송이 설정된 경우에만.',
+  'settings.save': '저장',
+  'settings.saved': '저장했습니다.',
+  'settings.tempRange': '30~45 °C 사이의 온도를 입력하세요.',
+  'settings.secondsRange': '0~86400 사이의 정수(초)를 입력하세요.',
+  'settings.language': '언어',
+  'settings.thisDevice': '이 기기의 알림',
+  'settings.allowNotify': '알림 허용',
+  'settings.notifyHint': '이 페이지가 백그라운드에 열려 있을 때 알림을 시스템 알림으로 받습니다.',
+  'settings.notifyOn': '이 브라우저에서 알림이 켜져 있습니다.',
+  'settings.notifyDenied': '이 브라우저 설정에서 알림이 차단되어 있습니다.',
+  'settings.notifyUnsupported': '이 브라우저는 알림을 표시할 수 없습니다.',
+  'settings.hubTitle': '휴대폰에서 열기',
+  'settings.hubHint': '같은 Wi-Fi의 휴대폰으로 이 코드를 스캔하면 허브가 열립니다.',
+  'settings.hubLoopback': '이 허브는 이 컴퓨터에서만 접속됩니다. 휴대폰에서 쓰려면 --http-addr 0.0.0.0:8080 으로 시작하세요.',
+  'settings.hubQrAlt': '허브 주소의 QR 코드',
+  'settings.hubQrAltUrl': (v) => `허브 주소 ${v.url}의 QR 코드`,
+  'settings.version': (v) => `Cradle Hub ${v.v}`,
+  'settings.cradles': '내 요람',
+  'settings.noCradles': '아직 요람이 없습니다.',
+  'settings.addCradle': '요람 추가',
+  'settings.remove': '삭제',
+  'settings.removeNamed': (v) => `${v.name} 삭제`,
+  'settings.removeConfirm': (v) => `${v.name}을(를) 삭제할까요? 측정값, 녹화 영상, 알림, 설정이 모두 지워집니다.`,
+  'settings.removeYes': '네, 삭제합니다',
+  'settings.removed': (v) => `${v.name}을(를) 삭제했습니다.`,
+  'settings.account': '계정',
+  'settings.loggedInAs': (v) => `${v.name}(으)로 로그인했습니다.`,
+  'settings.logout': '로그아웃',
+};
+
+/** @typedef {'en'|'ko'} Lang */
+/** @type {Record<Lang, Record<Key, Entry>>} */
+const dictionaries = { en, ko };
+const STORAGE_KEY = 'cradle-hub.lang';
+
+/** @type {Lang} */
+let lang = 'en';
+/** @type {Set<() => void>} */
+const listeners = new Set();
+
+/** @param {unknown} v @returns {v is Lang} */
+function isLang(v) {
+  return v === 'en' || v === 'ko';
+}
+
+/** Picks the saved language, else the browser's, else English. */
+export function initLang() {
+  let saved = null;
+  try {
+    saved = localStorage.getItem(STORAGE_KEY);
+  } catch {
+    // Storage may be blocked (private mode): the browser's language it is.
+  }
+  if (isLang(saved)) lang = saved;
+  else {
+    const preferred = (navigator.languages ?? [navigator.language]).map((l) => l.slice(0, 2).toLowerCase());
+    lang = preferred.find(isLang) ?? 'en';
+  }
+  document.documentElement.lang = lang;
+}
+
+/** @returns {Lang} */
+export function getLang() {
+  return lang;
+}
+
+/** Switches language, remembers it, and re-renders (listeners). @param {Lang} next */
+export function setLang(next) {
+  if (next === lang) return;
+  lang = next;
+  try {
+    localStorage.setItem(STORAGE_KEY, next);
+  } catch {
+    // Not persisted; still switched for this visit.
+  }
+  document.documentElement.lang = next;
+  for (const fn of listeners) fn();
+}
+
+/** @param {() => void} fn */
+export function onLangChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/**
+ * A UI string in the current language.
+ * @param {Key} key
+ * @param {Vars} [vars]
+ * @returns {string}
+ */
+export function t(key, vars = {}) {
+  const entry = dictionaries[lang][key] ?? en[key];
+  return typeof entry === 'function' ? entry(vars) : entry;
+}
