@@ -8,7 +8,7 @@
 // first failure, after killing the hub and the simulator.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,12 +109,52 @@ async function step(name, fn) {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cradle-e2e-data-'));
 const profileDir = mkdtempSync(join(tmpdir(), 'cradle-e2e-chromium-'));
+/** @type {string[]} */
+const cleanup = [];
 /** @type {import('playwright-core').BrowserContext | null} */
 let context = null;
 let hub = /** @type {Child | null} */ (null);
 let sim = /** @type {Child | null} */ (null);
 let url = '';
 let mqttPort = 0;
+
+function startSimulator() {
+  sim = start('simulator', ['simulate', '--hub-url', url, '--mqtt-url', `mqtt://127.0.0.1:${mqttPort}`, '--uuid', SIM_UUID]);
+}
+
+/**
+ * Harness workaround, not a UI behaviour: the simulator sometimes loses its
+ * MQTT connection under load (2 cores shared with Chromium and clip
+ * encoding) and never reconnects. The UI test needs a cradle that keeps
+ * reporting, so a simulator whose connection the broker saw close is
+ * replaced, loudly. Paused while the test stops the hub or the cradle on
+ * purpose.
+ */
+let simWatch = true;
+let simRestarts = 0;
+function watchSimulator() {
+  const pattern = /disconnected.*client_id="sim-cradle-unique-id-example/g;
+  let seen = 0;
+  let watched = hub;
+  const timer = setInterval(async () => {
+    if (hub !== watched) {
+      // A new hub process: a new log to count in.
+      watched = hub;
+      seen = 0;
+    }
+    const now = (hub?.log.match(pattern) ?? []).length;
+    if (now <= seen) return;
+    seen = now;
+    if (!simWatch || !sim) return;
+    simRestarts += 1;
+    console.warn('      WARNING: the simulator lost its MQTT connection; restarting it (simulator issue, not the UI)');
+    const old = sim;
+    sim = null;
+    await stop(old);
+    startSimulator();
+  }, 300);
+  timer.unref();
+}
 
 /** Starts the hub and returns its URL and MQTT port. @param {string[]} extra */
 async function startHub(extra) {
@@ -132,13 +172,31 @@ async function main() {
   // --- The hub (demo, free ports) and the extra simulated cradle -----------------------
   ({ h: hub, url, mqttPort } = await startHub(['--demo', '--http-addr', '127.0.0.1:0', '--mqtt-addr', '127.0.0.1:0']));
   console.log(`hub: ${url} (mqtt ${mqttPort})`);
-  sim = start('simulator', ['simulate', '--hub-url', url, '--mqtt-url', `mqtt://127.0.0.1:${mqttPort}`, '--uuid', SIM_UUID]);
+  startSimulator();
   await until('the simulated cradle to register', () => /cradle registered.*cradle-unique-id-example/.test(hub?.log ?? ''), 20_000);
+  watchSimulator();
 
+  // A fake camera that films a QR code (of a cradle the hub does not know):
+  // Chromium plays an .mjpeg file (concatenated JPEGs) as the webcam.
+  const camera = join(profileDir, '..', `${profileDir.split('/').pop()}-camera.mjpeg`);
+  writeFileSync(camera, Buffer.concat(Array(3).fill(readFileSync(join(FIXTURES, 'photo-straight.jpg')))));
+  cleanup.push(camera);
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${camera}`,
+    ],
     viewport: { width: 1280, height: 860 },
     locale: 'en-US',
   });
@@ -173,13 +231,25 @@ async function main() {
     await shot('first-run-no-cradle');
   });
 
-  await step('add the simulated cradle by uploading a photo of its QR code', async () => {
+  await step('add a cradle: camera scan, typed id and photo errors in plain words', async () => {
     await page.click('[data-action=add-cradle]');
     await page.waitForSelector('h1:has-text("Add a cradle")');
-    // A photo without a code first: a plain-words error.
+    // The camera films the QR code of a cradle the hub never heard of.
+    await page.click('button:has-text("Start the camera")');
+    await page.waitForSelector('.msg.error:has-text("has never heard from cradle “6f1c2d3e-8a9b-4c5d-9e0f-1a2b3c4d5e6f”")', { timeout: 15_000 });
+    assert(await page.isHidden('.scan-box'), 'the camera stops once a code was read');
+    await shot('add-cradle-camera-unknown');
+    // Someone else's cradle, typed.
+    await page.fill('input[name=cradle_uuid]', 'demo-cradle-1');
+    await page.click('form.method button[type=submit]');
+    await page.waitForSelector('.msg.error:has-text("already belongs to another account")');
+    // A photo without a code.
     await page.setInputFiles('[data-testid=qr-photo]', join(FIXTURES, 'photo-no-qr.jpg'));
     await page.waitForSelector('.msg.error:has-text("No QR code found")');
     await shot('add-cradle-no-qr');
+  });
+
+  await step('add the simulated cradle by uploading a photo of its QR code', async () => {
     await page.setInputFiles('[data-testid=qr-photo]', join(FIXTURES, 'photo-rotated.jpg'));
     await page.waitForFunction(() => location.hash === '#/live', null, { timeout: 15_000 });
     await page.waitForSelector(`h1:has-text("${SIM_UUID}")`);
@@ -203,7 +273,7 @@ async function main() {
   await step('rock: the simulated cradle receives the servo command', async () => {
     await page.click('[data-action=rock]');
     await until('the simulator to log the servo command', () => /servo command.*cradle-unique-id-example.*action="?start/.test(sim?.log ?? '') || /servo command.*action="?start.*cradle-unique-id-example/.test(sim?.log ?? ''), 5000);
-    await page.waitForSelector('[data-action=rock][aria-pressed=true]:has-text("Stop rocking")');
+    await page.waitForSelector('[data-action=rock][data-rocking=true]:has-text("Stop rocking")');
     await page.waitForTimeout(600);
     await shot('cradle-rocking');
   });
@@ -330,11 +400,12 @@ async function main() {
     await page.goto(`${url}/#/live`);
     await page.waitForSelector('#conn[data-state=open]');
     const httpAddr = new URL(url).host;
+    simWatch = false;
     if (hub) await stop(hub);
     await page.waitForSelector('#conn[data-state=reconnecting]', { timeout: 5000 });
     await page.waitForSelector('#banner:not([hidden])');
     await shot('hub-down-reconnecting');
-    ({ h: hub } = await startHub(['--http-addr', httpAddr, '--mqtt-addr', `127.0.0.1:${mqttPort}`]));
+    ({ h: hub } = await startHub(['--demo', '--http-addr', httpAddr, '--mqtt-addr', `127.0.0.1:${mqttPort}`]));
     await page.waitForSelector('#conn[data-state=open]', { timeout: 20_000 });
     await page.waitForSelector('#banner', { state: 'hidden' });
     const before = await page.getAttribute('[data-reading=last]', 'data-last-update');
@@ -344,6 +415,51 @@ async function main() {
     }, before, { timeout: 15_000 });
     await waitForPicture();
     await shot('after-hub-restart');
+  });
+  simWatch = true;
+
+  await step('a cradle that stops reporting shows "silent since …"', async () => {
+    simWatch = false;
+    const cradle = await until('the simulator', () => sim, 10_000);
+    sim = null;
+    await stop(cradle);
+    // (The UI is in Korean by now: 응답 없음 = silent.)
+    await page.waitForSelector('.picture[data-state=silent] .overlay:has-text("요람 응답 없음")', { timeout: 20_000 });
+    await page.waitForSelector('.pill[data-state=silent]:has-text("응답 없음")');
+    await shot('cradle-silent');
+  });
+
+  await step('log out, log in with two cradles, switch between them, remove one', async () => {
+    await page.click('[data-nav=settings]');
+    await page.click('[data-action=logout]');
+    await page.waitForSelector('.screen.auth h1:has-text("로그인")');
+    // Back to English on the login screen.
+    await page.click('button[data-lang=en]');
+    await page.waitForSelector('.screen.auth h1:has-text("Log in")');
+    await page.fill('input[name=username]', 'demo');
+    await page.fill('input[name=password]', 'wrong');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.msg.error:has-text("Wrong username or password")');
+    await page.fill('input[name=password]', 'demo');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.cradle-switch button[data-uuid=demo-cradle-2]');
+    await page.click('.cradle-switch button[data-uuid=demo-cradle-2]');
+    await page.waitForSelector('h1:has-text("demo-cradle-2")');
+    await waitForPicture();
+    await page.waitForSelector('.pill[data-state=live]');
+    await shot('two-cradles-switched');
+    // The hub remembers the choice for this session.
+    await page.reload();
+    await page.waitForSelector('.cradle-switch button[data-uuid=demo-cradle-2][aria-pressed=true]');
+    await page.waitForSelector('h1:has-text("demo-cradle-2")');
+    await page.click('[data-nav=settings]');
+    await page.click('.cradle-list button[data-action=remove][aria-label*="demo-cradle-2"]');
+    await shot('remove-cradle-confirm');
+    await page.click('[data-action=confirm-remove]');
+    await page.waitForSelector('.cradle-list:not(:has-text("demo-cradle-2"))');
+    await page.waitForSelector('form[data-form=alert-settings] .cradle-switch', { state: 'hidden' });
+    await page.click('[data-nav=live]');
+    await page.waitForSelector('h1:has-text("demo-cradle-1")');
   });
 
   assert(pageErrors.length === 0, `no script errors in the page:\n${pageErrors.join('\n')}`);
@@ -386,8 +502,10 @@ try {
   }
   await Promise.all(children.map((c) => stop(c, 'SIGTERM')));
   rmSync(profileDir, { recursive: true, force: true });
+  for (const f of cleanup) rmSync(f, { force: true });
   rmSync(dataDir, { recursive: true, force: true });
 }
+if (simRestarts) console.log(`(the simulator was restarted ${simRestarts} time(s) after losing its MQTT connection)`);
 console.log(`\n${passed} passed, ${failed} failed (${((Date.now() - STARTED) / 1000).toFixed(1)} s)`);
 console.log(`screenshots: ${OUT}`);
 process.exit(failed ? 1 : 0);

@@ -104,7 +104,8 @@ function render() {
 
 // --- Header and navigation -------------------------------------------------
 
-const connPill = h('span', { class: 'conn', id: 'conn', role: 'status', 'aria-live': 'polite' });
+// The pill is visual; the banner below announces lost contact to screen readers.
+const connPill = h('span', { class: 'conn', id: 'conn' });
 
 function renderHeader() {
   fill(
@@ -150,7 +151,6 @@ function renderNav(path) {
   nav.hidden = false;
   nav.setAttribute('aria-label', t('nav.main'));
   document.body.classList.add('has-nav');
-  const count = unresolvedCount();
   /** @param {import('./i18n.js').Key} key @param {string} href @param {string} icon @param {Node | null} [extra] @param {string} [aria] */
   const item = (key, href, icon, extra = null, aria) => {
     const active = path === href.slice(2) || (href === '#/live' && (path === 'welcome' || path === 'add'));
@@ -168,18 +168,31 @@ function renderNav(path) {
       extra,
     );
   };
-  const badge = h('span', { class: 'badge', 'data-count': count, 'aria-hidden': 'true', hidden: count === 0 }, String(count));
   fill(
     nav,
     h(
       'div',
       { class: 'nav-inner' },
       item('nav.live', '#/live', 'live'),
-      item('nav.alerts', '#/alerts', 'alerts', badge, count ? `${t('nav.alerts')}, ${t('alerts.unresolvedN', { n: count })}` : undefined),
+      item('nav.alerts', '#/alerts', 'alerts', h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true })),
       item('nav.history', '#/history', 'history'),
       item('nav.settings', '#/settings', 'settings'),
     ),
   );
+  updateBadge();
+}
+
+/** The unresolved-alerts count on the Alerts tab, updated in place (focus stays). */
+function updateBadge() {
+  const link = nav.querySelector('[data-nav=alerts]');
+  const badge = nav.querySelector('.badge');
+  if (!(link instanceof HTMLElement) || !(badge instanceof HTMLElement)) return;
+  const count = unresolvedCount();
+  badge.hidden = count === 0;
+  badge.dataset.count = String(count);
+  setText(badge, String(count));
+  if (count) link.setAttribute('aria-label', `${t('nav.alerts')}, ${t('alerts.unresolvedN', { n: count })}`);
+  else link.removeAttribute('aria-label');
 }
 
 // --- New alerts --------------------------------------------------------------
@@ -234,13 +247,30 @@ function refreshAlertMessages() {
 
 // --- Start, login, logout -------------------------------------------------------
 
+const USER_KEY = 'cradle-hub.user';
+
 async function afterLogin() {
   state.loggedIn = true;
+  try {
+    if (state.user) localStorage.setItem(USER_KEY, JSON.stringify(state.user));
+  } catch {
+    // Only used to greet by name.
+  }
   await loadCradles();
   connectEvents();
   refreshAlertMessages();
-  location.hash = state.cradles.length ? '#/live' : '#/welcome';
-  render();
+  go(state.cradles.length ? '#/live' : '#/welcome');
+}
+
+function forgetUser() {
+  disconnectEvents();
+  resetAccount();
+  try {
+    localStorage.removeItem(USER_KEY);
+  } catch {
+    // Nothing stored.
+  }
+  go('#/login');
 }
 
 async function logout() {
@@ -249,25 +279,29 @@ async function logout() {
   } catch {
     // Logged out locally anyway.
   }
-  disconnectEvents();
-  resetAccount();
-  location.hash = '#/login';
-  render();
+  forgetUser();
 }
 
 setUnauthorizedHandler(() => {
-  if (!state.loggedIn) return;
-  disconnectEvents();
-  resetAccount();
-  location.hash = '#/login';
-  render();
+  if (state.loggedIn) forgetUser();
 });
+
+/** The name of who logged in on this browser (the session cookie is HttpOnly). */
+function rememberedUser() {
+  try {
+    const u = JSON.parse(localStorage.getItem(USER_KEY) ?? 'null');
+    return u && typeof u.username === 'string' && typeof u.id === 'number' ? u : null;
+  } catch {
+    return null;
+  }
+}
 
 let bootDelay = 1000;
 async function boot() {
   try {
     await loadCradles();
     state.loggedIn = true;
+    state.user = rememberedUser();
     unreachable = false;
     connectEvents();
     refreshAlertMessages();
@@ -295,7 +329,7 @@ initLang();
 renderHeader();
 window.addEventListener('hashchange', render);
 on('connection', renderConnection);
-on('alerts', () => renderNav(parseRoute().path));
+on('alerts', updateBadge);
 on('newAlert', (a) => {
   toastAlert(a);
   refreshAlertMessages();

@@ -104,6 +104,8 @@ const en = {
   'live.pillSilent': 'Silent',
   'live.pillWaiting': 'Waiting',
   'live.pillNoHub': 'No connection',
+  'live.announceSilent': 'The cradle has stopped reporting.',
+  'live.announceLive': 'The cradle is reporting again.',
   /** @type {Entry} */
   'live.noHubSince': (v) => `No contact with the hub — reconnecting… Last reading ${v.ago}.`,
   /** @type {Entry} */
@@ -130,6 +132,8 @@ const en = {
   /** @type {Entry} */
   'live.heard': (v) => `Checked ${v.ago}`,
   'live.frontalNow': 'Facing the camera now',
+  /** @type {Entry} */
+  'live.lastKnown': (v) => `Last known, ${v.ago}`,
   /** @type {Entry} */
   'live.notFrontalFor': (v) => `Not facing the camera for ${v.d}`,
   'live.neverFrontal': 'Not seen facing the camera yet',
@@ -385,6 +389,8 @@ const ko = {
   'live.pillSilent': '응답 없음',
   'live.pillWaiting': '대기 중',
   'live.pillNoHub': '연결 끊김',
+  'live.announceSilent': '요람의 응답이 멈췄습니다.',
+  'live.announceLive': '요람이 다시 응답합니다.',
   'live.noHubSince': (v) => `허브와 연결이 끊겼습니다 — 다시 연결 중… 마지막 수신 ${v.ago}.`,
   'live.pictureAlt': (v) => `${v.name}의 실시간 화면`,
   'live.waiting': '요람의 첫 측정값을 기다리는 중…',
@@ -405,6 +411,7 @@ const ko = {
   'live.measured': (v) => `${v.ago} 측정`,
   'live.heard': (v) => `${v.ago} 확인`,
   'live.frontalNow': '지금 정면을 보고 있어요',
+  'live.lastKnown': (v) => `마지막 확인: ${v.ago}`,
   'live.notFrontalFor': (v) => `${v.d} 동안 정면이 아님`,
   'live.neverFrontal': '아직 정면이 확인되지 않았어요',
   'live.noData': '아직 받은 정보가 없습니다',

@@ -33,7 +33,24 @@ function toJpeg(source, w, hgt, maxSide) {
 
 /** @returns {import('../app.js').Screen} */
 export function addCradleScreen() {
-  const result = messageBox();
+  const box = messageBox();
+  // The message sits above the three ways; on a phone the parent is further
+  // down: bring it into view.
+  const reveal = () => box.el.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  const result = {
+    el: box.el,
+    clear: box.clear,
+    /** @param {string} text */
+    error: (text) => {
+      box.error(text);
+      reveal();
+    },
+    /** @param {string} text */
+    info: (text) => {
+      box.info(text);
+      reveal();
+    },
+  };
   let claiming = false;
   let destroyed = false;
 

@@ -69,7 +69,7 @@ function alertItem(a, onError) {
   return h(
     'li',
     { class: 'alert-item', 'data-id': a.id, 'data-type': a.alert_type, 'data-resolved': String(a.resolved) },
-    h('span', { class: `type-icon type-${a.alert_type}`, 'aria-hidden': 'true' }),
+    h('span', { class: 'type-icon', 'aria-hidden': 'true' }, h('span', { class: `icon icon-type-${knownType(a.alert_type)}` })),
     h(
       'div',
       { class: 'alert-body' },
@@ -377,4 +377,9 @@ function clipNote(d) {
   const from = parseTime(d.recording?.from);
   const to = parseTime(d.recording?.to);
   return t('alerts.clipFrames', { n: d.total_frames, d: formatDuration(from !== null && to !== null ? to - from : 0) });
+}
+
+/** @param {string} type */
+function knownType(type) {
+  return ['high_temperature', 'crying', 'abnormal_position', 'face_not_detected'].includes(type) ? type : 'other';
 }

@@ -57,7 +57,12 @@ export function liveScreen() {
   /** @type {string | null} */
   let shownUuid = null;
   const img = h('img', { class: 'live-img', alt: '', decoding: 'async' });
-  const overlay = h('div', { class: 'overlay', role: 'status', 'aria-live': 'polite', hidden: true });
+  // The overlay's "… ago" changes every second: not a live region. State
+  // changes are announced once through `announce`.
+  const overlay = h('div', { class: 'overlay', hidden: true });
+  const announce = h('p', { class: 'visually-hidden', role: 'status' });
+  /** @type {string | null} */
+  let announced = null;
   const rockBadge = h('span', { class: 'rock-badge', hidden: true }, t('live.rockingBadge'));
   const picture = h('div', { class: 'picture', 'data-state': 'waiting' }, img, rockBadge, overlay);
   let imgRetry = 0;
@@ -83,7 +88,8 @@ export function liveScreen() {
   }
 
   // Rock button
-  const rockBtn = h('button', { type: 'button', class: 'btn rock', 'aria-pressed': 'false', 'data-action': 'rock' });
+  // The label says what a press does ("Start" / "Stop"); the line under it says what the cradle does.
+  const rockBtn = h('button', { type: 'button', class: 'btn rock', 'data-action': 'rock', 'data-rocking': 'false' });
   const rockLabel = h('span', { class: 'rock-label' }, t('live.startRocking'));
   const rockState = h('span', { class: 'rock-state' }, '\u00a0');
   rockBtn.append(h('span', { class: 'icon icon-rock', 'aria-hidden': 'true' }), h('span', { class: 'rock-text' }, rockLabel, rockState));
@@ -130,6 +136,10 @@ export function liveScreen() {
     const never = !s || lastMs === null;
     const st = hubLost ? 'nohub' : never ? 'waiting' : silent ? 'silent' : 'live';
     pill.dataset.state = st;
+    if (announced !== null && announced !== st) {
+      setText(announce, st === 'silent' ? t('live.announceSilent') : st === 'live' ? t('live.announceLive') : st === 'nohub' ? t('conn.reconnectingLong') : '');
+    }
+    announced = st;
     setText(
       pill,
       st === 'live' ? t('live.pillLive') : st === 'silent' ? t('live.pillSilent') : st === 'nohub' ? t('live.pillNoHub') : t('live.pillWaiting'),
@@ -151,7 +161,6 @@ export function liveScreen() {
     // Rocking
     const rocking = s?.rocking === true;
     rockBadge.hidden = !rocking;
-    rockBtn.setAttribute('aria-pressed', String(rocking));
     rockBtn.dataset.rocking = String(rocking);
     rockBtn.disabled = !uuid;
     setText(rockLabel, rocking ? t('live.stopRocking') : t('live.startRocking'));
@@ -168,15 +177,19 @@ export function liveScreen() {
     // Crying
     setText(cry.value, cryingLabel(s?.crying));
     cry.el.dataset.alarm = String(isCrying(s?.crying));
+    cry.el.dataset.stale = String(silent || hubLost);
     setText(cry.detail, s?.crying_time ? t('live.heard', { ago: agoFromIso(s.crying_time) }) : '\u00a0');
 
     // Face direction (in words, never the device's raw string)
     const kind = s?.direction_kind ?? null;
     setText(face.value, directionLabel(kind));
     face.el.dataset.alarm = String(!!kind && kind !== 'frontal' && kind !== 'checking');
+    face.el.dataset.stale = String(silent || hubLost);
     const frontalMs = parseTime(s?.last_normal_face_time);
     let faceDetail = '\u00a0';
-    if (kind === 'frontal') faceDetail = t('live.frontalNow');
+    const dirMs = parseTime(s?.last_direction_time);
+    if ((silent || hubLost) && dirMs !== null) faceDetail = t('live.lastKnown', { ago: formatAgo(dirMs) });
+    else if (kind === 'frontal') faceDetail = t('live.frontalNow');
     else if (frontalMs !== null) faceDetail = t('live.notFrontalFor', { d: formatDuration(now - frontalMs) });
     else if (kind) faceDetail = t('live.neverFrontal');
     setText(face.detail, faceDetail);
@@ -200,6 +213,7 @@ export function liveScreen() {
     { class: 'screen live' },
     switcher.el,
     h('div', { class: 'title-row' }, title, h('div', { class: 'status-row' }, pill, alertsLink)),
+    announce,
     h(
       'div',
       { class: 'live-grid' },
