@@ -8,7 +8,7 @@
 // first failure, after killing the hub and the simulator.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,8 +147,16 @@ function watchSimulator() {
     seen = now;
     if (!simWatch || !sim) return;
     simRestarts += 1;
-    console.warn('      WARNING: the simulator lost its MQTT connection; restarting it (simulator issue, not the UI)');
     const old = sim;
+    const reconnected = () => (hub?.log.match(/Client connection registered.*sim-cradle-unique-id-example/g) ?? []).length > now;
+    // Give it a fair chance to reconnect by itself first.
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline && !reconnected() && !old.exited) await new Promise((r) => setTimeout(r, 100));
+    if (reconnected() || !simWatch || sim !== old) return;
+    console.warn(
+      `      WARNING: the simulator lost its MQTT connection and did not reconnect within 3 s (process ${old.exited ? 'exited' : 'still running'}); restarting it — a simulator issue, not the UI's`,
+    );
+    console.warn(old.log.split('\n').slice(-5).map((l) => `        sim: ${l}`).join('\n'));
     sim = null;
     await stop(old);
     startSimulator();
@@ -168,6 +176,8 @@ async function startHub(extra) {
 async function main() {
   if (!existsSync(BIN)) throw new Error(`hub binary not found: ${BIN} (build it with cargo build -p cradle-hub)`);
   mkdirSync(OUT, { recursive: true });
+  // Screenshots of an earlier run would mislead.
+  for (const f of readdirSync(OUT)) if (f.endsWith('.png')) rmSync(join(OUT, f));
 
   // --- The hub (demo, free ports) and the extra simulated cradle -----------------------
   ({ h: hub, url, mqttPort } = await startHub(['--demo', '--http-addr', '127.0.0.1:0', '--mqtt-addr', '127.0.0.1:0']));
@@ -368,7 +378,7 @@ async function main() {
     await shot('cradle-korean');
   });
 
-  await step('a 360×740 phone screen never scrolls sideways', async () => {
+  await step('a 360×740 phone: no sideways scroll, every control ≥ 44 px', async () => {
     await page.setViewportSize({ width: 360, height: 740 });
     for (const route of ['live', 'alerts', `alerts/${alertId}`, 'history', 'settings', 'add']) {
       await page.goto(`${url}/#/${route}`);
@@ -376,6 +386,19 @@ async function main() {
       await page.waitForTimeout(700);
       const { sw, cw } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
       assert(sw <= 360, `#/${route}: scrollWidth ${sw} > 360 (clientWidth ${cw})`);
+      // Every control is a thumb-sized target (≥ 44 × 44 px, its label counts).
+      const small = await page.evaluate(() =>
+        [...document.querySelectorAll('a[href], button, input, select, textarea')]
+          .filter((el) => el instanceof HTMLElement && el.offsetParent !== null && el.getBoundingClientRect().width > 1)
+          .map((el) => {
+            // A label enlarges its control; a "stretched" link covers its card.
+            const target = el.closest('label') ?? (el.classList.contains('stretched') ? el.closest('li') : null) ?? el;
+            const r = target.getBoundingClientRect();
+            return { what: `${el.tagName.toLowerCase()} “${(el.textContent || el.getAttribute('aria-label') || el.getAttribute('name') || '').trim().slice(0, 30)}”`, w: Math.round(r.width), h: Math.round(r.height) };
+          })
+          .filter((x) => x.w < 44 || x.h < 44),
+      );
+      assert(small.length === 0, `#/${route}: small touch targets: ${JSON.stringify(small)}`);
       if (route === 'live') await waitForPicture();
       await shot(`phone-${route.replace(/\W/g, '-')}`);
       if (route === 'settings') {
@@ -394,6 +417,19 @@ async function main() {
     await shot('phone-alert-dark');
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1280, height: 860 });
+  });
+
+  await step('this device goes offline: "offline", then live again by itself', async () => {
+    await page.goto(`${url}/#/live`);
+    await page.waitForSelector('#conn[data-state=open]');
+    await context?.setOffline(true);
+    await page.waitForSelector('#conn[data-state=offline]');
+    await page.waitForSelector('#banner:not([hidden])');
+    await page.waitForSelector('.pill[data-state=nohub]');
+    await shot('device-offline');
+    await context?.setOffline(false);
+    await page.waitForSelector('#conn[data-state=open]', { timeout: 15_000 });
+    await page.waitForSelector('.pill[data-state=live]', { timeout: 15_000 });
   });
 
   await step('the hub restarts: "reconnecting…", then live again by itself', async () => {

@@ -31,6 +31,8 @@ const banner = /** @type {HTMLElement} */ (document.getElementById('banner'));
 
 /** @type {Screen | null} */
 let current = null;
+/** The page title without the "(2)" of unresolved alerts. */
+let baseTitle = document.title;
 let booted = false;
 /** True while the hub could not be reached at start. */
 let unreachable = false;
@@ -90,7 +92,8 @@ function render() {
   current?.destroy?.();
   current = next;
   fill(main, next.el);
-  document.title = `${next.title} · ${t('app.name')}`;
+  baseTitle = `${next.title} · ${t('app.name')}`;
+  document.title = baseTitle;
   document.body.dataset.route = r.path || 'home';
   renderNav(r.path);
   // Move focus to the new screen's heading so screen readers announce it.
@@ -193,6 +196,8 @@ function updateBadge() {
   setText(badge, String(count));
   if (count) link.setAttribute('aria-label', `${t('nav.alerts')}, ${t('alerts.unresolvedN', { n: count })}`);
   else link.removeAttribute('aria-label');
+  // A background tab shows the count in its title.
+  document.title = count ? `(${count}) ${baseTitle}` : baseTitle;
 }
 
 // --- New alerts --------------------------------------------------------------

@@ -230,7 +230,7 @@ const en = {
   'history.nextDay': 'Next day',
   'history.readings': 'Temperature, crying and face',
   'history.zoom': 'Time span',
-  'history.zoomData': 'Active hours',
+  'history.zoomData': 'Active time',
   'history.zoomDay': 'Whole day',
   /** @type {Entry} */
   'history.loading': (v) => `Loading readings… ${v.done} of ${v.total} hours`,
@@ -274,8 +274,7 @@ const en = {
   'settings.notifyUnsupported': 'This browser cannot show notifications.',
   'settings.hubTitle': 'Open on your phone',
   'settings.hubHint': 'Scan this code with a phone on the same Wi-Fi to open the hub.',
-  'settings.hubLoopback':
-    'This hub only listens on this computer. To use phones, start it with --http-addr 0.0.0.0:8080.',
+  'settings.hubLoopback': 'This hub only listens on this computer. For phones on the Wi-Fi, start it with',
   'settings.hubQrAlt': 'QR code of the hub’s address',
   /** @type {Entry} */
   'settings.hubQrAltUrl': (v) => `QR code of the hub’s address ${v.url}`,
@@ -532,7 +531,7 @@ const ko = {
   'settings.notifyUnsupported': '이 브라우저는 알림을 표시할 수 없습니다.',
   'settings.hubTitle': '휴대폰에서 열기',
   'settings.hubHint': '같은 Wi-Fi의 휴대폰으로 이 코드를 스캔하면 허브가 열립니다.',
-  'settings.hubLoopback': '이 허브는 이 컴퓨터에서만 접속됩니다. 휴대폰에서 쓰려면 --http-addr 0.0.0.0:8080 으로 시작하세요.',
+  'settings.hubLoopback': '이 허브는 이 컴퓨터에서만 접속됩니다. 같은 Wi-Fi의 휴대폰에서 쓰려면 다음 옵션으로 시작하세요:',
   'settings.hubQrAlt': '허브 주소의 QR 코드',
   'settings.hubQrAltUrl': (v) => `허브 주소 ${v.url}의 QR 코드`,
   'settings.version': (v) => `Cradle Hub ${v.v}`,

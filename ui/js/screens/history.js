@@ -119,9 +119,12 @@ export function historyScreen(dayParam) {
     let view = {};
     const range = series.dataRange();
     if (!wholeDay && range) {
-      // Whole hours around the readings, at least one hour.
-      const from = Math.floor(range.from / HOUR) * HOUR;
-      const to = Math.max(Math.ceil(range.to / HOUR) * HOUR, from + HOUR);
+      // Around the readings, on round times: quarter hours for a short
+      // stretch, hours for a long one; at least half an hour.
+      const unit = range.to - range.from < 2 * HOUR ? HOUR / 4 : HOUR;
+      const tz = start.getTimezoneOffset() * 60e3;
+      const from = Math.floor((range.from - tz) / unit) * unit + tz;
+      const to = Math.max(Math.ceil((range.to - tz) / unit) * unit + tz, from + HOUR / 2);
       view = { from: Math.max(series.from, from), to: Math.min(series.to, to) };
     }
     fill(chartBox, drawChart(series, { width, threshold, ...view }));

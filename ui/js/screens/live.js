@@ -150,7 +150,8 @@ export function liveScreen() {
     const frameMs = parseTime(s?.last_frame_time);
     picture.dataset.state = hubLost ? 'nohub' : never ? 'waiting' : silent ? 'silent' : frameStale ? 'noframe' : 'live';
     let overlayText = '';
-    if (hubLost) overlayText = lastMs !== null ? t('live.noHubSince', { ago: formatAgo(lastMs) }) : t('conn.reconnectingLong');
+    if (hubLost && state.connection === 'offline') overlayText = t('conn.offlineLong');
+    else if (hubLost) overlayText = lastMs !== null ? t('live.noHubSince', { ago: formatAgo(lastMs) }) : t('conn.reconnectingLong');
     else if (never) overlayText = state.connection === 'open' ? t('live.waiting') : t('conn.connecting');
     else if (silent && lastMs !== null) overlayText = t('live.silentSince', { time: formatWhen(lastMs), ago: formatAgo(lastMs) });
     else if (frameStale) overlayText = frameMs === null ? t('live.noPicture') : t('live.pictureStopped', { ago: formatAgo(frameMs) });

@@ -186,7 +186,7 @@ export function settingsScreen(logout) {
       const first = info.urls[0] ?? '';
       qr.alt = t('settings.hubQrAltUrl', { url: first });
       const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(first);
-      setText(hubNote, loopback ? t('settings.hubLoopback') : t('settings.hubHint'));
+      fill(hubNote, loopback ? t('settings.hubLoopback') : t('settings.hubHint'), loopback ? h('code', { class: 'nowrap' }, ' --http-addr 0.0.0.0:8080') : '');
       setText(version, t('settings.version', { v: info.version }));
     })
     .catch(() => setText(hubNote, t('error.unreachable')));
