@@ -45,7 +45,6 @@ function parseRoute() {
   return { path: parts[0] ?? '', parts, query: new URLSearchParams(q) };
 }
 
-
 const PUBLIC = new Set(['login', 'signup']);
 const NEEDS_CRADLE = new Set(['live', 'history', 'settings']);
 
@@ -334,6 +333,7 @@ initLang();
 renderHeader();
 window.addEventListener('hashchange', render);
 on('connection', renderConnection);
+on('auth', renderConnection);
 on('alerts', updateBadge);
 on('newAlert', (a) => {
   toastAlert(a);

@@ -72,6 +72,7 @@ export function setConnection(c) {
 /** Loads the cradle list (and which one this session selected). */
 export async function loadCradles() {
   const list = await api.agents();
+  const before = state.selected;
   state.cradles = list;
   state.cradlesLoaded = true;
   const still = list.some((a) => a.uuid === state.selected);
@@ -80,7 +81,8 @@ export async function loadCradles() {
     state.selected = pick ? pick.uuid : null;
   }
   emit('cradles');
-  emit('selected');
+  // Only a real change: screens reload (and a form being edited is refilled) on it.
+  if (state.selected !== before) emit('selected');
   return list;
 }
 
