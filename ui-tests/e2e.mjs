@@ -442,6 +442,7 @@ async function main() {
     await page.waitForSelector('#banner:not([hidden])');
     await shot('hub-down-reconnecting');
     ({ h: hub } = await startHub(['--demo', '--http-addr', httpAddr, '--mqtt-addr', `127.0.0.1:${mqttPort}`]));
+    simWatch = true;
     await page.waitForSelector('#conn[data-state=open]', { timeout: 20_000 });
     await page.waitForSelector('#banner', { state: 'hidden' });
     const before = await page.getAttribute('[data-reading=last]', 'data-last-update');
@@ -452,7 +453,6 @@ async function main() {
     await waitForPicture();
     await shot('after-hub-restart');
   });
-  simWatch = true;
 
   await step('a cradle that stops reporting shows "silent since …"', async () => {
     simWatch = false;

@@ -84,7 +84,7 @@ export function historyScreen(dayParam) {
   const chartCard = h('section', { class: 'card', 'aria-labelledby': 'hist-chart-h' }, h('h2', { id: 'hist-chart-h' }, t('history.readings')), zoom, progress, chartBox, legend(), stats);
 
   // Recordings
-  const recList = h('div', { class: 'rec-list', role: 'list' });
+  const recList = h('ul', { class: 'rec-list', 'aria-labelledby': 'hist-rec-h' });
   const player = h('video', { class: 'clip', controls: true, playsinline: true, preload: 'metadata', muted: true, hidden: true });
   const playerCaption = h('p', { class: 'hint', 'aria-live': 'polite' }, '');
   player.addEventListener('error', () => {
@@ -195,7 +195,7 @@ export function historyScreen(dayParam) {
 
   async function loadRecordings() {
     const uuid = state.selected;
-    fill(recList, h('p', { class: 'muted' }, t('common.loading')));
+    fill(recList, h('li', { class: 'muted' }, t('common.loading')));
     player.hidden = true;
     player.removeAttribute('src');
     setText(playerCaption, '');
@@ -211,7 +211,7 @@ export function historyScreen(dayParam) {
         .filter((x) => x.ms !== null && x.ms >= start.getTime() && x.ms < end.getTime())
         .sort((a, b) => /** @type {number} */ (a.ms) - /** @type {number} */ (b.ms));
       if (!recs.length) {
-        fill(recList, h('p', { class: 'muted empty' }, t('history.noRecordings')));
+        fill(recList, h('li', { class: 'muted empty' }, t('history.noRecordings')));
         return;
       }
       fill(
@@ -223,7 +223,6 @@ export function historyScreen(dayParam) {
             {
               type: 'button',
               class: 'chip rec',
-              role: 'listitem',
               'aria-pressed': 'false',
               'aria-label': t('history.recordingAt', { time: label, n: r.frames }),
             },
@@ -237,12 +236,12 @@ export function historyScreen(dayParam) {
             setText(playerCaption, t('history.playing', { time: label }));
             player.play().catch(() => {});
           });
-          return btn;
+          return h('li', {}, btn);
         }),
       );
     } catch (e) {
       if (e instanceof DOMException && e.name === 'AbortError') return;
-      fill(recList, h('p', { class: 'muted' }, e instanceof ApiError ? e.message : t('error.unexpected')));
+      fill(recList, h('li', { class: 'muted' }, e instanceof ApiError ? e.message : t('error.unexpected')));
     }
   }
 
