@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto ffmpeg nasm)
+APT_PACKAGES=(mosquitto ffmpeg nasm chromium fonts-nanum)
+# The UI tests need Node.js (npm installs TypeScript and playwright-core).
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -37,6 +39,10 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+echo "==> web UI: type check and end-to-end test in Chromium"
+cargo build --locked -q -p cradle-hub
+./ui-tests/run.sh
+
 echo "==> benchmark smoke run (checks it works; timings are not asserted)"
 bench_out="$(mktemp -d)"
 cargo run --locked -q -p cradle-hub -- bench --scenario all --duration 2 --warmup 1 --burst 5000 \

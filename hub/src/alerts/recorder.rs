@@ -18,11 +18,51 @@ pub struct RingFrame {
     stored: bool,
 }
 
+/// The newest frames are kept at full rate; older pre-roll frames are
+/// thinned to one per `THIN_INTERVAL_MS`, which keeps ~36 instead of 100
+/// frames (~2 MB instead of ~6 MB) per cradle in memory.
+const FULL_RATE_MS: Millis = 2_000;
+const THIN_INTERVAL_MS: Millis = 500;
+
 #[derive(Default)]
 struct CradleRecorder {
-    ring: VecDeque<RingFrame>,
+    /// The last `FULL_RATE_MS`, every frame.
+    recent: VecDeque<RingFrame>,
+    /// Older pre-roll, thinned (frames already stored are always kept).
+    older: VecDeque<RingFrame>,
     /// (alert id, record until)
     running: Vec<(i64, Millis)>,
+}
+
+impl CradleRecorder {
+    fn push(&mut self, frame: RingFrame, before_ms: Millis) {
+        let now = frame.ts;
+        self.recent.push_back(frame);
+        while self
+            .recent
+            .front()
+            .is_some_and(|f| f.ts < now - FULL_RATE_MS)
+        {
+            let Some(f) = self.recent.pop_front() else {
+                break;
+            };
+            let keep = f.stored
+                || self
+                    .older
+                    .back()
+                    .is_none_or(|last| f.ts - last.ts >= THIN_INTERVAL_MS);
+            if keep {
+                self.older.push_back(f);
+            }
+        }
+        while self.older.front().is_some_and(|f| f.ts < now - before_ms) {
+            self.older.pop_front();
+        }
+    }
+
+    fn frames_mut(&mut self) -> impl Iterator<Item = &mut RingFrame> {
+        self.older.iter_mut().chain(self.recent.iter_mut())
+    }
 }
 
 /// Frames to insert (each once) and links to create.
@@ -60,17 +100,17 @@ impl Recorder {
         let window = self.window;
         let c = self.cradles.entry(uuid.to_owned()).or_default();
         let ts = frame.received_at;
-        while c.ring.front().is_some_and(|f| f.ts < ts - window.before_ms) {
-            c.ring.pop_front();
-        }
         c.running.retain(|(_, until)| ts <= *until);
         let recording = !c.running.is_empty();
-        c.ring.push_back(RingFrame {
-            id,
-            ts,
-            jpeg: frame.jpeg.clone(),
-            stored: recording,
-        });
+        c.push(
+            RingFrame {
+                id,
+                ts,
+                jpeg: frame.jpeg.clone(),
+                stored: recording,
+            },
+            window.before_ms,
+        );
         if !recording {
             return None;
         }
@@ -97,8 +137,7 @@ impl Recorder {
             links: Vec::new(),
         };
         for f in c
-            .ring
-            .iter_mut()
+            .frames_mut()
             .filter(|f| f.ts >= at - window.before_ms && f.ts <= at)
         {
             if !f.stored {
@@ -120,7 +159,10 @@ impl Recorder {
 
     /// Frames held in memory for pre-roll (all cradles).
     pub fn buffered_frames(&self) -> usize {
-        self.cradles.values().map(|c| c.ring.len()).sum()
+        self.cradles
+            .values()
+            .map(|c| c.recent.len() + c.older.len())
+            .sum()
     }
 }
 

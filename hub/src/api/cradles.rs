@@ -85,6 +85,7 @@ pub async fn register_cradle(
     match claim {
         Claim::Claimed(agent) => {
             state.live.set_owner(&agent.uuid, Some(user_id));
+            state.alerts.cradle_claimed(user_id);
             tracing::info!(uuid = agent.uuid, user = user.username, "cradle claimed");
             Ok(Json(json!({
                 "success": true,
@@ -139,6 +140,7 @@ pub async fn delete_cradle(
         .await?;
     state.live.set_owner(&uuid, None);
     state.sessions.forget_cradle(&uuid);
+    state.alerts.forget_cradle(&uuid, user.user_id);
     tracing::info!(uuid, user = user.username, "cradle removed");
     Ok(Json(json!({"success": true, "message": Msg::CradleDeleted.text(lang)})).into_response())
 }

@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde_json::{Value, json};
@@ -24,11 +24,19 @@ use super::alerts::alert_json;
 use super::monitoring::status_json;
 use super::{AppState, CurrentUser};
 
+#[derive(serde::Deserialize)]
+pub struct EventsQuery {
+    /// EventSource cannot set Accept-Language: `?lang=ko` chooses instead.
+    lang: Option<Lang>,
+}
+
 pub async fn events(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    lang: Lang,
+    header_lang: Lang,
+    Query(query): Query<EventsQuery>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let lang = query.lang.unwrap_or(header_lang);
     let (tx, rx) = mpsc::channel::<Event>(64);
     tokio::spawn(run(state, user.user_id, lang, tx));
     let stream = ReceiverStream::new(rx).map(Ok);

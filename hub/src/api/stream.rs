@@ -14,11 +14,9 @@ use crate::live::LiveFrame;
 
 use super::MediaCradle;
 
-const BOUNDARY: &str = "frame";
-
 fn part_header(frame: &LiveFrame) -> Bytes {
     Bytes::from(format!(
-        "--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nX-Frame-Seq: {}\r\nX-Received-At: {}\r\n\r\n",
+        "Content-Type: image/jpeg\r\nContent-Length: {}\r\nX-Frame-Seq: {}\r\nX-Received-At: {}\r\n\r\n",
         frame.jpeg.len(),
         frame.seq,
         frame.received_at
@@ -32,7 +30,13 @@ pub async fn mjpeg(media: MediaCradle) -> Response {
             let frame = rx.borrow_and_update().clone();
             if let Some(frame) = frame.filter(|f| f.seq != last_seq) {
                 let seq = frame.seq;
-                let chunks = [part_header(&frame), frame.jpeg, Bytes::from_static(b"\r\n")];
+                // Each part ends with the next boundary: browsers draw a part
+                // only once they see the boundary after it.
+                let chunks = [
+                    part_header(&frame),
+                    frame.jpeg,
+                    Bytes::from_static(b"\r\n--frame\r\n"),
+                ];
                 return Some((chunks, (rx, seq)));
             }
             if rx.changed().await.is_err() {
@@ -41,6 +45,10 @@ pub async fn mjpeg(media: MediaCradle) -> Response {
         }
     })
     .flat_map(|chunks| futures_util::stream::iter(chunks.map(Ok::<_, Infallible>)));
+    let opening = futures_util::stream::once(async {
+        Ok::<_, Infallible>(Bytes::from_static(b"--frame\r\n"))
+    });
+    let parts = opening.chain(parts);
 
     let mut res = Body::from_stream(parts).into_response();
     let headers = res.headers_mut();

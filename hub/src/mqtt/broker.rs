@@ -37,7 +37,8 @@ pub fn start(listen: SocketAddr, max_payload: usize) -> Result<SocketAddr, Broke
     // anything far above it is refused at the broker before it costs memory.
     let broker_limit = max_payload + 16 * 1024;
     // The router keeps segment_size x segment_count per filter even after
-    // delivery: small segments keep memory flat (see NOTES-deps.md).
+    // delivery: small segments keep memory flat (see NOTES-deps.md). Sensor
+    // filters get more room so a QoS 1 burst is never skipped over.
     let toml = format!(
         r#"
 id = 0
@@ -45,8 +46,14 @@ id = 0
 id = 0
 max_connections = 1000
 max_outgoing_packet_count = 200
-max_segment_size = 4194304
+max_segment_size = 1048576
 max_segment_count = 3
+
+# Frames: a subscriber that falls behind should skip to new frames, not
+# read old ones; small segments keep that memory bounded.
+[router.custom_segment."cradle/+/frame"]
+max_segment_size = 262144
+max_segment_count = 2
 
 [v4.1]
 name = "mqtt-v4"
