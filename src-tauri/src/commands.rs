@@ -1,0 +1,123 @@
+//! Commands the pages may call (`window.__TAURI__.core.invoke(...)`): the
+//! app's start page, and the hub's UI if it wants to (all optional for it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tauri::{AppHandle, State};
+
+use crate::mode::{self, ModeKind};
+use crate::state::{Shared, Status};
+use crate::{relaunch, remote};
+
+#[derive(Debug, Serialize)]
+pub struct ModeInfo {
+    /// The mode of this run.
+    pub mode: ModeKind,
+    /// The remote hub of this run (remote mode).
+    pub remote_url: Option<String>,
+    /// The remote address last chosen (kept in home mode, for the form).
+    pub saved_remote_url: Option<String>,
+    /// `CRADLE_APP_REMOTE` decided the mode of this run.
+    pub from_env: bool,
+    /// starting / ready (with `hub_url`) / failed (with `error`).
+    pub status: Status,
+    /// The language of notifications.
+    pub language: &'static str,
+    pub title: String,
+}
+
+#[tauri::command]
+pub fn get_mode(shared: State<'_, Arc<Shared>>) -> ModeInfo {
+    ModeInfo {
+        mode: shared.mode.kind(),
+        remote_url: match &shared.mode {
+            mode::Mode::Remote(url) => Some(url.clone()),
+            mode::Mode::Home => None,
+        },
+        saved_remote_url: shared.saved.lock().remote_url.clone(),
+        from_env: shared.from_env,
+        status: shared.status(),
+        language: shared.lang().code(),
+        title: shared.mode.window_title(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SetModeAnswer {
+    /// The app restarts into the new mode.
+    pub restarting: bool,
+    /// The hub address as saved (normalised).
+    pub remote_url: Option<String>,
+}
+
+/// Saves the choice; switching restarts the app. A remote hub must answer
+/// first, so a typo never leaves the parent without notifications.
+#[tauri::command]
+pub async fn set_mode(
+    app: AppHandle,
+    shared: State<'_, Arc<Shared>>,
+    mode: ModeKind,
+    url: Option<String>,
+) -> Result<SetModeAnswer, String> {
+    let remote_url = match (mode, url.as_deref()) {
+        (ModeKind::Remote, None) => return Err("the remote hub's address is missing".to_owned()),
+        (ModeKind::Remote, Some(url)) => {
+            let url = mode::normalize_hub_url(url)?;
+            let client = remote::client()?;
+            remote::probe(&client, &url)
+                .await
+                .map_err(|e| format!("cannot reach the hub at {url}: {e}"))?;
+            Some(url)
+        }
+        (ModeKind::Home, _) => None,
+    };
+    let next = {
+        let mut saved = shared.saved.lock();
+        saved.mode = mode;
+        if remote_url.is_some() {
+            saved.remote_url = remote_url.clone();
+        }
+        shared
+            .store
+            .save(&saved)
+            .map_err(|e| format!("cannot save {}: {e}", shared.store.path().display()))?;
+        saved.mode()
+    };
+    tracing::info!(?next, "mode chosen");
+    let restarting = !shared.from_env && next != shared.mode;
+    if restarting {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            // Let the answer reach the page first.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            relaunch::relaunch(&app);
+        });
+    }
+    Ok(SetModeAnswer {
+        restarting,
+        remote_url,
+    })
+}
+
+/// The UI's language, for notifications (`en` / `ko`).
+#[tauri::command]
+pub fn set_language(shared: State<'_, Arc<Shared>>, lang: String) -> Result<(), String> {
+    let lang = mode::parse_lang(&lang).ok_or_else(|| format!("unsupported language {lang:?}"))?;
+    shared.ui_language(lang).map_err(|e| e.to_string())
+}
+
+/// A photo of the hub's QR code (raw image bytes) → the hub's address.
+#[tauri::command]
+pub async fn decode_qr(request: tauri::ipc::Request<'_>) -> Result<String, String> {
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err("send the image's bytes (an ArrayBuffer or Uint8Array)".to_owned());
+    };
+    let bytes = bytes.clone();
+    let text = tauri::async_runtime::spawn_blocking(move || cradle_hub::qr::decode(&bytes))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    mode::normalize_hub_url(&text)
+}

@@ -1,0 +1,149 @@
+//! Home-hub mode: the hub runs inside the app, on the app's tokio runtime,
+//! listening on the LAN so cradles (and other screens) reach it; the window
+//! shows its own URL, and every alert it raises becomes a notification.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+use clap::Parser;
+use cradle_hub::alerts::HubEvent;
+use cradle_hub::config::{ServeArgs, Settings};
+use tauri::{AppHandle, Manager};
+use tokio::sync::broadcast;
+
+use crate::state::{Shared, Status};
+use crate::{notify, relaunch, window};
+
+/// The hub's settings come from the same `CRADLE_HUB_*` variables (and
+/// `--config` file via `CRADLE_HUB_CONFIG`) as the `cradle-hub` binary; the
+/// app's own command line is not the hub's, so only the environment applies.
+#[derive(Debug, Parser)]
+#[command(name = "cradle-app")]
+struct AppArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// `cradle-hub`'s default data folder (relative to the working directory,
+/// which means nothing for a desktop app: the app-data folder replaces it).
+const HUB_DEFAULT_DATA_DIR: &str = "cradle-hub-data";
+
+pub fn hub_settings(app_data_dir: &Path) -> Result<Settings, String> {
+    let args = AppArgs::try_parse_from(["cradle-app"]).map_err(|e| e.to_string())?;
+    let mut settings = Settings::resolve(&args.serve).map_err(|e| e.to_string())?;
+    if args.serve.data_dir.is_none() && settings.data_dir == Path::new(HUB_DEFAULT_DATA_DIR) {
+        settings.data_dir = app_data_dir.to_owned();
+    }
+    Ok(settings)
+}
+
+/// Where this computer reaches the hub: loopback when it listens on all addresses.
+pub fn local_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+pub async fn run(app: AppHandle) {
+    let shared = app.state::<Arc<Shared>>().inner().clone();
+    relaunch::wait_for_previous().await;
+    let settings = match hub_settings(&shared.hub_data_dir) {
+        Ok(s) => s,
+        Err(error) => {
+            shared.set_status(Status::Failed {
+                error: format!("invalid hub settings: {error}"),
+            });
+            return;
+        }
+    };
+    shared.hub_default_language(settings.default_language);
+    let demo = settings.demo;
+    tracing::info!(data_dir = %settings.data_dir.display(), http = %settings.http_addr, "starting the hub in-process");
+    let hub = match cradle_hub::start(settings).await {
+        Ok(hub) => hub,
+        Err(e) => {
+            shared.set_status(Status::Failed {
+                error: format!("the hub cannot start: {e}"),
+            });
+            return;
+        }
+    };
+    let url = local_url(hub.http_addr);
+    let events = hub.state.alerts.events.subscribe();
+    if demo {
+        match cradle_hub::demo::setup(&hub).await {
+            Ok((password, sim)) => {
+                tracing::info!(user = cradle_hub::demo::DEMO_USER, %password, "demo: log in with these");
+                shared.keep_alive(sim);
+            }
+            Err(e) => tracing::warn!(error = %e, "demo: cannot set up"),
+        }
+    }
+    shared.keep_alive(hub);
+    window::hub_ready(&app, &shared, &url);
+    notify_alerts(&app, &shared, events, &url).await;
+}
+
+/// Every alert of this hub (whoever owns the cradle: it is the family's computer).
+async fn notify_alerts(
+    app: &AppHandle,
+    shared: &Shared,
+    mut events: broadcast::Receiver<HubEvent>,
+    url: &str,
+) {
+    loop {
+        match events.recv().await {
+            Ok(HubEvent::AlertRaised { alert, .. }) => {
+                let lang = shared.lang();
+                notify::show(app, notify::from_row(&alert, lang), lang, url.to_owned());
+            }
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "notifications: fell behind the hub's events");
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn args_are_consistent() {
+        AppArgs::command().debug_assert();
+    }
+
+    #[test]
+    fn data_defaults_to_the_app_folder() {
+        if std::env::vars().any(|(k, _)| k.starts_with("CRADLE_HUB_")) {
+            return; // The environment decides; nothing to check here.
+        }
+        let settings = hub_settings(Path::new("/app/data")).expect("settings");
+        assert_eq!(settings.data_dir, Path::new("/app/data"));
+        // LAN: cradles must reach the broker, other screens the API.
+        assert!(settings.http_addr.ip().is_unspecified());
+    }
+
+    #[test]
+    fn loopback_for_the_window() {
+        assert_eq!(
+            local_url("0.0.0.0:8080".parse().expect("addr")),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            local_url("[::]:80".parse().expect("addr")),
+            "http://[::1]:80"
+        );
+        assert_eq!(
+            local_url("192.168.1.4:8080".parse().expect("addr")),
+            "http://192.168.1.4:8080"
+        );
+    }
+}

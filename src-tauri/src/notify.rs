@@ -1,0 +1,238 @@
+//! Native notifications for alerts (`notify-rust`: the desktop's
+//! notification service over D-Bus on Linux). Without a session bus or a
+//! notification daemon a notification is a logged warning, never a crash.
+
+use cradle_hub::alerts::engine::AlertType;
+use cradle_hub::alerts::{facts_of, messages};
+use cradle_hub::i18n::Lang;
+use cradle_hub::store::alerts::AlertRow;
+use cradle_hub::timefmt::{Millis, parse_time};
+use serde_json::Value;
+use tauri::AppHandle;
+
+/// One alert as the notification shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertNote {
+    pub id: i64,
+    pub cradle: String,
+    /// "High temperature — nursery-cradle"
+    pub summary: String,
+    /// "High temperature: 36.8 °C (limit 30.0 °C).\nat 21:04:05"
+    pub body: String,
+}
+
+/// From the hub's own row (home mode): the message is rendered here, in `lang`.
+pub fn from_row(row: &AlertRow, lang: Lang) -> AlertNote {
+    let kind = AlertType::parse(&row.alert_type);
+    let message = kind
+        .map(|t| messages::render(t, &facts_of(row), lang))
+        .unwrap_or_default();
+    note(
+        row.id,
+        &row.agent_uuid,
+        kind,
+        &row.alert_type,
+        &message,
+        Some(row.created_at),
+        lang,
+    )
+}
+
+/// From an `alert` event of `/api/events` (remote mode): the hub already
+/// rendered `message` in the language the stream was opened with.
+pub fn from_json(v: &Value, lang: Lang) -> Option<AlertNote> {
+    let id = v.get("id")?.as_i64()?;
+    let cradle = v.get("agent_uuid")?.as_str()?;
+    let alert_type = v.get("alert_type").and_then(Value::as_str).unwrap_or("");
+    let message = v
+        .get("message")
+        .or_else(|| v.get("alert_message"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let at = v
+        .get("created_at")
+        .and_then(Value::as_str)
+        .and_then(parse_time);
+    Some(note(
+        id,
+        cradle,
+        AlertType::parse(alert_type),
+        alert_type,
+        message,
+        at,
+        lang,
+    ))
+}
+
+fn note(
+    id: i64,
+    cradle: &str,
+    kind: Option<AlertType>,
+    raw_type: &str,
+    message: &str,
+    at: Option<Millis>,
+    lang: Lang,
+) -> AlertNote {
+    let title = match (kind, lang) {
+        (Some(t), _) => messages::title(t, lang).to_owned(),
+        (None, Lang::En) if raw_type.is_empty() => "Alert".to_owned(),
+        (None, Lang::Ko) if raw_type.is_empty() => "경보".to_owned(),
+        (None, _) => raw_type.replace('_', " "),
+    };
+    let mut body = message.trim().to_owned();
+    if let Some(at) = at.and_then(local_time) {
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        body.push_str(&match lang {
+            Lang::En => format!("at {at}"),
+            Lang::Ko => format!("{at} 발생"),
+        });
+    }
+    AlertNote {
+        id,
+        cradle: cradle.to_owned(),
+        summary: format!("{title} — {cradle}"),
+        body,
+    }
+}
+
+/// `21:04:05` today, `2026-11-22 21:04` on another day, in the computer's time zone.
+fn local_time(ms: Millis) -> Option<String> {
+    use chrono::{Local, TimeZone};
+    let t = Local.timestamp_millis_opt(ms).single()?;
+    let today = Local::now().date_naive();
+    Some(if t.date_naive() == today {
+        t.format("%H:%M:%S").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M").to_string()
+    })
+}
+
+fn open_label(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "Open",
+        Lang::Ko => "열기",
+    }
+}
+
+/// Shows the notification on a thread of its own (the D-Bus calls block, and
+/// on Linux the thread then waits for a click). `hub_base` is the URL the
+/// window opens the alert under (`<hub_base>/#/alerts/<id>`).
+pub fn show(app: &AppHandle, note: AlertNote, lang: Lang, hub_base: String) {
+    let app = app.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("notify-{}", note.id))
+        .spawn(move || show_blocking(&app, &note, lang, &hub_base));
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "notification: cannot start a thread");
+    }
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn show_blocking(app: &AppHandle, note: &AlertNote, lang: Lang, hub_base: &str) {
+    use notify_rust::{Notification, Timeout, Urgency};
+    let shown = Notification::new()
+        .appname("Cradle Hub")
+        .summary(&note.summary)
+        .body(&note.body)
+        .icon("cradle-app")
+        // A baby's alert stays until the parent dismisses it.
+        .urgency(Urgency::Critical)
+        .timeout(Timeout::Never)
+        .action("default", open_label(lang))
+        .show();
+    match shown {
+        Ok(handle) => {
+            tracing::info!(alert = note.id, summary = %note.summary, "notification shown");
+            let id = note.id;
+            handle.wait_for_action(|action| {
+                if action == "default" {
+                    crate::window::open_alert(app, hub_base, id);
+                }
+            });
+        }
+        Err(e) => {
+            tracing::warn!(alert = note.id, error = %e, "notification: not shown (no notification service?)")
+        }
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn show_blocking(_app: &AppHandle, note: &AlertNote, _lang: Lang, _hub_base: &str) {
+    // Clicks are not reported back here on macOS and Windows: the
+    // notification only tells. The tray's "Open" brings the window.
+    let shown = notify_rust::Notification::new()
+        .appname("Cradle Hub")
+        .summary(&note.summary)
+        .body(&note.body)
+        .show();
+    match shown {
+        Ok(_) => tracing::info!(alert = note.id, summary = %note.summary, "notification shown"),
+        Err(e) => tracing::warn!(alert = note.id, error = %e, "notification: not shown"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row() -> AlertRow {
+        AlertRow {
+            id: 7,
+            agent_uuid: "nursery".into(),
+            alert_type: "high_temperature".into(),
+            temperature: Some(36.8),
+            face_detected: None,
+            notification_sent: false,
+            resolved: false,
+            created_at: cradle_hub::timefmt::now_millis(),
+            resolved_at: None,
+            detail: r#"{"temperature":36.8,"max_temperature":30.0}"#.into(),
+        }
+    }
+
+    #[test]
+    fn home_alert_in_both_languages() {
+        let en = from_row(&row(), Lang::En);
+        assert_eq!(en.id, 7);
+        assert_eq!(en.summary, "High temperature — nursery");
+        assert!(
+            en.body
+                .starts_with("High temperature: 36.8 °C (limit 30.0 °C).\nat "),
+            "{}",
+            en.body
+        );
+        let ko = from_row(&row(), Lang::Ko);
+        assert_eq!(ko.summary, "고온 — nursery");
+        assert!(ko.body.starts_with("고온 경보: 36.8 °C"), "{}", ko.body);
+        assert!(ko.body.ends_with(" 발생"), "{}", ko.body);
+    }
+
+    #[test]
+    fn remote_alert_from_event_json() {
+        let v = json!({
+            "id": 12, "agent_uuid": "pi-cradle", "alert_type": "crying",
+            "message": "The baby has been crying for 31 s.",
+            "created_at": "2020-01-02T03:04:05.000Z"
+        });
+        let n = from_json(&v, Lang::En).expect("note");
+        assert_eq!(n.id, 12);
+        assert_eq!(n.cradle, "pi-cradle");
+        assert_eq!(n.summary, "Crying — pi-cradle");
+        // Another day: the date is shown too.
+        assert!(
+            n.body
+                .starts_with("The baby has been crying for 31 s.\nat 2020-01-0"),
+            "{}",
+            n.body
+        );
+        let odd = json!({"id": 1, "agent_uuid": "x", "alert_type": "new_kind"});
+        assert_eq!(
+            from_json(&odd, Lang::En).expect("note").summary,
+            "new kind — x"
+        );
+        assert!(from_json(&json!({"agent_uuid": "x"}), Lang::En).is_none());
+    }
+}
