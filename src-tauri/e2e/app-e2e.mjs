@@ -1,0 +1,429 @@
+// End-to-end test of the real desktop app, driven over WebDriver
+// (tauri-driver + WebKitWebDriver), under Xvfb and a private D-Bus session
+// with dunst logging every notification. Run by scripts/app-e2e.sh, which
+// builds everything and provides DISPLAY and the session bus.
+//
+// Home hub: the app starts its hub in-process on free ports; the window
+// shows the hub's UI; a simulated cradle is claimed over the hub's API; an
+// alert raised by the hub shows up in dunst's log; a click on it (dunstctl)
+// opens the alert in the window; a screenshot is saved and checked.
+// Remote hub: a separately started cradle-hub; the app, pointed at it by
+// CRADLE_APP_REMOTE, shows it, starts no hub, and notifies its alerts.
+//
+// Plain Node (>= 18): fetch for WebDriver and the hub's API, no packages.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, openSync, readdirSync, readlinkSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { inflateSync } from 'node:zlib';
+
+const root = resolve(import.meta.dirname, '../..');
+const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+const APP = join(target, 'debug', 'cradle-app');
+const HUB = join(target, 'debug', 'cradle-hub');
+const OUT = process.env.CRADLE_APP_E2E_OUT ?? join(target, 'app-e2e');
+const TAURI_DRIVER = process.env.TAURI_DRIVER ?? 'tauri-driver';
+mkdirSync(OUT, { recursive: true });
+const tmp = mkdtempSync(join(tmpdir(), 'cradle-app-e2e-'));
+
+const started = [];
+const results = { ok: false };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.log('[app-e2e]', ...a);
+
+function start(name, cmd, args, env = {}) {
+  const file = join(OUT, `${name}.log`);
+  const fd = openSync(file, 'w');
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
+  child.on('error', (e) => log(`${name}: ${e.message}`));
+  started.push({ name, child });
+  return { child, file };
+}
+
+function stop(child) {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+}
+
+async function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function until(what, fn, timeoutMs = 30_000, everyMs = 200) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
+}
+
+// --- the hub's API ----------------------------------------------------------
+
+async function api(base, method, path, body, cookie) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+/** Registers and logs in; returns the Cookie header value. */
+async function account(base, username, password) {
+  const r = await api(base, 'POST', '/register', { username, password });
+  if (r.status !== 201) throw new Error(`register ${username}: ${r.status} ${r.text}`);
+  const l = await api(base, 'POST', '/login', { username, password });
+  if (l.status !== 200) throw new Error(`login ${username}: ${l.status} ${l.text}`);
+  const set = l.headers.getSetCookie().find((c) => c.startsWith('cradle_session='));
+  if (!set) throw new Error('no session cookie');
+  return set.split(';')[0];
+}
+
+/** A simulated cradle, claimed by the account, with a low temperature limit (alert within seconds). */
+async function cradleWithAlert(base, mqttPort, uuid, cookie, name) {
+  const sim = start(name, HUB, ['simulate', '--hub-url', base, '--mqtt-url', `mqtt://127.0.0.1:${mqttPort}`, '--uuid', uuid]);
+  await until(`${uuid} to register`, async () => (await api(base, 'POST', '/register_cradle', { cradle_uuid: uuid }, cookie)).status === 200);
+  const s = await api(base, 'POST', `/api/alert_settings/${uuid}`, { max_temperature: 30 }, cookie);
+  if (s.status !== 200) throw new Error(`alert settings: ${s.status} ${s.text}`);
+  return sim;
+}
+
+// --- WebDriver ---------------------------------------------------------------
+
+class Driver {
+  constructor(port) {
+    this.base = `http://127.0.0.1:${port}`;
+  }
+  async cmd(method, path, body) {
+    const res = await fetch(this.base + path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`WebDriver ${method} ${path}: ${res.status} ${JSON.stringify(json.value ?? json)}`);
+    return json.value;
+  }
+  async newSession() {
+    const v = await this.cmd('POST', '/session', {
+      capabilities: { alwaysMatch: { 'tauri:options': { application: APP } } },
+    });
+    this.id = v.sessionId;
+    return v;
+  }
+  s(path) {
+    return `/session/${this.id}${path}`;
+  }
+  url() {
+    return this.cmd('GET', this.s('/url'));
+  }
+  exec(script, args = []) {
+    return this.cmd('POST', this.s('/execute/sync'), { script, args });
+  }
+  execAsync(script, args = []) {
+    return this.cmd('POST', this.s('/execute/async'), { script, args });
+  }
+  screenshot() {
+    return this.cmd('GET', this.s('/screenshot'));
+  }
+  addCookie(cookie) {
+    return this.cmd('POST', this.s('/cookie'), { cookie });
+  }
+  refresh() {
+    return this.cmd('POST', this.s('/refresh'), {});
+  }
+  async close() {
+    if (this.id) await this.cmd('DELETE', this.s('')).catch((e) => log(`closing session: ${e.message}`));
+    this.id = undefined;
+  }
+}
+
+async function startDriver(name, env) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const drv = start(name, TAURI_DRIVER, ['--port', String(port), '--native-port', String(nativePort)], env);
+  const d = new Driver(port);
+  await until('tauri-driver', async () => (await fetch(`${d.base}/status`)).ok, 15_000);
+  return { d, drv };
+}
+
+/** Until the window shows `prefix...` and the page finished loading; returns ms since `t0`. */
+async function waitForPage(d, prefix, t0) {
+  await until(`the window to show ${prefix}`, async () => {
+    const url = await d.url();
+    if (!url.startsWith(prefix)) return false;
+    return (await d.exec('return document.readyState')) === 'complete';
+  }, 60_000, 50);
+  return Date.now() - t0;
+}
+
+const invokeScript = `const done = arguments[arguments.length - 1];
+window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1] || {}).then((v) => done({ ok: v }), (e) => done({ err: String(e) }));`;
+
+// --- evidence: screenshots, processes, notifications ----------------------------
+
+function decodePng(buf) {
+  if (buf.readUInt32BE(0) !== 0x89504e47) throw new Error('not a PNG');
+  let off = 8;
+  let w, h, depth, type;
+  const idat = [];
+  while (off < buf.length) {
+    const len = buf.readUInt32BE(off);
+    const kind = buf.toString('ascii', off + 4, off + 8);
+    const data = buf.subarray(off + 8, off + 8 + len);
+    if (kind === 'IHDR') [w, h, depth, type] = [data.readUInt32BE(0), data.readUInt32BE(4), data[8], data[9]];
+    if (kind === 'IDAT') idat.push(data);
+    off += 12 + len;
+  }
+  const bpp = { 2: 3, 6: 4 }[type];
+  if (depth !== 8 || !bpp) throw new Error(`unsupported PNG (depth ${depth}, colour type ${type})`);
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = w * bpp;
+  const px = Buffer.alloc(h * stride);
+  for (let y = 0; y < h; y++) {
+    const f = raw[y * (stride + 1)];
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let x = 0; x < stride; x++) {
+      const a = x >= bpp ? px[y * stride + x - bpp] : 0;
+      const b = y > 0 ? px[(y - 1) * stride + x] : 0;
+      const c = x >= bpp && y > 0 ? px[(y - 1) * stride + x - bpp] : 0;
+      let v = line[x];
+      if (f === 1) v += a;
+      else if (f === 2) v += b;
+      else if (f === 3) v += (a + b) >> 1;
+      else if (f === 4) {
+        const p = a + b - c;
+        const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
+        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      px[y * stride + x] = v & 0xff;
+    }
+  }
+  return { w, h, bpp, px };
+}
+
+/** Saves the screenshot and checks it is not one flat colour. */
+async function screenshot(d, name) {
+  const png = Buffer.from(await d.screenshot(), 'base64');
+  const file = join(OUT, `${name}.png`);
+  writeFileSync(file, png);
+  const { w, h, bpp, px } = decodePng(png);
+  const colours = new Set();
+  for (let i = 0; i < px.length; i += bpp * 7) colours.add(px.readUIntBE(i, 3));
+  log(`screenshot ${file}: ${w}x${h}, ${colours.size} distinct colours (sampled)`);
+  if (w < 100 || h < 100 || colours.size < 8) throw new Error(`screenshot ${name} looks blank (${colours.size} colours)`);
+  return { file, w, h, colours: colours.size };
+}
+
+function children(pid) {
+  const kids = [];
+  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) kids.push(Number(p));
+    } catch {}
+  }
+  return kids;
+}
+const descendants = (pid) => children(pid).flatMap((c) => [c, ...descendants(c)]);
+
+function exeOf(pid) {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return '';
+  }
+}
+
+/** The app process started under `driverPid`, and its RSS/PSS with all its children (WebKit's processes). */
+function appMemory(driverPid) {
+  const app = descendants(driverPid).find((p) => exeOf(p) === APP);
+  if (!app) throw new Error('app process not found');
+  const procs = [app, ...descendants(app)];
+  let rss = 0;
+  let pss = 0;
+  const parts = [];
+  for (const p of procs) {
+    try {
+      const r = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
+      const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(r)?.[1] ?? 0);
+      rss += kb('Rss');
+      pss += kb('Pss');
+      parts.push(`${exeOf(p).split('/').pop()}=${Math.round(kb('Rss') / 1024)}MB`);
+    } catch {}
+  }
+  return { pid: app, processes: procs.length, rss_mb: Math.round(rss / 1024), pss_mb: Math.round(pss / 1024), parts };
+}
+
+const dunstLog = () => readFileSync(join(OUT, 'dunst.log'), 'utf8');
+
+function windowTitles() {
+  try {
+    return execFileSync('xwininfo', ['-root', '-tree'], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
+
+// --- the test ----------------------------------------------------------------
+
+async function home() {
+  log('== home hub');
+  const http = await freePort();
+  const mqtt = await freePort();
+  const hubUrl = `http://127.0.0.1:${http}`;
+  const env = {
+    CRADLE_HUB_HTTP_ADDR: `127.0.0.1:${http}`,
+    CRADLE_HUB_MQTT_ADDR: `127.0.0.1:${mqtt}`,
+    CRADLE_HUB_DATA_DIR: join(tmp, 'home-hub'),
+    XDG_CONFIG_HOME: join(tmp, 'home-config'),
+    XDG_DATA_HOME: join(tmp, 'home-data'),
+    XDG_CACHE_HOME: join(tmp, 'home-cache'),
+  };
+  const { d, drv } = await startDriver('app-home', env);
+  const t0 = Date.now();
+  await d.newSession();
+  const session = Date.now() - t0;
+  const loaded = await waitForPage(d, `${hubUrl}/`, t0);
+  log(`window open after ${session} ms; the hub's UI loaded after ${loaded} ms`);
+  results.cold_start_ms = { window_session: session, hub_page_loaded: loaded };
+
+  const mode = await d.execAsync(invokeScript, ['get_mode']);
+  log('get_mode from the hub page:', JSON.stringify(mode));
+  if (!mode.ok || mode.ok.mode !== 'home' || mode.ok.title !== 'Cradle Hub — home hub') throw new Error(`get_mode: ${JSON.stringify(mode)}`);
+  if (!windowTitles().includes('Cradle Hub — home hub')) log('note: window title not seen in xwininfo');
+  else log('window title: Cradle Hub — home hub');
+
+  await sleep(5000);
+  results.idle_memory_home = appMemory(drv.child.pid);
+  log('idle memory (app + WebKit processes, hub inside):', JSON.stringify(results.idle_memory_home));
+
+  // The parent's account, the cradle, the alert
+  const cookie = await account(hubUrl, 'e2e-parent', 'e2e-password-1');
+  const [name, value] = cookie.split('=');
+  await d.addCookie({ name, value, path: '/', httpOnly: true });
+  await d.refresh();
+  await waitForPage(d, `${hubUrl}/`, Date.now());
+  await cradleWithAlert(hubUrl, mqtt, 'e2e-cradle', cookie, 'sim-home');
+  const line = await until('the notification in dunst\'s log', () => dunstLog().split('\n').find((l) => l.includes('High temperature — e2e-cradle')), 40_000, 250);
+  log('dunst:', line.trim());
+  const alerts = await api(hubUrl, 'GET', '/api/alert_logs', undefined, cookie);
+  const alertId = alerts.json?.[0]?.id;
+  if (!alertId) throw new Error(`no alert in /api/alert_logs: ${alerts.text}`);
+
+  // Click (the notification's default action) → the alert in the window
+  await sleep(500);
+  execFileSync('dunstctl', ['action', '0']);
+  const url = await until('the window to open the alert', async () => {
+    const u = await d.url();
+    return u.includes(`#/alerts/${alertId}`) && u;
+  }, 15_000);
+  log('after the click the window shows', url);
+  await sleep(1500);
+  results.screenshot_home = await screenshot(d, 'app-home');
+  results.memory_home_one_cradle = appMemory(drv.child.pid);
+  log('memory with one cradle streaming:', JSON.stringify(results.memory_home_one_cradle));
+  await d.close();
+  stop(drv.child);
+  const appLog = readFileSync(drv.file, 'utf8');
+  const paint = /first paint: the hub's page loaded ms=(\d+)/.exec(appLog);
+  if (paint) results.cold_start_ms.app_log_first_paint = Number(paint[1]);
+}
+
+async function remote() {
+  log('== remote hub');
+  const http = await freePort();
+  const mqtt = await freePort();
+  const hubUrl = `http://127.0.0.1:${http}`;
+  const hub = start('remote-hub', HUB, ['--http-addr', `127.0.0.1:${http}`, '--mqtt-addr', `127.0.0.1:${mqtt}`, '--data-dir', join(tmp, 'remote-hub')]);
+  await until('the remote hub', async () => (await fetch(`${hubUrl}/health`)).ok);
+  const cookie = await account(hubUrl, 'pi-parent', 'pi-password-1');
+  const env = {
+    CRADLE_APP_REMOTE: hubUrl,
+    CRADLE_APP_USER: 'pi-parent',
+    CRADLE_APP_PASSWORD: 'pi-password-1',
+    // A home hub would clash with nothing here: the app must start none.
+    XDG_CONFIG_HOME: join(tmp, 'remote-config'),
+    XDG_DATA_HOME: join(tmp, 'remote-data'),
+    XDG_CACHE_HOME: join(tmp, 'remote-cache'),
+  };
+  const { d, drv } = await startDriver('app-remote', env);
+  const t0 = Date.now();
+  await d.newSession();
+  const loaded = await waitForPage(d, `${hubUrl}/`, t0);
+  log(`the remote hub's UI loaded after ${loaded} ms`);
+  results.remote_page_loaded_ms = loaded;
+  const mode = await d.execAsync(invokeScript, ['get_mode']);
+  log('get_mode from the remote hub page:', JSON.stringify(mode));
+  const title = `Cradle Hub — remote: ${hubUrl}`;
+  if (!mode.ok || mode.ok.mode !== 'remote' || mode.ok.title !== title) throw new Error(`get_mode: ${JSON.stringify(mode)}`);
+  const page = await d.exec('return document.title + " | " + document.body.innerText.slice(0, 200)');
+  log('page:', page.replace(/\s+/g, ' '));
+  if (windowTitles().includes(title)) log(`window title: ${title}`);
+  // Wait until the app follows the hub's events, then raise an alert there.
+  await until('the app to follow the remote hub', () => readFileSync(drv.file, 'utf8').includes('remote: following'), 20_000);
+  await cradleWithAlert(hubUrl, mqtt, 'pi-cradle', cookie, 'sim-remote');
+  const line = await until('the remote alert in dunst\'s log', () => dunstLog().split('\n').find((l) => l.includes('High temperature — pi-cradle')), 40_000, 250);
+  log('dunst:', line.trim());
+  results.screenshot_remote = await screenshot(d, 'app-remote');
+  await d.close();
+  stop(drv.child);
+  if (readFileSync(drv.file, 'utf8').includes('starting the hub in-process')) throw new Error('remote mode started a hub');
+  stop(hub.child);
+}
+
+async function main() {
+  const dunstrc = join(tmp, 'dunstrc');
+  writeFileSync(dunstrc, '[global]\n    font = Monospace 8\n');
+  start('dunst', 'dunst', ['-config', dunstrc, '-print']);
+  await until('dunst on the session bus', () => {
+    try {
+      const out = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+        'org.freedesktop.DBus.NameHasOwner', 'string:org.freedesktop.Notifications'], { encoding: 'utf8' });
+      return out.includes('boolean true');
+    } catch {
+      return false;
+    }
+  }, 10_000);
+  await home();
+  await remote();
+  results.ok = true;
+}
+
+try {
+  await main();
+  log('PASS');
+} catch (e) {
+  log('FAIL:', e.stack ?? e);
+  for (const f of ['app-home.log', 'app-remote.log', 'dunst.log']) {
+    const p = join(OUT, f);
+    if (existsSync(p)) log(`--- last lines of ${f}\n${readFileSync(p, 'utf8').split('\n').slice(-25).join('\n')}`);
+  }
+} finally {
+  for (const { child } of started.reverse()) stop(child);
+  writeFileSync(join(OUT, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  log(`results: ${join(OUT, 'results.json')}`);
+  await sleep(300);
+  process.exit(results.ok ? 0 : 1);
+}
