@@ -129,7 +129,7 @@ async fn start_hub(extra_env: &[(&str, &str)]) -> Result<(Hub, Duration)> {
         .arg(format!("127.0.0.1:{mqtt}"))
         .arg("--data-dir")
         .arg(&dir.0)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn,rumqttd=off")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true);

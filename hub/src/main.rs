@@ -17,6 +17,8 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // stdout is for what people read (the demo's URL and password).
+        .with_writer(std::io::stderr)
         .init();
 }
 
