@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto ffmpeg nasm chromium fonts-nanum)
+APT_PACKAGES=(mosquitto ffmpeg nasm chromium fonts-nanum
+  # The desktop app (src-tauri, a workspace member) and its end-to-end test.
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
+  libdbus-1-dev xvfb dbus dunst webkit2gtk-driver x11-utils)
 # The UI tests need Node.js (npm installs TypeScript and playwright-core).
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
@@ -42,6 +45,9 @@ fi
 echo "==> web UI: type check and end-to-end test in Chromium"
 cargo build --locked -q -p cradle-hub
 ./ui-tests/run.sh
+
+echo "==> desktop app: end-to-end test under Xvfb"
+./scripts/app-e2e.sh
 
 echo "==> benchmark smoke run (checks it works; timings are not asserted)"
 bench_out="$(mktemp -d)"
