@@ -8,7 +8,9 @@
 // alert raised by the hub shows up in dunst's log; a click on it (dunstctl)
 // opens the alert in the window; a screenshot is saved and checked.
 // Remote hub: a separately started cradle-hub; the app, pointed at it by
-// CRADLE_APP_REMOTE, shows it, starts no hub, and notifies its alerts.
+// CRADLE_APP_REMOTE, shows it, starts no hub, and notifies its alerts in the
+// UI's language (switched to Korean by the page).
+// No session bus: the notification is a logged warning; app and hub go on.
 //
 // Plain Node (>= 18): fetch for WebDriver and the hub's API, no packages.
 
@@ -314,6 +316,9 @@ async function home() {
   if (!mode.ok || mode.ok.mode !== 'home' || mode.ok.title !== 'Cradle Hub — home hub') throw new Error(`get_mode: ${JSON.stringify(mode)}`);
   if (!windowTitles().includes('Cradle Hub — home hub')) log('note: window title not seen in xwininfo');
   else log('window title: Cradle Hub — home hub');
+  const refused = await d.execAsync(invokeScript, ['set_mode', { mode: 'remote', url: `127.0.0.1:${await freePort()}` }]);
+  log('set_mode to a hub that does not answer:', JSON.stringify(refused));
+  if (!refused.err?.includes('cannot reach the hub')) throw new Error(`set_mode accepted an unreachable hub: ${JSON.stringify(refused)}`);
 
   await sleep(5000);
   results.idle_memory_home = appMemory(drv.child.pid);
@@ -381,16 +386,49 @@ async function remote() {
   const page = await d.exec('return document.title + " | " + document.body.innerText.slice(0, 200)');
   log('page:', page.replace(/\s+/g, ' '));
   if (windowTitles().includes(title)) log(`window title: ${title}`);
-  // Wait until the app follows the hub's events, then raise an alert there.
-  await until('the app to follow the remote hub', () => readFileSync(drv.file, 'utf8').includes('remote: following'), 20_000);
+  // Wait until the app follows the hub's events. The page switches to Korean
+  // (as the UI's language switch does: <html lang>), the app reopens the
+  // stream in Korean; then an alert is raised there.
+  const following = () => readFileSync(drv.file, 'utf8').split('remote: following').length - 1;
+  await until('the app to follow the remote hub', () => following() >= 1, 20_000);
+  await d.exec("document.documentElement.lang = 'ko'");
+  await until('the app to take the UI\'s language', async () => (await d.execAsync(invokeScript, ['get_mode'])).ok?.language === 'ko', 10_000);
+  await until('the stream to reopen in Korean', () => following() >= 2, 10_000);
   await cradleWithAlert(hubUrl, mqtt, 'pi-cradle', cookie, 'sim-remote');
-  const line = await until('the remote alert in dunst\'s log', () => dunstLog().split('\n').find((l) => l.includes('High temperature — pi-cradle')), 40_000, 250);
+  const line = await until('the remote alert in dunst\'s log', () => dunstLog().split('\n').find((l) => l.includes('고온 — pi-cradle')), 40_000, 250);
   log('dunst:', line.trim());
+  if (!dunstLog().includes('고온 경보: ')) throw new Error('the remote alert\'s message is not in Korean');
   results.screenshot_remote = await screenshot(d, 'app-remote');
   await d.close();
   stop(drv.child);
   if (readFileSync(drv.file, 'utf8').includes('starting the hub in-process')) throw new Error('remote mode started a hub');
   stop(hub.child);
+}
+
+async function noBus() {
+  log('== no session bus');
+  const http = await freePort();
+  const mqtt = await freePort();
+  const hubUrl = `http://127.0.0.1:${http}`;
+  const app = start('app-nobus', APP, [], {
+    DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus',
+    CRADLE_HUB_HTTP_ADDR: `127.0.0.1:${http}`,
+    CRADLE_HUB_MQTT_ADDR: `127.0.0.1:${mqtt}`,
+    CRADLE_HUB_DATA_DIR: join(tmp, 'nobus-hub'),
+    XDG_CONFIG_HOME: join(tmp, 'nobus-config'),
+    XDG_DATA_HOME: join(tmp, 'nobus-data'),
+    XDG_CACHE_HOME: join(tmp, 'nobus-cache'),
+  });
+  await until('the hub inside the app', async () => (await fetch(`${hubUrl}/health`)).ok, 30_000);
+  const cookie = await account(hubUrl, 'nobus-parent', 'nobus-password-1');
+  await cradleWithAlert(hubUrl, mqtt, 'nobus-cradle', cookie, 'sim-nobus');
+  const warning = await until('the warning', () => readFileSync(app.file, 'utf8').split('\n').find((l) => l.includes('notification: not shown')), 40_000, 250);
+  log('app log:', warning.trim());
+  await sleep(2000);
+  if (app.child.exitCode !== null || app.child.signalCode !== null) throw new Error('the app stopped');
+  if (!(await fetch(`${hubUrl}/health`)).ok) throw new Error('the hub stopped answering');
+  log('the app and its hub are still running');
+  stop(app.child);
 }
 
 async function main() {
@@ -408,6 +446,7 @@ async function main() {
   }, 10_000);
   await home();
   await remote();
+  await noBus();
   results.ok = true;
 }
 
@@ -416,7 +455,7 @@ try {
   log('PASS');
 } catch (e) {
   log('FAIL:', e.stack ?? e);
-  for (const f of ['app-home.log', 'app-remote.log', 'dunst.log']) {
+  for (const f of ['app-home.log', 'app-remote.log', 'app-nobus.log', 'dunst.log']) {
     const p = join(OUT, f);
     if (existsSync(p)) log(`--- last lines of ${f}\n${readFileSync(p, 'utf8').split('\n').slice(-25).join('\n')}`);
   }
