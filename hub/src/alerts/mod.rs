@@ -158,12 +158,14 @@ impl Alerts {
         };
         self.engine.lock().stored(uuid, fired.alert_type, id);
         let insert = row.clone();
+        // Waits for the commit: whoever hears of the alert may fetch or
+        // resolve it at once. Alerts are rare; ingest pauses a millisecond.
         if let Err(e) = self
             .store
-            .write_detached("alert", move |c| alert_rows::insert(c, &insert))
+            .write_waiting(move |c| alert_rows::insert(c, &insert))
             .await
         {
-            tracing::error!(error = %e, "alerts: cannot queue alert");
+            tracing::error!(error = %e, "alerts: cannot store alert");
             return;
         }
         tracing::info!(uuid, alert = row.alert_type, id, "alert raised");

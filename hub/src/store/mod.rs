@@ -125,27 +125,30 @@ impl Store {
     }
 
     /// Runs `f` in the writer's current batch and returns its result once the
-    /// batch is committed. Refuses with `Busy` when the queue is full.
+    /// batch is committed. Refuses with `Busy` when the queue is full (HTTP
+    /// answers 503 rather than piling up).
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let result = f(conn);
-            Some(Box::new(move |committed| {
-                let _ = tx.send(match result {
-                    Ok(v) if committed => Ok(v),
-                    Ok(_) => Err(StoreError::NotCommitted),
-                    Err(e) => Err(StoreError::Sqlite(e)),
-                });
-            }))
-        });
+        let (job, rx) = with_reply(f);
         self.jobs.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => StoreError::Busy,
             mpsc::error::TrySendError::Closed(_) => StoreError::Closed,
         })?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Like [`Store::write`] but waits for room in the queue instead of
+    /// refusing: for writes that must not be lost (alerts raised by ingest).
+    pub async fn write_waiting<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        let (job, rx) = with_reply(f);
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -198,6 +201,27 @@ impl Store {
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.write(|_| Ok(())).await
     }
+}
+
+type Reply<T> = oneshot::Receiver<Result<T, StoreError>>;
+
+fn with_reply<T, F>(f: F) -> (Job, Reply<T>)
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+{
+    let (tx, rx) = oneshot::channel();
+    let job: Job = Box::new(move |conn| {
+        let result = f(conn);
+        Some(Box::new(move |committed| {
+            let _ = tx.send(match result {
+                Ok(v) if committed => Ok(v),
+                Ok(_) => Err(StoreError::NotCommitted),
+                Err(e) => Err(StoreError::Sqlite(e)),
+            });
+        }))
+    });
+    (job, rx)
 }
 
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
