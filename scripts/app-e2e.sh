@@ -10,7 +10,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 APT_PACKAGES=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  libssl-dev libdbus-1-dev xvfb dbus dunst webkit2gtk-driver x11-utils)
+  libssl-dev libdbus-1-dev xvfb dbus dunst webkit2gtk-driver x11-utils libx11-6 python3)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -5,8 +5,9 @@
 //
 // Home hub: the app starts its hub in-process on free ports; the window
 // shows the hub's UI; a simulated cradle is claimed over the hub's API; an
-// alert raised by the hub shows up in dunst's log; a click on it (dunstctl)
-// opens the alert in the window; a screenshot is saved and checked.
+// alert raised by the hub while the window is closed (hidden: the app stays)
+// shows up in dunst's log; a click on it (dunstctl) brings the window back
+// with the alert open; a screenshot is saved and checked.
 // Remote hub: a separately started cradle-hub; the app, pointed at it by
 // CRADLE_APP_REMOTE, shows it, starts no hub, and notifies its alerts in the
 // UI's language (switched to Korean by the page).
@@ -280,6 +281,15 @@ function appMemory(driverPid) {
 
 const dunstLog = () => readFileSync(join(OUT, 'dunst.log'), 'utf8');
 
+/** The X window id of the app's window with this title, and whether it is shown. */
+function xWindow(title) {
+  const line = windowTitles().split('\n').find((l) => l.includes(`"${title}"`));
+  if (!line) return null;
+  const id = line.trim().split(/\s+/)[0];
+  const info = execFileSync('xwininfo', ['-id', id], { encoding: 'utf8' });
+  return { id, viewable: /Map State:\s+IsViewable/.test(info) };
+}
+
 function windowTitles() {
   try {
     return execFileSync('xwininfo', ['-root', '-tree'], { encoding: 'utf8' });
@@ -324,12 +334,23 @@ async function home() {
   results.idle_memory_home = appMemory(drv.child.pid);
   log('idle memory (app + WebKit processes, hub inside):', JSON.stringify(results.idle_memory_home));
 
-  // The parent's account, the cradle, the alert
+  // The parent's account, signed in in the window
   const cookie = await account(hubUrl, 'e2e-parent', 'e2e-password-1');
   const [name, value] = cookie.split('=');
   await d.addCookie({ name, value, path: '/', httpOnly: true });
   await d.refresh();
   await waitForPage(d, `${hubUrl}/`, Date.now());
+
+  // Close the window as a window manager does (WM_DELETE_WINDOW): it hides, the app stays.
+  const win = xWindow('Cradle Hub — home hub');
+  if (!win?.viewable) throw new Error('the window is not on screen');
+  execFileSync('python3', [join(import.meta.dirname, 'wm_close.py'), win.id]);
+  await until('the window to hide', () => xWindow('Cradle Hub — home hub')?.viewable === false, 5000);
+  await sleep(1000);
+  if (!appMemory(drv.child.pid).pid) throw new Error('the app is gone');
+  log('window closed: hidden, the app keeps running');
+
+  // The cradle and the alert, while the window is closed
   await cradleWithAlert(hubUrl, mqtt, 'e2e-cradle', cookie, 'sim-home');
   const line = await until('the notification in dunst\'s log', () => dunstLog().split('\n').find((l) => l.includes('High temperature — e2e-cradle')), 40_000, 250);
   log('dunst:', line.trim());
@@ -345,6 +366,8 @@ async function home() {
     return u.includes(`#/alerts/${alertId}`) && u;
   }, 15_000);
   log('after the click the window shows', url);
+  await until('the window to be back on screen', () => xWindow('Cradle Hub — home hub')?.viewable, 5000);
+  log('and is back on screen');
   await sleep(1500);
   results.screenshot_home = await screenshot(d, 'app-home');
   results.memory_home_one_cradle = appMemory(drv.child.pid);

@@ -89,9 +89,11 @@ pub async fn set_mode(
     let restarting = !shared.from_env && next != shared.mode;
     if restarting {
         let app = app.clone();
+        let shared = shared.inner().clone();
         tauri::async_runtime::spawn(async move {
             // Let the answer reach the page first.
             tokio::time::sleep(Duration::from_millis(300)).await;
+            shared.flush_hub().await;
             relaunch::relaunch(&app);
         });
     }

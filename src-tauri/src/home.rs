@@ -83,6 +83,7 @@ pub async fn run(app: AppHandle) {
             Err(e) => tracing::warn!(error = %e, "demo: cannot set up"),
         }
     }
+    shared.set_hub_store(hub.state.store.clone());
     shared.keep_alive(hub);
     window::hub_ready(&app, &shared, &url);
     notify_alerts(&app, &shared, events, &url).await;

@@ -152,7 +152,7 @@ fn build_tray(app: &tauri::App) -> tauri::Result<()> {
             "open" => window::show_main(app),
             "quit" => {
                 tracing::info!("quit from the tray");
-                app.exit(0);
+                state::quit(app);
             }
             _ => {}
         });

@@ -35,6 +35,8 @@ pub struct Shared {
     pub hub_data_dir: PathBuf,
     /// Things that must live as long as the app (the running hub, the demo's simulator).
     keep: Mutex<Vec<Box<dyn Any + Send>>>,
+    /// The in-process hub's store, flushed before the app exits.
+    hub_store: Mutex<Option<cradle_hub::store::Store>>,
 }
 
 impl Shared {
@@ -55,6 +57,7 @@ impl Shared {
             lang: watch::Sender::new(lang),
             hub_data_dir,
             keep: Mutex::new(Vec::new()),
+            hub_store: Mutex::new(None),
         }
     }
 
@@ -101,4 +104,33 @@ impl Shared {
     pub fn keep_alive<T: Any + Send>(&self, thing: T) {
         self.keep.lock().push(Box::new(thing));
     }
+
+    pub fn set_hub_store(&self, store: cradle_hub::store::Store) {
+        *self.hub_store.lock() = Some(store);
+    }
+
+    /// Commits what the in-process hub has queued (at most 3 s): called
+    /// before the app quits or restarts.
+    pub async fn flush_hub(&self) {
+        let store = self.hub_store.lock().clone();
+        if let Some(store) = store {
+            match tokio::time::timeout(std::time::Duration::from_secs(3), store.flush()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "hub: cannot flush its store"),
+                Err(_) => tracing::warn!("hub: store flush timed out"),
+            }
+        }
+    }
+}
+
+/// Quits the app after the hub's store is flushed.
+pub fn quit(app: &tauri::AppHandle) {
+    use tauri::Manager;
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Some(shared) = app.try_state::<std::sync::Arc<Shared>>() {
+            shared.flush_hub().await;
+        }
+        app.exit(0);
+    });
 }
