@@ -74,6 +74,8 @@ pub async fn run(app: AppHandle) {
     };
     let url = local_url(hub.http_addr);
     let events = hub.state.alerts.events.subscribe();
+    // Alerts count as notified while this app is following them.
+    let _listening = hub.state.alerts.listen_all();
     if demo {
         match cradle_hub::demo::setup(&hub).await {
             Ok((password, sim)) => {

@@ -224,7 +224,9 @@ function toastAlert(alert) {
   while (toasts.children.length > 3) toasts.lastElementChild?.remove();
   window.setTimeout(close, 60_000);
   // A system notification too, when the parent allowed it and is elsewhere.
-  if (document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+  // Inside the desktop app the app itself notifies natively.
+  const inDesktopApp = '__TAURI_INTERNALS__' in window;
+  if (!inDesktopApp && document.hidden && 'Notification' in window && Notification.permission === 'granted') {
     try {
       const n = new Notification(title, { body: `${detail} ${alert.agent_uuid}`.trim(), tag: `alert-${alert.id}` });
       n.onclick = () => {

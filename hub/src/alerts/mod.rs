@@ -51,6 +51,8 @@ pub struct Alerts {
     /// Open `/api/events` streams per user: an alert counts as notified
     /// when one of its owner's screens was listening.
     listeners: Mutex<HashMap<i64, usize>>,
+    /// Listeners of every alert (the desktop app of a home hub).
+    all_listeners: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -86,6 +88,7 @@ impl Alerts {
             next_alert_id: AtomicI64::new(alert_max + 1),
             events,
             listeners: Mutex::new(HashMap::new()),
+            all_listeners: std::sync::atomic::AtomicUsize::new(0),
         }))
     }
 
@@ -143,7 +146,8 @@ impl Alerts {
             return; // Nobody to tell: an unclaimed cradle records nothing.
         };
         let id = self.next_alert_id.fetch_add(1, Ordering::Relaxed);
-        let listening = self.listeners.lock().get(&owner).copied().unwrap_or(0) > 0;
+        let listening = self.all_listeners.load(Ordering::Relaxed) > 0
+            || self.listeners.lock().get(&owner).copied().unwrap_or(0) > 0;
         let row = AlertRow {
             id,
             agent_uuid: uuid.to_owned(),
@@ -230,6 +234,15 @@ impl Alerts {
         }
     }
 
+    /// Registers a listener of every user's alerts (the household's
+    /// desktop app) until the guard drops.
+    pub fn listen_all(self: &Arc<Self>) -> AllListenerGuard {
+        self.all_listeners.fetch_add(1, Ordering::Relaxed);
+        AllListenerGuard {
+            alerts: self.clone(),
+        }
+    }
+
     pub fn spawn_ticker(self: &Arc<Self>) {
         let alerts = self.clone();
         tokio::spawn(async move {
@@ -240,6 +253,16 @@ impl Alerts {
                 alerts.tick(now_millis()).await;
             }
         });
+    }
+}
+
+pub struct AllListenerGuard {
+    alerts: Arc<Alerts>,
+}
+
+impl Drop for AllListenerGuard {
+    fn drop(&mut self) {
+        self.alerts.all_listeners.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
