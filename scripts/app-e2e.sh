@@ -11,17 +11,8 @@ cd "$root"
 
 APT_PACKAGES=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   libssl-dev libdbus-1-dev xvfb dbus dunst webkit2gtk-driver x11-utils libx11-6 python3)
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "==> installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+source "$root/scripts/lib/apt.sh"
+ensure_apt_packages "${APT_PACKAGES[@]}"
 
 if ! command -v tauri-driver >/dev/null 2>&1; then
   echo "==> cargo install tauri-driver"

@@ -12,17 +12,8 @@ APT_PACKAGES=(mosquitto ffmpeg nasm chromium fonts-nanum
 # The UI tests need Node.js (npm installs TypeScript and playwright-core).
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "==> installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+source scripts/lib/apt.sh
+ensure_apt_packages "${APT_PACKAGES[@]}"
 # Debian starts a system-wide mosquitto on port 1883 after installing it; the
 # tests start their own on free ports and do not need it.
 

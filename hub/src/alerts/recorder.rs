@@ -98,7 +98,12 @@ impl Recorder {
         let id = self.next_frame_id;
         self.next_frame_id += 1;
         let window = self.window;
-        let c = self.cradles.entry(uuid.to_owned()).or_default();
+        // Called ten times a second per cradle: no key allocation once known.
+        if !self.cradles.contains_key(uuid) {
+            self.cradles
+                .insert(uuid.to_owned(), CradleRecorder::default());
+        }
+        let c = self.cradles.get_mut(uuid)?;
         let ts = frame.received_at;
         c.running.retain(|(_, until)| ts <= *until);
         let recording = !c.running.is_empty();
@@ -155,14 +160,6 @@ impl Recorder {
 
     pub fn forget(&mut self, uuid: &str) {
         self.cradles.remove(uuid);
-    }
-
-    /// Frames held in memory for pre-roll (all cradles).
-    pub fn buffered_frames(&self) -> usize {
-        self.cradles
-            .values()
-            .map(|c| c.recent.len() + c.older.len())
-            .sum()
     }
 }
 

@@ -14,8 +14,9 @@ use crate::store::alerts::{self as alert_rows, AlertRow};
 use crate::store::{frames, sensors};
 use crate::timefmt::{format_millis, now_millis};
 
-use super::media::{ClipKey, MediaAuth, serve_clip};
-use super::{ApiError, AppState, CurrentUser, OwnedCradle};
+use super::media::{ClipKey, serve_clip};
+use super::monitoring::sensor_rows;
+use super::{ApiError, AppState, CurrentUser, MediaAuth, OwnedCradle};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -105,24 +106,13 @@ pub async fn detail(
             ))
         })
         .await?;
-    let sensor_data: Vec<Value> = readings
-        .iter()
-        .map(|r| {
-            json!({
-                "timestamp": format_millis(r.ts),
-                "temperature": r.temperature,
-                "crying": r.crying.map(|c| c.as_str()),
-                "direction": r.direction,
-            })
-        })
-        .collect();
     let video_frames: Vec<Value> = frame_list
         .iter()
         .map(|(id, ts)| json!({"id": id, "timestamp": format_millis(*ts)}))
         .collect();
     Ok(Json(json!({
         "alert": alert_json(&alert, lang),
-        "sensor_data": sensor_data,
+        "sensor_data": sensor_rows(&readings),
         "total_frames": video_frames.len(),
         "video_frames": video_frames,
         "recording": {

@@ -145,16 +145,62 @@ impl FromRequestParts<AppState> for OwnedCradle {
     }
 }
 
-/// Like [`OwnedCradle`] but also accepts `?token=` from `/api/media_token`,
-/// for `<img>` and `<video>` elements that cannot send the cookie.
-pub struct MediaCradle {
-    pub user_id: i64,
-    pub cradle: Arc<CradleLive>,
+/// Cookie session or `?token=` (from `/api/media_token/<uuid>`), checked
+/// against a cradle once it is known (from the path, or from the recorded
+/// frame or alert a handler looked up).
+pub struct MediaAuth {
+    user_id: Option<i64>,
+    token: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
 struct TokenQuery {
     token: Option<String>,
+}
+
+impl FromRequestParts<AppState> for MediaAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = Query::<TokenQuery>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|Query(q)| q.token);
+        let user_id = match CurrentUser::from_request_parts(parts, state).await {
+            Ok(CurrentUser(s)) => Some(s.user_id),
+            Err(_) if token.is_some() => None,
+            Err(e) => return Err(e),
+        };
+        Ok(MediaAuth { user_id, token })
+    }
+}
+
+impl MediaAuth {
+    /// The cradle if the session's user, or the token's, owns it: 401 for a
+    /// bad token, 404 for someone else's cradle.
+    pub fn require_owner(&self, state: &AppState, uuid: &str) -> Result<Arc<CradleLive>, ApiError> {
+        let user_id = match (self.user_id, &self.token) {
+            (Some(id), _) => id,
+            (None, Some(token)) => state
+                .signer
+                .verify(token, uuid, now_millis())
+                .ok_or_else(ApiError::unauthorized)?,
+            (None, None) => return Err(ApiError::unauthorized()),
+        };
+        state
+            .live
+            .owned(uuid, user_id)
+            .ok_or_else(ApiError::cradle_not_found)
+    }
+}
+
+/// Like [`OwnedCradle`] but also accepts `?token=` ([`MediaAuth`]), for
+/// `<img>` and `<video>` elements that cannot send the cookie.
+pub struct MediaCradle {
+    pub cradle: Arc<CradleLive>,
 }
 
 impl FromRequestParts<AppState> for MediaCradle {
@@ -165,26 +211,9 @@ impl FromRequestParts<AppState> for MediaCradle {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let uuid = path_uuid(parts, state).await?;
-        let token = Query::<TokenQuery>::from_request_parts(parts, state)
-            .await
-            .ok()
-            .and_then(|Query(q)| q.token);
-        let user_id = match token {
-            Some(token) => state
-                .signer
-                .verify(&token, &uuid, now_millis())
-                .ok_or_else(ApiError::unauthorized)?,
-            None => {
-                CurrentUser::from_request_parts(parts, state)
-                    .await?
-                    .0
-                    .user_id
-            }
-        };
-        let cradle = state
-            .live
-            .owned(&uuid, user_id)
-            .ok_or_else(ApiError::cradle_not_found)?;
-        Ok(MediaCradle { user_id, cradle })
+        let auth = MediaAuth::from_request_parts(parts, state).await?;
+        Ok(MediaCradle {
+            cradle: auth.require_owner(state, &uuid)?,
+        })
     }
 }

@@ -5,8 +5,7 @@ use std::collections::VecDeque;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
@@ -19,7 +18,6 @@ use crate::media::clip::{ClipError, encode_mp4};
 use crate::store::frames;
 use crate::timefmt::{Millis, format_millis, now_millis, parse_time};
 
-use super::extract::CurrentUser;
 use super::{ApiError, AppState, OwnedCradle};
 
 /// Identifies a clip's content: a growing recording has a new key.
@@ -265,54 +263,4 @@ pub async fn recordings(
         })
         .collect();
     Ok(Json(list).into_response())
-}
-
-/// Cookie session or `?token=` (from `/api/media_token/<uuid>`), checked
-/// against the cradle once the handler knows which one the media belongs to.
-pub struct MediaAuth {
-    user_id: Option<i64>,
-    token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
-}
-
-impl FromRequestParts<AppState> for MediaAuth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = Query::<TokenQuery>::from_request_parts(parts, state)
-            .await
-            .ok()
-            .and_then(|Query(q)| q.token);
-        let user_id = match CurrentUser::from_request_parts(parts, state).await {
-            Ok(CurrentUser(s)) => Some(s.user_id),
-            Err(_) if token.is_some() => None,
-            Err(e) => return Err(e),
-        };
-        Ok(MediaAuth { user_id, token })
-    }
-}
-
-impl MediaAuth {
-    pub fn require_owner(&self, state: &AppState, uuid: &str) -> Result<i64, ApiError> {
-        let user_id = match (&self.token, self.user_id) {
-            (_, Some(id)) => id,
-            (Some(token), None) => state
-                .signer
-                .verify(token, uuid, now_millis())
-                .ok_or_else(ApiError::unauthorized)?,
-            (None, None) => return Err(ApiError::unauthorized()),
-        };
-        state
-            .live
-            .owned(uuid, user_id)
-            .ok_or_else(ApiError::not_found)?;
-        Ok(user_id)
-    }
 }

@@ -24,7 +24,7 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::{get, post};
 
 pub use error::ApiError;
-pub use extract::{CurrentUser, JsonObject, MediaCradle, OwnedCradle};
+pub use extract::{CurrentUser, JsonObject, MediaAuth, MediaCradle, OwnedCradle};
 pub use media::ClipCache;
 
 use crate::alerts::Alerts;

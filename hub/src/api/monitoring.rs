@@ -85,21 +85,24 @@ pub async fn history(
         .store
         .read(move |c| sensors::range(c, &uuid, from, to.saturating_add(1), HISTORY_LIMIT))
         .await?;
-    // Typed rows serialize without building a JSON tree: a day of readings is large.
-    let list: Vec<HistoryRow<'_>> = rows
-        .iter()
+    Ok(Json(sensor_rows(&rows)).into_response())
+}
+
+/// Readings as the API shows them (`/api/sensor_data`, `/api/alert_detail`).
+/// Typed rows serialize without building a JSON tree: a day of readings is large.
+pub fn sensor_rows(rows: &[sensors::SensorRow]) -> Vec<HistoryRow<'_>> {
+    rows.iter()
         .map(|r| HistoryRow {
             timestamp: format_millis(r.ts),
             temperature: r.temperature,
             crying: r.crying.map(|c| c.as_str()),
             direction: r.direction.as_deref(),
         })
-        .collect();
-    Ok(Json(list).into_response())
+        .collect()
 }
 
 #[derive(serde::Serialize)]
-struct HistoryRow<'a> {
+pub struct HistoryRow<'a> {
     timestamp: String,
     temperature: Option<f64>,
     crying: Option<&'static str>,
