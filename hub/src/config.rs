@@ -16,7 +16,7 @@ use crate::i18n::Lang;
     version,
     about = "Local-first smart-cradle hub: MQTT ingest, alerts, REST API, live view and web UI",
     long_about = "Local-first smart-cradle hub.\n\nCradles publish readings and frames over MQTT \
-                  (an embedded broker by default); parents use the REST API, live view and web UI.\n\
+                  (the hub's own MQTT endpoint by default); parents use the REST API, live view and web UI.\n\
                   Precedence of settings: command-line flags, then environment variables, then the \
                   TOML file given with --config, then built-in defaults."
 )]
@@ -45,11 +45,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CRADLE_HUB_HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
 
-    /// Listen address of the embedded MQTT broker (ignored with an external broker). [default: 0.0.0.0:1883, or 127.0.0.1:1883 with --demo]
+    /// Listen address of the hub's own MQTT endpoint for cradles (ignored with an external broker). [default: 0.0.0.0:1883, or 127.0.0.1:1883 with --demo]
     #[arg(long, env = "CRADLE_HUB_MQTT_ADDR")]
     pub mqtt_addr: Option<SocketAddr>,
 
-    /// Use this external MQTT broker instead of the embedded one, e.g. mqtt://127.0.0.1:1883.
+    /// Use this external MQTT broker (e.g. Mosquitto) instead of the hub's own endpoint, e.g. mqtt://127.0.0.1:1883.
     /// MQTT_BROKER_HOST and MQTT_BROKER_PORT mean the same.
     #[arg(long, env = "CRADLE_HUB_MQTT_URL")]
     pub mqtt_url: Option<String>,
@@ -58,7 +58,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CRADLE_HUB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// Demo mode: embedded broker, two simulated cradles and a demo account, on loopback.
+    /// Demo mode: the hub's own MQTT endpoint, two simulated cradles and a demo account, on loopback.
     #[arg(long, env = "CRADLE_HUB_DEMO")]
     pub demo: bool,
 
@@ -112,8 +112,8 @@ struct FileConfig {
 /// Where the hub's MQTT client connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MqttMode {
-    /// Start rumqttd in-process on this address.
-    Embedded { listen: SocketAddr },
+    /// Cradles connect to the hub itself, on this address.
+    Endpoint { listen: SocketAddr },
     /// Connect to a broker someone else runs.
     External { host: String, port: u16 },
 }
@@ -159,7 +159,7 @@ impl Settings {
     pub fn ephemeral(data_dir: impl Into<PathBuf>) -> Settings {
         Settings {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            mqtt: MqttMode::Embedded {
+            mqtt: MqttMode::Endpoint {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             },
             data_dir: data_dir.into(),
@@ -201,7 +201,7 @@ impl Settings {
                 port: legacy_port.unwrap_or(1883),
             }
         } else {
-            MqttMode::Embedded {
+            MqttMode::Endpoint {
                 listen: args
                     .mqtt_addr
                     .or(file.mqtt_addr)
@@ -348,14 +348,14 @@ mod tests {
             ..Default::default()
         };
         // The legacy variables are not set in the test environment of CI; if
-        // they are, the embedded case does not apply and this check is moot.
+        // they are, the endpoint case does not apply and this check is moot.
         if std::env::var("MQTT_BROKER_HOST").is_ok() {
             return;
         }
         let settings = Settings::resolve(&args).unwrap();
         assert!(settings.http_addr.ip().is_loopback());
         assert!(
-            matches!(settings.mqtt, MqttMode::Embedded { listen } if listen.ip().is_loopback())
+            matches!(settings.mqtt, MqttMode::Endpoint { listen } if listen.ip().is_loopback())
         );
     }
 }

@@ -45,7 +45,7 @@ pub async fn setup(hub: &RunningHub) -> anyhow::Result<(String, Simulator)> {
     }
     let mqtt_url = match hub.mqtt_addr {
         Some(addr) => format!("mqtt://127.0.0.1:{}", addr.port()),
-        None => format!("mqtt://{}", hub.state.mqtt.broker),
+        None => format!("mqtt://{}", hub.state.mqtt.address()),
     };
     let args = SimulateArgs {
         hub_url: format!("http://127.0.0.1:{}", hub.http_addr.port()),

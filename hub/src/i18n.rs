@@ -98,6 +98,9 @@ pub enum Msg {
     UnknownCradle,
     BadAction,
     MotorUnavailable,
+    CradleNotConnected,
+    MqttPasswordOn,
+    MqttPasswordOff,
     BadDate,
     NoRecording,
     NoQrCode,
@@ -172,6 +175,20 @@ impl Msg {
             (MotorUnavailable, Lang::Ko) => {
                 "명령을 보낼 수 없습니다. 허브가 요람 브로커에 연결되어 있지 않습니다."
             }
+            (CradleNotConnected, Lang::En) => {
+                "The cradle is not connected to the hub right now, so the command was not sent. Check its power and Wi-Fi."
+            }
+            (CradleNotConnected, Lang::Ko) => {
+                "요람이 지금 허브에 연결되어 있지 않아 명령을 보내지 못했습니다. 요람의 전원과 Wi-Fi를 확인하세요."
+            }
+            (MqttPasswordOn, Lang::En) => {
+                "The cradle now needs this password to connect. It is shown only once: enter it in the cradle's settings now."
+            }
+            (MqttPasswordOn, Lang::Ko) => {
+                "이제 요람이 연결하려면 이 비밀번호가 필요합니다. 한 번만 표시되니 지금 요람 설정에 입력하세요."
+            }
+            (MqttPasswordOff, Lang::En) => "The cradle can connect without a password again.",
+            (MqttPasswordOff, Lang::Ko) => "요람이 다시 비밀번호 없이 연결할 수 있습니다.",
             (BadDate, Lang::En) => "Dates must look like 2026-11-22T20:56:17Z.",
             (BadDate, Lang::Ko) => "날짜는 2026-11-22T20:56:17Z 형식이어야 합니다.",
             (NoQrCode, Lang::En) => {

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use parking_lot::Mutex;
 
 use crate::alerts::Alerts;
 use crate::live::Live;
+use crate::log_gate::LogGate;
 use crate::mqtt::parse::{self, DropReason, Message};
-use crate::store::{Store, sensors};
+use crate::store::{Committed, Store, StoreError, sensors};
 use crate::timefmt::{Millis, now_millis};
 
 #[derive(Default)]
@@ -18,8 +18,7 @@ pub struct IngestCounters {
     pub frames: AtomicU64,
     pub readings: AtomicU64,
     dropped: [AtomicU64; DropReason::ALL.len()],
-    /// Per-reason second of the last drop log line, and how many were not logged since.
-    log_gate: Mutex<[(Millis, u64); DropReason::ALL.len()]>,
+    log_gate: LogGate<{ DropReason::ALL.len() }>,
 }
 
 impl IngestCounters {
@@ -36,16 +35,8 @@ impl IngestCounters {
 
     fn drop_message(&self, reason: DropReason, topic: &str, len: usize, now: Millis) {
         self.dropped[reason as usize].fetch_add(1, Ordering::Relaxed);
-        // One line per message, but a flood of junk logs once a second per reason.
-        let suppressed = {
-            let mut gate = self.log_gate.lock();
-            let (last, suppressed) = &mut gate[reason as usize];
-            if now - *last < 1000 {
-                *suppressed += 1;
-                return;
-            }
-            *last = now;
-            std::mem::take(suppressed)
+        let Some(suppressed) = self.log_gate.admit(reason as usize, now) else {
+            return;
         };
         let topic: String = topic.chars().take(160).collect();
         tracing::warn!(
@@ -78,13 +69,24 @@ impl Ingest {
     /// Handles one publish. Readings are queued for the store (waiting for
     /// room rather than losing them); frames only replace the live frame.
     pub async fn handle(&self, topic: &str, payload: Bytes, max_payload: usize) {
+        // Nobody waits for the commit: the external broker acknowledged the
+        // message to the cradle already.
+        let _ = self.accept(topic, payload, max_payload).await;
+    }
+
+    /// Like [`Ingest::handle`], and tells when the message is safe: the
+    /// returned [`Accepted`] resolves once a reading is committed (at once for
+    /// frames and for dropped junk, which a resend would not improve). The
+    /// hub's own MQTT endpoint acknowledges QoS 1 only then.
+    pub async fn accept(&self, topic: &str, payload: Bytes, max_payload: usize) -> Accepted {
         let now = now_millis();
-        if let Err(reason) = self
-            .try_handle(topic, payload.clone(), max_payload, now)
-            .await
-        {
-            self.counters
-                .drop_message(reason, topic, payload.len(), now);
+        let len = payload.len();
+        match self.try_handle(topic, payload, max_payload, now).await {
+            Ok(accepted) => accepted,
+            Err(reason) => {
+                self.counters.drop_message(reason, topic, len, now);
+                Accepted::Done
+            }
         }
     }
 
@@ -94,7 +96,7 @@ impl Ingest {
         payload: Bytes,
         max_payload: usize,
         now: Millis,
-    ) -> Result<(), DropReason> {
+    ) -> Result<Accepted, DropReason> {
         let (uuid, kind) = parse::parse_topic(topic)?;
         if payload.len() > max_payload {
             return Err(DropReason::Oversized);
@@ -108,20 +110,39 @@ impl Ingest {
                 let frame = cradle.publish_frame(jpeg, now);
                 self.counters.frames.fetch_add(1, Ordering::Relaxed);
                 self.alerts.on_frame(&cradle.uuid, &frame).await;
+                Ok(Accepted::Done)
             }
             Message::Reading(reading) => {
                 cradle.apply_reading(&reading, now);
                 self.alerts.on_reading(&cradle.uuid, &reading, now).await;
                 let uuid = cradle.uuid.clone();
-                self.store
-                    .write_detached("sensor reading", move |c| {
-                        sensors::insert(c, &uuid, now, &reading)
-                    })
+                let committed = self
+                    .store
+                    .write_queued(move |c| sensors::insert(c, &uuid, now, &reading))
                     .await
                     .map_err(|_| DropReason::StoreUnavailable)?;
                 self.counters.readings.fetch_add(1, Ordering::Relaxed);
+                Ok(Accepted::Committing(committed))
             }
         }
-        Ok(())
+    }
+}
+
+/// Where an accepted message stands.
+pub enum Accepted {
+    /// Nothing more will happen to it: shown live, or dropped and counted.
+    Done,
+    /// Queued for the store; resolves after the batch that holds it commits.
+    Committing(Committed<()>),
+}
+
+impl Accepted {
+    /// Waits until the message is safe. `Err` means it was not stored, so
+    /// it must not be acknowledged.
+    pub async fn committed(self) -> Result<(), StoreError> {
+        match self {
+            Accepted::Done => Ok(()),
+            Accepted::Committing(rx) => rx.await.map_err(|_| StoreError::Closed)?,
+        }
     }
 }

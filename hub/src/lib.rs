@@ -10,6 +10,7 @@ pub mod demo;
 pub mod i18n;
 pub mod ingest;
 pub mod live;
+pub mod log_gate;
 pub mod media;
 pub mod mqtt;
 pub mod qr;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::api::AppState;
 use crate::auth::{LoginThrottle, MediaSigner, Sessions};
@@ -31,14 +33,18 @@ use crate::config::{MqttMode, Settings};
 use crate::i18n::DefaultLang;
 use crate::ingest::Ingest;
 use crate::live::Live;
+use crate::mqtt::MqttLink;
 use crate::store::{Store, agents};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
-    #[error(transparent)]
-    Broker(#[from] mqtt::broker::BrokerError),
+    #[error("cannot listen for MQTT on {addr}: {source}")]
+    Mqtt {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot listen for HTTP on {addr}: {source}")]
     Http {
         addr: SocketAddr,
@@ -56,17 +62,22 @@ pub enum StartError {
 /// A running hub. Dropping it does not stop it; call [`RunningHub::shutdown`].
 pub struct RunningHub {
     pub http_addr: SocketAddr,
-    /// The embedded broker's address, if this hub runs one.
+    /// The hub's own MQTT endpoint, unless cradles use an external broker.
     pub mqtt_addr: Option<SocketAddr>,
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
+    stop_mqtt: CancellationToken,
+    mqtt_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningHub {
-    /// Stops the HTTP server (open streams end). The embedded broker has no
-    /// shutdown and keeps running until the process exits.
+    /// Stops the MQTT endpoint (its connections close) and the HTTP server.
     pub async fn shutdown(self) {
+        self.stop_mqtt.cancel();
+        if let Some(task) = self.mqtt_task {
+            let _ = task.await;
+        }
         self.shutdown.send_replace(true);
         let _ = self.server.await;
     }
@@ -81,10 +92,10 @@ impl RunningHub {
     }
 }
 
-/// Starts everything: store, embedded broker (unless external), MQTT
-/// client, HTTP server. Returns once HTTP accepts connections and MQTT is
-/// connected (or after a short wait if the broker is unreachable: the
-/// client keeps retrying in the background).
+/// Starts everything: store, the MQTT endpoint (or the client of an external
+/// broker), HTTP server. Returns once HTTP and MQTT accept connections (with
+/// an external broker: once connected, or after a short wait if it is
+/// unreachable; the client keeps retrying in the background).
 pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
     let data_dir = settings.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
@@ -92,7 +103,8 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
 
     let live = Arc::new(Live::default());
     for a in &known_agents {
-        live.ensure(&a.uuid, a.owner_id);
+        live.ensure(&a.uuid, a.owner_id)
+            .set_mqtt_password_hash(a.mqtt_password_hash.as_deref());
     }
 
     let key_dir = settings.data_dir.clone();
@@ -116,20 +128,39 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         },
     );
     let ingest = Arc::new(Ingest::new(live.clone(), store.clone(), alerts.clone()));
-    let (mqtt_addr, host, port) = match &settings.mqtt {
-        MqttMode::Embedded { listen } => {
-            let addr = mqtt::broker::start(*listen, settings.max_mqtt_payload)?;
-            let host = if addr.ip().is_unspecified() {
-                "127.0.0.1".to_owned()
-            } else {
-                addr.ip().to_string()
+    let stop_mqtt = CancellationToken::new();
+    let (mqtt, mqtt_task) = match &settings.mqtt {
+        MqttMode::Endpoint { listen } => {
+            let listen = *listen;
+            let mqtt_error = |source| StartError::Mqtt {
+                addr: listen,
+                source,
             };
-            tracing::info!(%addr, "mqtt: embedded broker listening");
-            (Some(addr), host, addr.port())
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(mqtt_error)?;
+            let config = mqtt::server::ServerConfig {
+                max_payload: settings.max_mqtt_payload,
+                connect_timeout: Duration::from_secs(10),
+            };
+            let (server, task) = mqtt::server::spawn(
+                listener,
+                config,
+                ingest.clone(),
+                live.clone(),
+                stop_mqtt.clone(),
+            )
+            .map_err(mqtt_error)?;
+            tracing::info!(addr = %server.addr, "mqtt: listening for cradles");
+            (MqttLink::Endpoint(server), Some(task))
         }
-        MqttMode::External { host, port } => (None, host.clone(), *port),
+        MqttMode::External { host, port } => {
+            let client =
+                mqtt::client::spawn(host, *port, settings.max_mqtt_payload, ingest.clone());
+            (MqttLink::Broker(client), None)
+        }
     };
-    let mqtt = mqtt::client::spawn(&host, port, settings.max_mqtt_payload, ingest.clone());
+    let mqtt_addr = mqtt.endpoint().map(|s| s.addr);
 
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await
@@ -155,7 +186,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         ui_dir: settings.ui_dir.clone(),
         http_addr,
         mqtt_port: match &settings.mqtt {
-            MqttMode::Embedded { .. } => mqtt_addr.map(|a| a.port()),
+            MqttMode::Endpoint { .. } => mqtt_addr.map(|a| a.port()),
             MqttMode::External { port, .. } => Some(*port),
         },
         default_lang: DefaultLang(settings.default_language),
@@ -179,9 +210,11 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
 
     spawn_housekeeping(state.clone());
 
-    if !state.mqtt.wait_connected(Duration::from_secs(3)).await {
+    if let MqttLink::Broker(client) = &state.mqtt
+        && !client.wait_connected(Duration::from_secs(3)).await
+    {
         tracing::warn!(
-            broker = state.mqtt.broker,
+            broker = client.broker,
             "mqtt: broker not reachable yet; retrying in the background"
         );
     }
@@ -191,6 +224,8 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         state,
         shutdown,
         server,
+        stop_mqtt,
+        mqtt_task,
     })
 }
 

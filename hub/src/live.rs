@@ -34,7 +34,24 @@ pub struct CradleStatus {
     pub last_frame_at: Option<Millis>,
     /// The last servo command the hub sent: `Some(true)` rocking.
     pub rocking: Option<bool>,
+    /// The cradle's MQTT connection to the hub's own endpoint; `None` when
+    /// the hub cannot see connections (external broker) or has not seen one.
+    pub link: Option<Link>,
+    /// The last packet of any kind (pings included) from the cradle's
+    /// connection. Updating it wakes no watcher.
+    pub last_packet_at: Option<Millis>,
 }
+
+/// A cradle's connection state, as the hub's MQTT endpoint sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Link {
+    Up { since: Millis },
+    Down { since: Millis, reason: &'static str },
+}
+
+/// With no connection state to go by, a cradle counts as online while it sent
+/// something within this window.
+pub const ONLINE_WINDOW_MS: Millis = 60_000;
 
 impl CradleStatus {
     /// The last reading or frame of any kind.
@@ -48,6 +65,22 @@ impl CradleStatus {
         .into_iter()
         .flatten()
         .max()
+    }
+
+    /// When the hub last heard from the cradle: a reading, a frame, or any
+    /// packet on its connection.
+    pub fn last_seen(&self) -> Option<Millis> {
+        self.last_update().max(self.last_packet_at)
+    }
+
+    /// Connected to the hub's endpoint; with no connection state (external
+    /// broker), heard from within [`ONLINE_WINDOW_MS`].
+    pub fn online(&self, now: Millis) -> bool {
+        match self.link {
+            Some(Link::Up { .. }) => true,
+            Some(Link::Down { .. }) => false,
+            None => self.last_seen().is_some_and(|t| now - t < ONLINE_WINDOW_MS),
+        }
     }
 
     fn apply(&mut self, reading: &Reading, at: Millis) {
@@ -79,6 +112,8 @@ pub struct CradleLive {
     frame_seq: AtomicU64,
     /// When status watchers were last woken for a reading that changed no value.
     quiet_notify_at: AtomicI64,
+    /// argon2 hash of the cradle's MQTT password, when the owner requires one.
+    mqtt_password_hash: RwLock<Option<Arc<str>>>,
 }
 
 impl CradleLive {
@@ -90,7 +125,33 @@ impl CradleLive {
             frame: watch::Sender::new(None),
             frame_seq: AtomicU64::new(0),
             quiet_notify_at: AtomicI64::new(0),
+            mqtt_password_hash: RwLock::new(None),
         }
+    }
+    pub fn mqtt_password_hash(&self) -> Option<Arc<str>> {
+        self.mqtt_password_hash.read().clone()
+    }
+    pub fn set_mqtt_password_hash(&self, hash: Option<&str>) {
+        *self.mqtt_password_hash.write() = hash.map(Arc::from);
+    }
+    /// A packet arrived on the cradle's connection: it is online. Wakes
+    /// watchers only when that is news.
+    pub fn heard(&self, at: Millis) {
+        self.status.send_if_modified(|s| {
+            s.last_packet_at = Some(at);
+            if matches!(s.link, Some(Link::Up { .. })) {
+                return false;
+            }
+            s.link = Some(Link::Up { since: at });
+            true
+        });
+    }
+    /// The cradle's last connection closed.
+    pub fn link_down(&self, at: Millis, reason: &'static str) {
+        self.status.send_modify(|s| {
+            s.last_packet_at = Some(at);
+            s.link = Some(Link::Down { since: at, reason });
+        });
     }
     pub fn owner(&self) -> Option<i64> {
         *self.owner.read()
@@ -148,9 +209,18 @@ impl CradleLive {
         });
         frame
     }
+    /// Forgets everything heard from the cradle (it was removed from its
+    /// account); whether it is connected stays true.
     fn reset(&self) {
-        self.status.send_replace(CradleStatus::default());
+        self.status.send_modify(|s| {
+            *s = CradleStatus {
+                link: s.link.clone(),
+                last_packet_at: s.last_packet_at,
+                ..CradleStatus::default()
+            }
+        });
         self.frame.send_replace(None);
+        self.set_mqtt_password_hash(None);
     }
 }
 

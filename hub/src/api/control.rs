@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::i18n::Msg;
+use crate::mqtt::ServoError;
 
 use super::{ApiError, AppState, JsonObject, OwnedCradle};
 
@@ -25,8 +26,11 @@ pub async fn control_motor(
         .mqtt
         .publish_servo(&owned.cradle.uuid, start)
         .map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::MotorUnavailable)
-                .with_detail(e.to_string())
+            let msg = match e {
+                ServoError::Endpoint(_) => Msg::CradleNotConnected,
+                ServoError::Broker(_) => Msg::MotorUnavailable,
+            };
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, msg).with_detail(e.to_string())
         })?;
     owned.cradle.set_rocking(start);
     tracing::info!(uuid = %owned.cradle.uuid, action = if start { "start" } else { "stop" }, "motor command sent");

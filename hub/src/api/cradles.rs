@@ -158,8 +158,12 @@ pub async fn list(
         .iter()
         .map(|a| {
             let mut v = agent_json(a);
-            let live = state.live.get(&a.uuid).map(|c| c.status());
-            v["last_update"] = json!(live.and_then(|s| s.last_update()).map(format_millis));
+            let status = state.live.get(&a.uuid).map(|c| c.status());
+            let status = status.as_ref();
+            v["last_update"] = json!(status.and_then(|s| s.last_update()).map(format_millis));
+            v["last_seen"] = json!(status.and_then(|s| s.last_seen()).map(format_millis));
+            v["online"] = json!(status.is_some_and(|s| s.online(now_millis())));
+            v["mqtt_password_required"] = json!(a.mqtt_password_hash.is_some());
             v["selected"] = json!(user.selected_cradle.as_deref() == Some(a.uuid.as_str()));
             v
         })

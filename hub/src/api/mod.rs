@@ -12,6 +12,7 @@ mod extract;
 mod health;
 mod media;
 mod monitoring;
+mod mqtt_password;
 mod qr;
 mod settings;
 mod stream;
@@ -32,7 +33,7 @@ use crate::auth::{LoginThrottle, MediaSigner, Sessions};
 use crate::i18n::DefaultLang;
 use crate::ingest::Ingest;
 use crate::live::Live;
-use crate::mqtt::client::MqttHandle;
+use crate::mqtt::MqttLink;
 use crate::store::Store;
 
 /// Everything handlers need, cheap to clone.
@@ -43,7 +44,7 @@ pub struct AppState {
     pub sessions: Arc<Sessions>,
     pub throttle: Arc<LoginThrottle>,
     pub signer: MediaSigner,
-    pub mqtt: MqttHandle,
+    pub mqtt: MqttLink,
     pub ingest: Arc<Ingest>,
     pub alerts: Arc<Alerts>,
     pub clips: Arc<ClipCache>,
@@ -92,6 +93,10 @@ pub fn router(state: AppState) -> Router {
         // Live view and control
         .route("/stream/{uuid}", get(stream::mjpeg))
         .route("/control_motor/{uuid}", post(control::control_motor))
+        .route(
+            "/api/cradles/{uuid}/mqtt_password",
+            get(mqtt_password::get).post(mqtt_password::set),
+        )
         // Alerts, recordings and settings
         .route("/api/alert_logs", get(alerts::list))
         .route("/api/alert_history/{uuid}", get(alerts::history))

@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use tokio::time::{Instant, interval_at};
 
 use crate::i18n::Msg;
-use crate::live::CradleStatus;
+use crate::live::{CradleStatus, Link};
 use crate::store::sensors;
-use crate::timefmt::{format_millis, parse_time};
+use crate::timefmt::{format_millis, now_millis, parse_time};
 
 use super::{ApiError, AppState, OwnedCradle};
 
@@ -39,7 +39,22 @@ pub fn status_json(uuid: &str, s: &CradleStatus) -> Value {
         "crying_time": s.crying_at.map(format_millis),
         "last_frame_time": s.last_frame_at.map(format_millis),
         "rocking": s.rocking,
+        "online": s.online(now_millis()),
+        "last_seen": s.last_seen().map(format_millis),
+        "connection": connection_json(s.link.as_ref()),
     })
+}
+
+/// The cradle's MQTT connection as the hub's endpoint sees it; `null` with
+/// an external broker (then `online` follows the last message).
+fn connection_json(link: Option<&Link>) -> Value {
+    match link {
+        None => Value::Null,
+        Some(Link::Up { since }) => json!({"state": "connected", "since": format_millis(*since)}),
+        Some(Link::Down { since, reason }) => {
+            json!({"state": "disconnected", "since": format_millis(*since), "reason": reason})
+        }
+    }
 }
 
 pub async fn agent_status(owned: OwnedCradle) -> Json<Value> {

@@ -12,9 +12,11 @@ pub struct Agent {
     pub owner_id: Option<i64>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// argon2 hash of the password the cradle must send to the MQTT endpoint.
+    pub mqtt_password_hash: Option<String>,
 }
 
-const COLUMNS: &str = "id, uuid, ip, owner_id, created_at, updated_at";
+const COLUMNS: &str = "id, uuid, ip, owner_id, created_at, updated_at, mqtt_password_hash";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
     Ok(Agent {
@@ -24,6 +26,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Agent> {
         owner_id: r.get(3)?,
         created_at: r.get(4)?,
         updated_at: r.get(5)?,
+        mqtt_password_hash: r.get(6)?,
     })
 }
 
@@ -96,8 +99,10 @@ pub fn claim(
 /// Unclaims the cradle and deletes everything recorded about it. The agent
 /// row stays (the cradle still exists and may be claimed again).
 pub fn unclaim_and_wipe(c: &Connection, uuid: &str, now: Millis) -> rusqlite::Result<()> {
+    // The next owner sets a password of their own.
     c.execute(
-        "UPDATE agents SET owner_id = NULL, updated_at = ?2 WHERE uuid = ?1",
+        "UPDATE agents SET owner_id = NULL, mqtt_password_hash = NULL, updated_at = ?2
+         WHERE uuid = ?1",
         params![uuid, now],
     )?;
     c.execute("DELETE FROM sensor_data WHERE agent_uuid = ?1", [uuid])?;
@@ -107,6 +112,20 @@ pub fn unclaim_and_wipe(c: &Connection, uuid: &str, now: Millis) -> rusqlite::Re
     c.execute(
         "UPDATE sessions SET selected_cradle = NULL WHERE selected_cradle = ?1",
         [uuid],
+    )?;
+    Ok(())
+}
+
+/// Sets (or with `None` clears) the cradle's MQTT password hash.
+pub fn set_mqtt_password(
+    c: &Connection,
+    uuid: &str,
+    hash: Option<&str>,
+    now: Millis,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE agents SET mqtt_password_hash = ?2, updated_at = ?3 WHERE uuid = ?1",
+        params![uuid, hash, now],
     )?;
     Ok(())
 }

@@ -147,9 +147,23 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
     {
+        self.write_queued(f)
+            .await?
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues a write (waiting for room) and returns as soon as it is queued;
+    /// the receiver resolves after its batch commits. Lets a caller keep
+    /// several writes in flight in order (QoS 1 acknowledgements).
+    pub async fn write_queued<T, F>(&self, f: F) -> Result<Committed<T>, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
         let (job, rx) = with_reply(f);
         self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        Ok(rx)
     }
 
     /// Queues a write nobody waits for (sensor readings, frames). Waits for
@@ -203,9 +217,10 @@ impl Store {
     }
 }
 
-type Reply<T> = oneshot::Receiver<Result<T, StoreError>>;
+/// Resolves with a queued write's result once its batch has committed.
+pub type Committed<T> = oneshot::Receiver<Result<T, StoreError>>;
 
-fn with_reply<T, F>(f: F) -> (Job, Reply<T>)
+fn with_reply<T, F>(f: F) -> (Job, Committed<T>)
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,

@@ -25,8 +25,8 @@ impl TestHub {
             .await
             .expect("hub starts");
         assert!(
-            hub.state.mqtt.is_connected(),
-            "hub connects to its embedded broker"
+            hub.state.mqtt.is_up(),
+            "the hub's MQTT endpoint accepts connections"
         );
         TestHub { hub, dir }
     }
@@ -44,35 +44,20 @@ impl TestHub {
     }
 
     pub fn client(&self) -> Client {
-        Client {
-            base: self.hub.url(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .expect("http client"),
-            cookie: None,
-            lang: None,
-        }
+        Client::new(&self.hub.url())
     }
 
     pub fn mqtt_port(&self) -> u16 {
         match self.hub.mqtt_addr {
             Some(a) => a.port(),
-            None => panic!("hub has no embedded broker"),
+            None => panic!("hub has no MQTT endpoint of its own"),
         }
     }
 
     /// A client already registered and logged in as `name`.
     pub async fn user(&self, name: &str) -> Client {
         let mut c = self.client();
-        let (s, _) = c
-            .post(
-                "/register",
-                json!({"username": name, "password": "pass-word"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED);
-        c.login(name, "pass-word").await;
+        c.signup(name).await;
         c
     }
 
@@ -102,6 +87,30 @@ pub struct Client {
 }
 
 impl Client {
+    pub fn new(base: &str) -> Client {
+        Client {
+            base: base.to_owned(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("http client"),
+            cookie: None,
+            lang: None,
+        }
+    }
+
+    /// Registers `name` (password "pass-word") and logs in.
+    pub async fn signup(&mut self, name: &str) {
+        let (s, _) = self
+            .post(
+                "/register",
+                json!({"username": name, "password": "pass-word"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        self.login(name, "pass-word").await;
+    }
+
     fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let mut r = self.http.request(method, format!("{}{path}", self.base));
         if let Some(c) = &self.cookie {

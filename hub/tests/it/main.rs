@@ -1,11 +1,12 @@
 //! Integration tests: the real hub on ephemeral ports, real SQLite files,
-//! real MQTT (the embedded broker, and Mosquitto in `mosquitto.rs`), real HTTP.
+//! real MQTT (the hub's own endpoint, and Mosquitto in `mosquitto.rs`), real HTTP.
 //! One test binary keeps link time down.
 
 mod accounts;
 mod alerts;
 mod common;
 mod cradles;
+mod endpoint;
 mod media;
 mod monitoring;
 mod mosquitto;

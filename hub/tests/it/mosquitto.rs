@@ -90,9 +90,9 @@ async fn works_through_mosquitto_and_survives_its_restart() {
     let t = TestHub::start_with(|s| s.mqtt = external("127.0.0.1", port)).await;
     assert!(
         t.hub.mqtt_addr.is_none(),
-        "no embedded broker in external mode"
+        "no MQTT endpoint of its own in external mode"
     );
-    assert!(t.hub.state.mqtt.is_connected());
+    assert!(t.hub.state.mqtt.is_up());
     let mut ann = t.user("ann").await;
     t.cradle_for(&mut ann, "c1").await;
 
@@ -118,7 +118,7 @@ async fn works_through_mosquitto_and_survives_its_restart() {
     broker.restart().await;
     // The hub reconnects and resubscribes by itself.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !t.hub.state.mqtt.is_connected() {
+    while !t.hub.state.mqtt.is_up() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "hub did not reconnect"
