@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto ffmpeg nasm chromium fonts-nanum
+APT_PACKAGES=(mosquitto mosquitto-clients ffmpeg nasm chromium fonts-nanum
   # The desktop app (src-tauri, a workspace member) and its end-to-end test.
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   libdbus-1-dev xvfb dbus dunst webkit2gtk-driver x11-utils)
@@ -16,6 +16,11 @@ source scripts/lib/apt.sh
 ensure_apt_packages "${APT_PACKAGES[@]}"
 # Debian starts a system-wide mosquitto on port 1883 after installing it; the
 # tests start their own on free ports and do not need it.
+
+# The MQTT endpoint's tests drive it with the firmware's own client library.
+if ! python3 -c 'import paho.mqtt' >/dev/null 2>&1; then
+  python3 -m pip install --quiet 'paho-mqtt>=2,<3'
+fi
 
 if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
   rustup component add clippy rustfmt
