@@ -34,7 +34,7 @@ trap 'kill "$xvfb_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
 export DISPLAY="$display"
 # The app's own logs (and the first-paint line) at info level.
-export RUST_LOG="${RUST_LOG:-info,rumqttd=off,rumqttc=warn}"
+export RUST_LOG="${RUST_LOG:-info,rumqttc=warn}"
 
 echo "==> end-to-end test (display $display)"
 dbus-run-session -- node "$root/src-tauri/e2e/app-e2e.mjs"

@@ -55,7 +55,7 @@ chmod +x "$tmp/one-run.sh"
 echo "app: $app ($(du -h "$app" | cut -f1))"
 echo "run  first-paint(app log, ms)  first-paint(outside, ms)  idle RSS MB  idle PSS MB  RSS MB per process"
 for i in $(seq "$runs"); do
-  result=$(env DISPLAY="$display" RUST_LOG=info,rumqttd=off,rumqttc=warn \
+  result=$(env DISPLAY="$display" RUST_LOG=info,rumqttc=warn \
     CRADLE_HUB_HTTP_ADDR="127.0.0.1:$(free_port)" CRADLE_HUB_MQTT_ADDR="127.0.0.1:$(free_port)" \
     CRADLE_HUB_DATA_DIR="$tmp/hub-$i" XDG_CONFIG_HOME="$tmp/config-$i" XDG_DATA_HOME="$tmp/data-$i" \
     XDG_CACHE_HOME="$tmp/cache-$i" \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, unit and integration
-# tests (real SQLite, real MQTT via the embedded broker and Mosquitto).
+# tests (real SQLite, real MQTT via the hub's own endpoint and Mosquitto).
 # Installs what a fresh Debian machine lacks (needs root or sudo for apt).
 set -euo pipefail
 cd "$(dirname "$0")/.."

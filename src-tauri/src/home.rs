@@ -130,7 +130,7 @@ mod tests {
         }
         let settings = hub_settings(Path::new("/app/data")).expect("settings");
         assert_eq!(settings.data_dir, Path::new("/app/data"));
-        // LAN: cradles must reach the broker, other screens the API.
+        // LAN: cradles must reach the MQTT endpoint, other screens the API.
         assert!(settings.http_addr.ip().is_unspecified());
     }
 

@@ -30,9 +30,9 @@ static STARTED: OnceLock<Instant> = OnceLock::new();
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    // As the hub's binary: rumqttd logs ordinary disconnects at ERROR.
+    // As the hub's binary: rumqttc reports every reconnect attempt.
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,rumqttd=off,rumqttc=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,rumqttc=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -1,6 +1,6 @@
-//! Switching modes restarts the app. The in-process hub cannot be stopped
-//! completely (its broker has no shutdown), so the new process starts the
-//! hub only after the old one has gone and freed its ports.
+//! Switching modes restarts the app, so each mode starts from a clean
+//! process. The new process starts the hub only after the old one has gone
+//! and freed its HTTP and MQTT ports.
 
 use std::time::{Duration, Instant};
 
