@@ -31,8 +31,8 @@ static STARTED: OnceLock<Instant> = OnceLock::new();
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     // As the hub's binary: rumqttc reports every reconnect attempt.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,rumqttc=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rumqttc=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -819,3 +819,31 @@ async fn every_acknowledged_reading_survives_kill_9() {
         &lost[..lost.len().min(5)]
     );
 }
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_refused_and_the_hub_recovers() {
+    use cradle_hub::mqtt::server::MAX_CONNECTIONS;
+    let t = TestHub::start().await;
+    let mut ann = t.user("ann").await;
+    t.cradle_for(&mut ann, "c1").await;
+    let mut held = Vec::with_capacity(MAX_CONNECTIONS);
+    for _ in 0..MAX_CONNECTIONS {
+        held.push(Raw::open(t.mqtt_port()).await);
+    }
+    wait_health(&t, |h| {
+        h["mqtt_endpoint"]["accepted"] == MAX_CONNECTIONS as u64
+    })
+    .await;
+    let mut extra = Raw::open(t.mqtt_port()).await;
+    extra.closed().await;
+    let h = health(&t).await;
+    assert_eq!(count(&h, "closed", "too_many_connections"), 1, "{h}");
+    drop(held);
+    // The slots come back as the idle sockets close.
+    let cradle = Cradle::connect(t.mqtt_port(), "c1").await;
+    cradle
+        .publish("temperature", r#"{"temperature": "36.8"}"#)
+        .await;
+    ann.wait_for("/api/agent_status/c1", |b| b["temperature"] == 36.8)
+        .await;
+}

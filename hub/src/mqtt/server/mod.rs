@@ -32,6 +32,11 @@ use crate::timefmt::now_millis;
 
 use registry::Registry;
 
+/// Open connections at most. A home has a handful of cradles; the cap keeps
+/// a misbehaving device on the LAN from exhausting memory (each connection
+/// may buffer up to one maximum-size packet) or file descriptors.
+pub const MAX_CONNECTIONS: usize = 256;
+
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Largest publish payload ingest accepts.
@@ -73,11 +78,13 @@ pub enum CloseReason {
     StoreFailure,
     /// The client did not read what the hub wrote.
     WriteStalled,
+    /// [`MAX_CONNECTIONS`] were open already.
+    TooManyConnections,
     Shutdown,
 }
 
 impl CloseReason {
-    pub const ALL: [CloseReason; 12] = [
+    pub const ALL: [CloseReason; 13] = [
         CloseReason::Clean,
         CloseReason::SocketClosed,
         CloseReason::SocketError,
@@ -89,6 +96,7 @@ impl CloseReason {
         CloseReason::PasswordRequired,
         CloseReason::StoreFailure,
         CloseReason::WriteStalled,
+        CloseReason::TooManyConnections,
         CloseReason::Shutdown,
     ];
 
@@ -105,6 +113,7 @@ impl CloseReason {
             CloseReason::PasswordRequired => "password_required",
             CloseReason::StoreFailure => "store_failure",
             CloseReason::WriteStalled => "write_stalled",
+            CloseReason::TooManyConnections => "too_many_connections",
             CloseReason::Shutdown => "hub_shutdown",
         }
     }
@@ -267,6 +276,8 @@ pub fn spawn(
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
     let connections = tokio_util::task::TaskTracker::new();
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let full_log = LogGate::<1>::default();
     loop {
         let accepted = tokio::select! {
             _ = stop.cancelled() => break,
@@ -275,15 +286,22 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: Cancellat
         match accepted {
             Ok((socket, peer)) => {
                 shared.stats.accepted.fetch_add(1, Ordering::Relaxed);
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    shared.stats.count_close(CloseReason::TooManyConnections);
+                    if let Some(suppressed) = full_log.admit(0, now_millis()) {
+                        tracing::warn!(%peer, suppressed, limit = MAX_CONNECTIONS, "mqtt: too many connections, refusing");
+                    }
+                    drop(socket);
+                    continue;
+                };
                 let _ = socket.set_nodelay(true);
                 let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
-                connections.spawn(connection::run(
-                    socket,
-                    peer,
-                    id,
-                    shared.clone(),
-                    stop.child_token(),
-                ));
+                let shared = shared.clone();
+                let stop = stop.child_token();
+                connections.spawn(async move {
+                    connection::run(socket, peer, id, shared, stop).await;
+                    drop(slot);
+                });
             }
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of
