@@ -133,7 +133,7 @@ function startSimulator() {
 let simWatch = true;
 let simRestarts = 0;
 function watchSimulator() {
-  const pattern = /disconnected.*client_id="sim-cradle-unique-id-example/g;
+  const pattern = /mqtt: cradle disconnected.*cradle="cradle-unique-id-example"/g;
   let seen = 0;
   let watched = hub;
   const timer = setInterval(async () => {
@@ -148,7 +148,7 @@ function watchSimulator() {
     if (!simWatch || !sim) return;
     simRestarts += 1;
     const old = sim;
-    const reconnected = () => (hub?.log.match(/Client connection registered.*sim-cradle-unique-id-example/g) ?? []).length > now;
+    const reconnected = () => (hub?.log.match(/mqtt: cradle connected.*cradle="cradle-unique-id-example"/g) ?? []).length > now;
     // Give it a fair chance to reconnect by itself first.
     const deadline = Date.now() + 3000;
     while (Date.now() < deadline && !reconnected() && !old.exited) await new Promise((r) => setTimeout(r, 100));
@@ -169,7 +169,8 @@ async function startHub(extra) {
   const h = start('hub', [...extra, '--data-dir', dataDir, '--ui-dir', join(ROOT, 'ui')]);
   const m = await until('the hub URL on stdout', () => /Cradle Hub (?:demo )?is running: (http:\/\/\S+)/.exec(h.out) || (h.exited && 'exit'), 60_000);
   if (m === 'exit') throw new Error(`hub exited:\n${h.log.slice(-2000)}`);
-  const b = await until('the broker address in the log', () => /mqtt: embedded broker listening addr=\S*?:(\d+)/.exec(h.log), 10_000);
+  // The hub's own MQTT endpoint (older hubs: the embedded rumqttd broker).
+  const b = await until('the MQTT address in the log', () => /mqtt: (?:listening for cradles|embedded broker listening) addr=\S*?:(\d+)/.exec(h.log), 10_000);
   return { h, url: m[1], mqttPort: Number(b[1]) };
 }
 
