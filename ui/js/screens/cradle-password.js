@@ -136,10 +136,10 @@ export function cradlePasswordCard() {
     }
     const secret = shown && shown.uuid === uuid ? shown : null;
     secretBox.hidden = !secret;
-    if (secret && passValue.dataset.value !== secret.password) {
+    if (secret) {
+      // In one piece: the password may contain - and _, so no grouping.
       setText(userValue, secret.username);
-      passValue.dataset.value = secret.password;
-      passValue.replaceChildren(...(secret.password.match(/.{1,4}/gu) ?? []).map((g) => h('span', { class: 'group' }, g)));
+      setText(passValue, secret.password);
     }
     genBtn.hidden = required !== true || confirming !== null;
     genBtn.disabled = pending;

@@ -183,7 +183,7 @@ export function liveScreen() {
                 : '',
       );
     }
-    if (rockError && st === 'live') {
+    if (rockError && st === 'live' && announced !== null && announced !== 'live') {
       // Back online: the refusal no longer holds.
       msg.clear();
       rockError = false;
