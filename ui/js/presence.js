@@ -14,7 +14,8 @@ export const ONLINE_WINDOW_MS = 60_000;
  * @typedef {'online'|'offline'|'never'|'unknown'} PresenceState
  *   never: the hub has not heard from it yet; unknown: an older hub that does not say
  * @typedef {{state: PresenceState, since: number | null, lastSeen: number | null, reason: string | null}} Presence
- *   since: when it went offline (null: not known); reason: the hub's close reason
+ *   since: when it went offline (null: not known); reason: the hub's close reason, or
+ *   'no_messages' when there is no connection record and nothing came for a minute
  */
 
 /** @param {string | null | undefined} uuid @returns {Presence} */
@@ -33,8 +34,9 @@ export function presenceOf(uuid) {
   // No connection record: an external broker (or not seen since the hub
   // started). Its "online" is "sent something within a minute", which this
   // side can tell going stale without waiting for the next event.
-  if (online && hubNow() - lastSeen <= ONLINE_WINDOW_MS) return { state: 'online', since: null, lastSeen, reason: null };
-  return { state: 'offline', since: null, lastSeen, reason: null };
+  const quietFor = hubNow() - lastSeen;
+  if (online && quietFor <= ONLINE_WINDOW_MS) return { state: 'online', since: null, lastSeen, reason: null };
+  return { state: 'offline', since: null, lastSeen, reason: quietFor > ONLINE_WINDOW_MS ? 'no_messages' : null };
 }
 
 /** True when the hub says this cradle is not connected (and once was, or tried). @param {string | null | undefined} uuid */
@@ -73,7 +75,7 @@ export function reasonText(reason) {
       return t('reason.store_failure');
     case 'hub_shutdown':
       return t('reason.hub_shutdown');
-    case null:
+    case 'no_messages':
       return t('reason.none');
     default:
       return t('reason.other');

@@ -175,7 +175,7 @@ export function liveScreen() {
         st === 'silent'
           ? t('live.announceSilent')
           : st === 'offline'
-            ? t('live.announceOffline')
+            ? `${t('live.announceOffline')} ${reasonText(presence.reason)}`
             : st === 'live'
               ? t('live.announceLive')
               : st === 'nohub'
