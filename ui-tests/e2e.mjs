@@ -99,6 +99,42 @@ async function waitForPicture() {
   await page.waitForTimeout(300);
 }
 
+/**
+ * On a phone: no sideways scroll, and every visible control is a thumb-sized
+ * target (≥ 44 × 44 px; its label counts).
+ * @param {string} where for the message
+ */
+async function checkPhoneLayout(where) {
+  const { sw, cw } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
+  assert(sw <= 360, `${where}: scrollWidth ${sw} > 360 (clientWidth ${cw})`);
+  const small = await page.evaluate(() =>
+    [...document.querySelectorAll('a[href], button, input, select, textarea')]
+      .filter((el) => el instanceof HTMLElement && el.offsetParent !== null && el.getBoundingClientRect().width > 1)
+      .map((el) => {
+        // A label enlarges its control; a "stretched" link covers its card.
+        const target = el.closest('label') ?? (el.classList.contains('stretched') ? el.closest('li') : null) ?? el;
+        const r = target.getBoundingClientRect();
+        return { what: `${el.tagName.toLowerCase()} “${(el.textContent || el.getAttribute('aria-label') || el.getAttribute('name') || '').trim().slice(0, 30)}”`, w: Math.round(r.width), h: Math.round(r.height) };
+      })
+      .filter((x) => x.w < 44 || x.h < 44),
+  );
+  assert(small.length === 0, `${where}: small touch targets: ${JSON.stringify(small)}`);
+}
+
+/**
+ * Makes the page believe the cradle is connected, as if the hub's
+ * "disconnected" event had not reached it yet (the race a refused command
+ * must handle). Uses the app's own state module.
+ * @param {string} uuid
+ */
+async function pretendOnline(uuid) {
+  await page.evaluate(async (u) => {
+    const m = await import(`${location.origin}/js/state.js`);
+    const s = m.state.statuses.get(u);
+    m.setStatus(u, { ...s, online: true, connection: { state: 'connected', since: new Date().toISOString() } });
+  }, uuid);
+}
+
 /** @param {string} name @param {() => Promise<void>} fn */
 async function step(name, fn) {
   const t0 = Date.now();
@@ -133,7 +169,7 @@ function startSimulator() {
 let simWatch = true;
 let simRestarts = 0;
 function watchSimulator() {
-  const pattern = /disconnected.*client_id="sim-cradle-unique-id-example/g;
+  const pattern = /mqtt: cradle disconnected.*cradle="cradle-unique-id-example"/g;
   let seen = 0;
   let watched = hub;
   const timer = setInterval(async () => {
@@ -148,7 +184,7 @@ function watchSimulator() {
     if (!simWatch || !sim) return;
     simRestarts += 1;
     const old = sim;
-    const reconnected = () => (hub?.log.match(/Client connection registered.*sim-cradle-unique-id-example/g) ?? []).length > now;
+    const reconnected = () => (hub?.log.match(/mqtt: cradle connected.*cradle="cradle-unique-id-example"/g) ?? []).length > now;
     // Give it a fair chance to reconnect by itself first.
     const deadline = Date.now() + 3000;
     while (Date.now() < deadline && !reconnected() && !old.exited) await new Promise((r) => setTimeout(r, 100));
@@ -169,7 +205,8 @@ async function startHub(extra) {
   const h = start('hub', [...extra, '--data-dir', dataDir, '--ui-dir', join(ROOT, 'ui')]);
   const m = await until('the hub URL on stdout', () => /Cradle Hub (?:demo )?is running: (http:\/\/\S+)/.exec(h.out) || (h.exited && 'exit'), 60_000);
   if (m === 'exit') throw new Error(`hub exited:\n${h.log.slice(-2000)}`);
-  const b = await until('the broker address in the log', () => /mqtt: embedded broker listening addr=\S*?:(\d+)/.exec(h.log), 10_000);
+  // The hub's own MQTT endpoint (older hubs: the embedded rumqttd broker).
+  const b = await until('the MQTT address in the log', () => /mqtt: (?:listening for cradles|embedded broker listening) addr=\S*?:(\d+)/.exec(h.log), 10_000);
   return { h, url: m[1], mqttPort: Number(b[1]) };
 }
 
@@ -277,6 +314,9 @@ async function main() {
     assert(/°C/.test(temp ?? ''), `temperature shown (${temp})`);
     const face = await page.textContent('[data-reading=face] .tile-value');
     assert(face && !/[정좌우인확]/.test(face), `face direction in English words (${face})`);
+    // Connected to the hub: online, no offline banner.
+    await page.waitForSelector('.screen.live[data-state=live] .pill:has-text("Live")');
+    assert(await page.isHidden('.cradle-offline'), 'no offline banner while connected');
     await shot('cradle-live');
   });
 
@@ -286,6 +326,51 @@ async function main() {
     await page.waitForSelector('[data-action=rock][data-rocking=true]:has-text("Stop rocking")');
     await page.waitForTimeout(600);
     await shot('cradle-rocking');
+  });
+
+  await step('the cradle disconnects: offline banner at once, rock disabled, a refused command in the hub\'s words; online again', async () => {
+    simWatch = false;
+    const cradle = await until('the simulator', () => sim, 10_000);
+    sim = null;
+    const t0 = Date.now();
+    await stop(cradle);
+    // The hub marks it offline the moment its connection closes.
+    await page.waitForSelector('.cradle-offline:not([hidden]) .offline-title:has-text("Cradle offline since")', { timeout: 5000 });
+    console.log(`      offline banner ${Date.now() - t0} ms after the cradle stopped`);
+    await page.waitForSelector('.pill[data-state=offline]:has-text("Cradle offline")');
+    const reason = await page.textContent('.cradle-offline .offline-reason');
+    assert(reason && reason.length > 10 && !/_/.test(reason), `the reason in plain words (${reason})`);
+    // Not "rocking" (it was before it went away) and no button to press.
+    await page.waitForSelector('[data-action=rock]:disabled:has-text("the cradle is offline")');
+    assert(await page.isHidden('.rock-badge'), 'an offline cradle is not shown rocking');
+    await shot('cradle-offline');
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForTimeout(300);
+    await checkPhoneLayout('offline cradle');
+    await shot('phone-cradle-offline-dark', true);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1280, height: 860 });
+
+    // The page still thinks it is connected (the event is on its way): the
+    // hub refuses the command and the page says so in the hub's words.
+    await pretendOnline(SIM_UUID);
+    await page.waitForSelector('[data-action=rock]:not(:disabled)');
+    await page.click('[data-action=rock]');
+    await page.waitForSelector('.live-main .msg.error:has-text("The cradle is not connected to the hub right now")');
+    assert((await page.getAttribute('[data-action=rock]', 'data-rocking')) === 'false', 'not shown rocking after the refusal');
+    assert(await page.isHidden('.rock-badge'), 'no rocking badge after the refusal');
+    // …and it asked the hub, which says offline.
+    await page.waitForSelector('.cradle-offline:not([hidden])');
+    await page.$eval('.live-main .msg', (el) => el.scrollIntoView({ block: 'center' }));
+    await shot('cradle-offline-rock-refused');
+
+    startSimulator();
+    await page.waitForSelector('.screen.live[data-state=live]', { timeout: 30_000 });
+    assert(await page.isHidden('.cradle-offline'), 'banner gone once the cradle is back');
+    assert(await page.isHidden('.live-main .msg.error'), 'the refusal is cleared once the cradle is back');
+    await page.waitForSelector('[data-action=rock]:not(:disabled)');
+    simWatch = true;
   });
 
   let alertId = 0;
@@ -384,21 +469,7 @@ async function main() {
       await page.goto(`${url}/#/${route}`);
       await page.waitForSelector('main h1');
       await page.waitForTimeout(700);
-      const { sw, cw } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
-      assert(sw <= 360, `#/${route}: scrollWidth ${sw} > 360 (clientWidth ${cw})`);
-      // Every control is a thumb-sized target (≥ 44 × 44 px, its label counts).
-      const small = await page.evaluate(() =>
-        [...document.querySelectorAll('a[href], button, input, select, textarea')]
-          .filter((el) => el instanceof HTMLElement && el.offsetParent !== null && el.getBoundingClientRect().width > 1)
-          .map((el) => {
-            // A label enlarges its control; a "stretched" link covers its card.
-            const target = el.closest('label') ?? (el.classList.contains('stretched') ? el.closest('li') : null) ?? el;
-            const r = target.getBoundingClientRect();
-            return { what: `${el.tagName.toLowerCase()} “${(el.textContent || el.getAttribute('aria-label') || el.getAttribute('name') || '').trim().slice(0, 30)}”`, w: Math.round(r.width), h: Math.round(r.height) };
-          })
-          .filter((x) => x.w < 44 || x.h < 44),
-      );
-      assert(small.length === 0, `#/${route}: small touch targets: ${JSON.stringify(small)}`);
+      await checkPhoneLayout(`#/${route}`);
       if (route === 'live') await waitForPicture();
       await shot(`phone-${route.replace(/\W/g, '-')}`);
       if (route === 'settings') {
@@ -454,15 +525,88 @@ async function main() {
     await shot('after-hub-restart');
   });
 
-  await step('a cradle that stops reporting shows "silent since …"', async () => {
+  await step('a cradle that stays connected but stops reporting shows "silent since …"', async () => {
     simWatch = false;
     const cradle = await until('the simulator', () => sim, 10_000);
-    sim = null;
-    await stop(cradle);
-    // (The UI is in Korean by now: 응답 없음 = silent.)
-    await page.waitForSelector('.picture[data-state=silent] .overlay:has-text("요람 응답 없음")', { timeout: 20_000 });
-    await page.waitForSelector('.pill[data-state=silent]:has-text("응답 없음")');
-    await shot('cradle-silent');
+    // Frozen, not gone: its connection stays open (keepalive 15 s), so the
+    // hub still counts it online while nothing arrives.
+    cradle.proc.kill('SIGSTOP');
+    try {
+      // (The UI is in Korean by now: 응답 없음 = silent.)
+      await page.waitForSelector('.picture[data-state=silent] .overlay:has-text("요람 응답 없음")', { timeout: 20_000 });
+      await page.waitForSelector('.pill[data-state=silent]:has-text("응답 없음")');
+      assert(await page.isHidden('.cradle-offline'), 'silent is not offline');
+      await shot('cradle-silent');
+    } finally {
+      cradle.proc.kill('SIGCONT');
+    }
+    await page.waitForSelector('.screen.live[data-state=live]', { timeout: 15_000 });
+    simWatch = true;
+  });
+
+  await step('settings: require a password for the cradle (shown once), then off again', async () => {
+    simWatch = false;
+    await context?.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+    await page.click('[data-nav=settings]');
+    await page.waitForSelector('.pw-card[data-state=off] .pw-warning:not([hidden])');
+    // Asked first; cancelling changes nothing.
+    await page.click('#set-mqtt-password');
+    await page.waitForSelector('.pw-confirm:not([hidden])');
+    assert(!(await page.isChecked('#set-mqtt-password')), 'not on before confirming');
+    await page.click('[data-action=pw-cancel]');
+    await page.waitForSelector('.pw-confirm', { state: 'hidden' });
+    await page.click('#set-mqtt-password');
+    await page.$eval('.pw-card', (el) => el.scrollIntoView({ block: 'start' }));
+    await shot('settings-password-confirm');
+    await page.click('[data-action=pw-confirm]');
+    await page.waitForSelector('.pw-card[data-state=on] .secret:not([hidden])');
+    assert(await page.isChecked('#set-mqtt-password'), 'switch on');
+    assert((await page.textContent('.secret [data-secret=username]')) === SIM_UUID, 'username is the cradle id');
+    const password = (await page.textContent('.secret [data-secret=password]')) ?? '';
+    assert(/^\S{12,}$/.test(password), `a password is shown (${password.length} chars)`);
+    assert((await page.textContent('.secret .once'))?.includes('한 번만'), 'says it is shown only once');
+    await page.click('[data-action=copy-password]');
+    await page.waitForSelector('[data-action=copy-password][data-copied=true]');
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert(copied === password, 'Copy puts the password on the clipboard');
+    // The hub drops the cradle's anonymous connection at once.
+    await page.waitForSelector('#cradle-off:not([hidden])', { timeout: 5000 });
+    await page.$eval('.pw-card', (el) => el.scrollIntoView({ block: 'start' }));
+    await shot('settings-password-once');
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.$eval('.pw-card .secret', (el) => el.scrollIntoView({ block: 'center' }));
+    await page.waitForTimeout(300);
+    await checkPhoneLayout('password panel');
+    await shot('phone-settings-password-once-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1280, height: 860 });
+
+    // The cradle screen says why it is offline.
+    await page.click('[data-nav=live]');
+    await page.waitForSelector('.cradle-offline[data-reason=password_required]:not([hidden])');
+    await shot('cradle-offline-password-korean');
+
+    // Shown once: after a reload only "on" remains.
+    await page.click('[data-nav=settings]');
+    await page.reload();
+    await page.waitForSelector('.pw-card[data-state=on]');
+    assert(await page.isChecked('#set-mqtt-password'), 'still on after a reload');
+    assert(await page.isHidden('.pw-card .secret'), 'no password after a reload');
+    assert(!(await page.textContent('.pw-card'))?.includes(password), 'the password is nowhere on the page');
+    // A new one replaces it (asked first).
+    await page.click('[data-action=pw-generate]');
+    await page.click('[data-action=pw-confirm]');
+    await page.waitForSelector('.pw-card .secret:not([hidden])');
+    const renewed = await page.textContent('.secret [data-secret=password]');
+    assert(renewed && renewed !== password, 'a new password');
+    // Off: the cradle may connect without one again, and does.
+    await page.click('#set-mqtt-password');
+    await page.waitForSelector('.pw-card[data-state=off] .msg.ok');
+    assert(await page.isHidden('.pw-card .secret'), 'the password panel goes with it');
+    await shot('settings-password-off');
+    await page.waitForSelector('#cradle-off', { state: 'hidden', timeout: 15_000 });
+    simWatch = true;
   });
 
   await step('log out, log in with two cradles, switch between them, remove one', async () => {

@@ -9,14 +9,18 @@ import { noteServerDate } from './clock.js';
 /**
  * @typedef {{id: number, username: string}} User
  * @typedef {{id: number, uuid: string, ip: string, created_at: string, updated_at: string,
- *   last_update?: string | null, selected?: boolean}} Agent
+ *   last_update?: string | null, selected?: boolean, online?: boolean, last_seen?: string | null,
+ *   mqtt_password_required?: boolean}} Agent
+ * @typedef {{state: 'connected' | 'disconnected' | string, since: string, reason?: string | null}} CradleLink
+ *   the cradle's MQTT connection as the hub saw it last (hubs with their own MQTT endpoint)
  * @typedef {'frontal'|'left'|'right'|'no_face'|'detector_error'|'checking'|'other'} DirectionKind
  * @typedef {{agent_uuid: string, temperature: number | null, crying: string | null,
  *   direction: string | null, face_direction: string | null,
  *   last_direction_time: string | null, last_normal_face_time: string | null,
  *   last_update: string | null, direction_kind?: DirectionKind | null,
  *   temperature_time?: string | null, crying_time?: string | null,
- *   last_frame_time?: string | null, rocking?: boolean | null}} Status
+ *   last_frame_time?: string | null, rocking?: boolean | null, online?: boolean,
+ *   last_seen?: string | null, connection?: CradleLink | null}} Status
  * @typedef {'high_temperature'|'crying'|'abnormal_position'|'face_not_detected'} AlertType
  * @typedef {{id: number, agent_uuid: string, alert_type: AlertType | string, message?: string,
  *   alert_message?: string, temperature: number | null, face_detected: boolean | null,
@@ -31,6 +35,9 @@ import { noteServerDate } from './clock.js';
  *   email_notifications_enabled: boolean}} AlertSettings
  * @typedef {{start: string, date: string, time: string, frames: number}} Recording
  * @typedef {{urls: string[], mqtt_port: number | null, version: string, default_language: string}} HubInfo
+ * @typedef {{required: boolean, username: string}} MqttPassword
+ * @typedef {{success: boolean, required: boolean, username: string, password?: string, message?: string}} MqttPasswordChange
+ *   `password` only when it was just turned on or renewed: shown once, never again
  */
 
 /** An error answer from the hub (or no answer at all: status 0). */
@@ -167,6 +174,14 @@ export const api = {
   settings: (uuid) => request('GET', `/api/alert_settings/${enc(uuid)}`),
   /** @param {string} uuid @param {Partial<AlertSettings>} values */
   saveSettings: (uuid, values) => request('POST', `/api/alert_settings/${enc(uuid)}`, { json: values }),
+
+  /** @param {string} uuid @returns {Promise<MqttPassword>} */
+  mqttPassword: (uuid) => request('GET', `/api/cradles/${enc(uuid)}/mqtt_password`),
+  /**
+   * Turns the cradle's MQTT password on (a new one each time) or off.
+   * @param {string} uuid @param {boolean} required @returns {Promise<MqttPasswordChange>}
+   */
+  setMqttPassword: (uuid, required) => request('POST', `/api/cradles/${enc(uuid)}/mqtt_password`, { json: { required } }),
 
   /** @param {Blob} image @returns {Promise<{text: string}>} */
   decodeQr: (image) =>

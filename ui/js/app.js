@@ -6,7 +6,9 @@ import { connectEvents, disconnectEvents } from './events.js';
 import { getLang, initLang, onLangChange, t } from './i18n.js';
 import { h, fill, setText } from './dom.js';
 import { go } from './nav.js';
-import { state, on, loadCradles, resetAccount, unresolvedCount, mergeAlerts } from './state.js';
+import { state, on, loadCradles, resetAccount, unresolvedCount, mergeAlerts, selectCradle } from './state.js';
+import { isOffline, offlineCradles, watchPresence } from './presence.js';
+import { cradleName } from './components.js';
 import { alertTitle, formatTemp } from './format.js';
 import { authScreen } from './screens/auth.js';
 import { welcomeScreen } from './screens/welcome.js';
@@ -95,6 +97,7 @@ function render() {
   document.title = baseTitle;
   document.body.dataset.route = r.path || 'home';
   renderNav(r.path);
+  renderCradleOff();
   // Move focus to the new screen's heading so screen readers announce it.
   const heading = main.querySelector('h1');
   if (heading instanceof HTMLElement) {
@@ -109,6 +112,32 @@ function render() {
 // The pill is visual; the banner below announces lost contact to screen readers.
 const connPill = h('span', { class: 'conn', id: 'conn' });
 
+// "Cradle offline" on every screen but the cradle's own (which has its banner).
+const cradleOffText = h('span', {});
+const cradleOff = h(
+  'a',
+  { class: 'cradle-off', href: '#/live', id: 'cradle-off', hidden: true },
+  h('span', { class: 'cradle-off-dot', 'aria-hidden': 'true' }),
+  cradleOffText,
+);
+cradleOff.addEventListener('click', () => {
+  // Open the offline cradle (the first one, when several are).
+  const uuid = cradleOff.dataset.uuid;
+  if (uuid && !isOffline(state.selected)) selectCradle(uuid);
+});
+
+function renderCradleOff() {
+  const list = state.loggedIn && !unreachable && state.connection === 'open' ? offlineCradles() : [];
+  const show = list.length > 0 && parseRoute().path !== 'live';
+  cradleOff.hidden = !show;
+  header.classList.toggle('has-cradle-off', show);
+  if (!show) return;
+  const text = list.length === 1 ? t('presence.headerOne') : t('presence.headerMany', { n: list.length });
+  setText(cradleOffText, text);
+  cradleOff.setAttribute('aria-label', `${text}: ${list.map(cradleName).join(', ')}`);
+  cradleOff.dataset.uuid = list[0];
+}
+
 function renderHeader() {
   fill(
     header,
@@ -116,11 +145,13 @@ function renderHeader() {
       'a',
       { class: 'brand', href: '#/live', 'aria-label': t('app.name') },
       h('img', { src: 'icon.svg', alt: '', width: 28, height: 28 }),
-      h('span', {}, t('app.name')),
+      h('span', { class: 'brand-name' }, t('app.name')),
     ),
+    cradleOff,
     connPill,
   );
   renderConnection();
+  renderCradleOff();
 }
 
 function renderConnection() {
@@ -334,14 +365,23 @@ function retryBoot() {
 initLang();
 renderHeader();
 window.addEventListener('hashchange', render);
-on('connection', renderConnection);
-on('auth', renderConnection);
+watchPresence();
+on('connection', () => {
+  renderConnection();
+  renderCradleOff();
+});
+on('auth', () => {
+  renderConnection();
+  renderCradleOff();
+});
+on('presence', renderCradleOff);
 on('alerts', updateBadge);
 on('newAlert', (a) => {
   toastAlert(a);
   refreshAlertMessages();
 });
 on('cradles', () => {
+  renderCradleOff();
   // The last cradle was removed, or the first added elsewhere.
   const p = parseRoute().path;
   if (booted && state.loggedIn && ((p === 'welcome' && state.cradles.length) || (NEEDS_CRADLE.has(p) && p !== 'settings' && !state.cradles.length))) {

@@ -4,6 +4,7 @@
 import { h, fill, uid } from './dom.js';
 import { getLang, setLang, t } from './i18n.js';
 import { state, on, selectCradle } from './state.js';
+import { presenceOf } from './presence.js';
 
 /**
  * A screen's root with its heading.
@@ -21,8 +22,31 @@ export function cradleName(uuid) {
 }
 
 /**
+ * A dot for a cradle's connection (green online, red offline) with its
+ * words for screen readers. Updated in place by `setPresenceDot`.
+ * @param {string} uuid
+ */
+export function presenceDot(uuid) {
+  const el = h('span', { class: 'presence-dot', 'data-presence-of': uuid },
+    h('span', { class: 'visually-hidden' }));
+  setPresenceDot(el);
+  return el;
+}
+
+/** @param {HTMLElement} el a `presenceDot` */
+export function setPresenceDot(el) {
+  const p = presenceOf(el.dataset.presenceOf);
+  if (el.dataset.presence === p.state) return;
+  el.dataset.presence = p.state;
+  const words = p.state === 'online' ? t('presence.online') : p.state === 'offline' ? t('presence.offline') : p.state === 'never' ? t('presence.never') : '';
+  const hidden = el.firstElementChild;
+  if (hidden) hidden.textContent = words ? `, ${words}` : '';
+}
+
+/**
  * Buttons to switch between the account's cradles (shown only when there are
- * several). Returns the element and an unsubscribe function.
+ * several), each with its online / offline dot. Returns the element and an
+ * unsubscribe function.
  * @returns {{el: HTMLElement, destroy: () => void}}
  */
 export function cradleSwitcher() {
@@ -41,13 +65,20 @@ export function cradleSwitcher() {
             'data-uuid': c.uuid,
             onclick: () => selectCradle(c.uuid),
           },
-          cradleName(c.uuid),
+          presenceDot(c.uuid),
+          h('span', { class: 'chip-name' }, cradleName(c.uuid)),
         ),
       ),
     );
   };
+  /** Only the dots change (the buttons stay, so focus does). @param {string} uuid */
+  const onPresence = (uuid) => {
+    for (const dot of el.querySelectorAll('.presence-dot')) {
+      if (dot instanceof HTMLElement && dot.dataset.presenceOf === uuid) setPresenceDot(dot);
+    }
+  };
   draw();
-  const offs = [on('cradles', draw), on('selected', draw)];
+  const offs = [on('cradles', draw), on('selected', draw), on('presence', onPresence)];
   return { el, destroy: () => offs.forEach((f) => f()) };
 }
 

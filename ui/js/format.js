@@ -36,6 +36,14 @@ export function formatWhen(ms) {
   return `${d.toLocaleDateString(locale(), { month: 'short', day: 'numeric' })} ${clock}`;
 }
 
+/** "3:05 AM" today, else "Yesterday 3:05 AM" or a date. @param {number} ms */
+export function formatAt(ms) {
+  const d = new Date(ms);
+  const now = new Date();
+  const today = d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() && d.getDate() === now.getDate();
+  return today ? formatClock(ms, false) : formatWhen(ms);
+}
+
 /** A day in words: "Sunday, November 22". @param {Date} d */
 export function formatDay(d) {
   return d.toLocaleDateString(locale(), { weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' });

@@ -141,6 +141,47 @@ const en = {
   /** @type {Entry} */
   'live.openAlerts': (v) => `⚠ ${v.n} ${plural(v.n, 'alert', 'alerts')}`,
 
+  'live.pillOffline': 'Cradle offline',
+  /** @type {Entry} */
+  'live.offlineSince': (v) => `Cradle offline since ${v.since} — last seen ${v.seen}`,
+  /** @type {Entry} */
+  'live.offlineSeen': (v) => `Cradle offline — last seen ${v.seen}`,
+  'live.offlineNever': 'Cradle offline',
+  /** @type {Entry} */
+  'live.offlineAt': (v) => `Cradle offline since ${v.since}`,
+  /** @type {Entry} */
+  'live.offlineFor': (v) => `Offline for ${v.d}.`,
+  /** @type {Entry} */
+  'live.offlineOverlay': (v) => `Offline — no new picture since ${v.time}`,
+  'live.offlineNoPicture': 'Offline — no picture',
+  'live.announceOffline': 'The cradle is offline.',
+  'live.rockOffline': 'Not possible: the cradle is offline',
+  'live.toPassword': 'Password settings',
+
+  'reason.disconnect': 'The cradle closed its connection: it was switched off or is restarting.',
+  'reason.keepalive_expired': 'The cradle stopped answering. It may have lost power or Wi-Fi.',
+  'reason.socket_closed': 'The connection to the cradle was cut. Check its power and Wi-Fi.',
+  'reason.socket_error': 'A network error cut the connection. Check the cradle’s Wi-Fi.',
+  'reason.write_stalled': 'The cradle stopped taking messages. Its Wi-Fi may be weak.',
+  'reason.takeover': 'Another device connected with this cradle’s id and replaced it.',
+  'reason.protocol_error': 'The cradle sent something the hub could not read. Restarting the cradle may help.',
+  'reason.password_required': 'The cradle did not send the right password. Enter the password in the cradle, or turn the password off in Settings.',
+  'reason.connect_refused': 'The hub refused the cradle’s connection.',
+  'reason.store_failure': 'The hub could not save the cradle’s readings and closed the connection.',
+  'reason.hub_shutdown': 'The hub was restarting.',
+  'reason.none': 'Nothing received for over a minute. Check its power and Wi-Fi.',
+  'reason.other': 'The connection was lost. Check its power and Wi-Fi.',
+
+  'presence.online': 'Online',
+  'presence.offline': 'Offline',
+  'presence.never': 'Not connected yet',
+  /** @type {Entry} */
+  'presence.offlineSince': (v) => `Offline since ${v.time}`,
+  'presence.headerOne': 'Cradle offline',
+  /** @type {Entry} */
+  'presence.headerMany': (v) => `${v.n} cradles offline`,
+  'presence.passwordOn': 'Password required',
+
   'cradle.switch': 'Choose a cradle',
   'cry.crying': 'Crying',
   'cry.calm': 'Calm',
@@ -295,6 +336,30 @@ const en = {
   /** @type {Entry} */
   'settings.loggedInAs': (v) => `Logged in as ${v.name}.`,
   'settings.logout': 'Log out',
+
+  /** @type {Entry} */
+  'pw.title': (v) => `Connection password for ${v.name}`,
+  'pw.switch': 'Require a password for this cradle',
+  'pw.hintOff': 'Off: the cradle connects without a password, as today’s firmware does.',
+  /** @type {Entry} */
+  'pw.hintOn': (v) => `On: the cradle must connect with the username ${v.user} and its password.`,
+  'pw.warning': 'Only turn this on if your cradle’s firmware can send a username and password; otherwise it will stop connecting.',
+  'pw.confirmOn': 'Require a password? The cradle is disconnected at once and can only reconnect with the password shown next.',
+  'pw.yesOn': 'Yes, require a password',
+  'pw.generate': 'Generate a new password',
+  'pw.confirmNew': 'Generate a new password? The current one stops working at once: the cradle stays disconnected until you enter the new one in it.',
+  'pw.yesNew': 'Yes, generate a new one',
+  'pw.saving': 'Saving…',
+  'pw.onceTitle': 'Enter these in the cradle now',
+  'pw.username': 'Username',
+  'pw.password': 'Password',
+  'pw.once': 'This password is shown only once. If you lose it, generate a new one.',
+  'pw.copy': 'Copy',
+  'pw.copied': 'Copied ✓',
+  'pw.copyUsername': 'Copy the username',
+  'pw.copyPassword': 'Copy the password',
+  'pw.copyFailed': 'Could not copy. Select the text and copy it by hand.',
+  'pw.hide': 'Done, hide it',
 };
 
 /** @typedef {keyof typeof en} Key */
@@ -415,6 +480,40 @@ const ko = {
   'live.neverFrontal': '아직 정면이 확인되지 않았어요',
   'live.noData': '아직 받은 정보가 없습니다',
   'live.openAlerts': (v) => `⚠ 알림 ${v.n}개`,
+
+  'live.pillOffline': '요람 연결 끊김',
+  'live.offlineSince': (v) => `${v.since}부터 요람 연결 끊김 — 마지막 수신 ${v.seen}`,
+  'live.offlineSeen': (v) => `요람 연결 끊김 — 마지막 수신 ${v.seen}`,
+  'live.offlineNever': '요람 연결 끊김',
+  'live.offlineAt': (v) => `${v.since}부터 요람 연결 끊김`,
+  'live.offlineFor': (v) => `${v.d}째 연결이 끊겨 있습니다.`,
+  'live.offlineOverlay': (v) => `연결 끊김 — ${v.time} 이후 새 화면 없음`,
+  'live.offlineNoPicture': '연결 끊김 — 화면 없음',
+  'live.announceOffline': '요람 연결이 끊겼습니다.',
+  'live.rockOffline': '요람 연결이 끊겨 흔들 수 없습니다',
+  'live.toPassword': '비밀번호 설정',
+
+  'reason.disconnect': '요람이 스스로 연결을 끊었습니다. 꺼졌거나 다시 시작하는 중입니다.',
+  'reason.keepalive_expired': '요람이 응답하지 않습니다. 전원이나 Wi-Fi가 끊겼을 수 있습니다.',
+  'reason.socket_closed': '요람과의 연결이 끊어졌습니다. 전원과 Wi-Fi를 확인하세요.',
+  'reason.socket_error': '네트워크 오류로 연결이 끊어졌습니다. 요람의 Wi-Fi를 확인하세요.',
+  'reason.write_stalled': '요람이 메시지를 받지 못하고 있습니다. Wi-Fi 신호가 약할 수 있습니다.',
+  'reason.takeover': '다른 기기가 이 요람의 ID로 연결해 요람을 대신했습니다.',
+  'reason.protocol_error': '요람이 허브가 읽을 수 없는 데이터를 보냈습니다. 요람을 다시 시작해 보세요.',
+  'reason.password_required': '요람이 올바른 비밀번호를 보내지 않았습니다. 요람에 비밀번호를 입력하거나, 설정에서 비밀번호를 끄세요.',
+  'reason.connect_refused': '허브가 요람의 연결을 거부했습니다.',
+  'reason.store_failure': '허브가 요람의 측정값을 저장하지 못해 연결을 닫았습니다.',
+  'reason.hub_shutdown': '허브가 다시 시작하는 중이었습니다.',
+  'reason.none': '1분 넘게 아무것도 받지 못했습니다. 전원과 Wi-Fi를 확인하세요.',
+  'reason.other': '연결이 끊어졌습니다. 전원과 Wi-Fi를 확인하세요.',
+
+  'presence.online': '연결됨',
+  'presence.offline': '연결 끊김',
+  'presence.never': '아직 연결 안 됨',
+  'presence.offlineSince': (v) => `${v.time}부터 연결 끊김`,
+  'presence.headerOne': '요람 연결 끊김',
+  'presence.headerMany': (v) => `요람 ${v.n}대 연결 끊김`,
+  'presence.passwordOn': '비밀번호 사용',
 
   'cradle.switch': '요람 선택',
   'cry.crying': '울고 있어요',
@@ -546,6 +645,28 @@ const ko = {
   'settings.account': '계정',
   'settings.loggedInAs': (v) => `${v.name}(으)로 로그인했습니다.`,
   'settings.logout': '로그아웃',
+
+  'pw.title': (v) => `${v.name} 연결 비밀번호`,
+  'pw.switch': '이 요람에 비밀번호 요구',
+  'pw.hintOff': '꺼짐: 요람이 비밀번호 없이 연결합니다 (현재 펌웨어 방식).',
+  'pw.hintOn': (v) => `켜짐: 요람이 연결할 때 사용자 이름(${v.user})과 비밀번호가 필요합니다.`,
+  'pw.warning': '요람 펌웨어가 사용자 이름과 비밀번호를 보낼 수 있을 때만 켜세요. 그렇지 않으면 요람이 더 이상 연결되지 않습니다.',
+  'pw.confirmOn': '비밀번호를 요구할까요? 요람 연결이 바로 끊기고, 다음에 표시되는 비밀번호로만 다시 연결할 수 있습니다.',
+  'pw.yesOn': '네, 비밀번호를 요구합니다',
+  'pw.generate': '새 비밀번호 만들기',
+  'pw.confirmNew': '새 비밀번호를 만들까요? 지금 비밀번호는 바로 쓸 수 없게 되어, 새 비밀번호를 요람에 입력할 때까지 연결이 끊깁니다.',
+  'pw.yesNew': '네, 새로 만듭니다',
+  'pw.saving': '저장 중…',
+  'pw.onceTitle': '지금 요람에 입력하세요',
+  'pw.username': '사용자 이름',
+  'pw.password': '비밀번호',
+  'pw.once': '이 비밀번호는 한 번만 표시됩니다. 잊어버리면 새 비밀번호를 만드세요.',
+  'pw.copy': '복사',
+  'pw.copied': '복사됨 ✓',
+  'pw.copyUsername': '사용자 이름 복사',
+  'pw.copyPassword': '비밀번호 복사',
+  'pw.copyFailed': '복사하지 못했습니다. 글자를 직접 선택해 복사하세요.',
+  'pw.hide': '입력했어요, 숨기기',
 };
 
 /** @typedef {'en'|'ko'} Lang */

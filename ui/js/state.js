@@ -12,7 +12,8 @@ import { parseTime } from './clock.js';
  * @typedef {import('./api.js').User} User
  * @typedef {'connecting'|'open'|'reconnecting'|'offline'} Connection
  * @typedef {Alert & {lang?: string | null}} StoredAlert alert plus the language its message is in (null: unknown)
- * @typedef {'auth'|'cradles'|'selected'|'status'|'alerts'|'connection'|'lang'|'newAlert'|'reconnected'} Topic
+ * @typedef {'auth'|'cradles'|'selected'|'status'|'alerts'|'connection'|'lang'|'newAlert'|'reconnected'|'presence'} Topic
+ *   presence: a cradle went online or offline (detail: its uuid; see presence.js)
  */
 
 export const state = {

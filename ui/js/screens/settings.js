@@ -1,13 +1,17 @@
-// Settings: alert thresholds and notifications per cradle, language, this
-// device's notifications, the hub's address (and its QR code for a phone),
-// the account's cradles, and logging out.
+// Settings: alert thresholds and notifications per cradle, the cradle's
+// connection password, language, this device's notifications, the hub's
+// address (and its QR code for a phone), the account's cradles (online or
+// not), and logging out.
 
 import { api, ApiError } from '../api.js';
 import { h, fill, setText } from '../dom.js';
 import { t } from '../i18n.js';
 import { state, on, loadCradles } from '../state.js';
 import { refreshEvents } from '../events.js';
-import { busy, cradleName, cradleSwitcher, field, langSwitch, messageBox, page } from '../components.js';
+import { busy, cradleName, cradleSwitcher, field, langSwitch, messageBox, page, presenceDot, setPresenceDot } from '../components.js';
+import { presenceOf } from '../presence.js';
+import { formatAt } from '../format.js';
+import { cradlePasswordCard } from './cradle-password.js';
 
 /** @typedef {import('../api.js').AlertSettings} AlertSettings */
 
@@ -147,6 +151,10 @@ export function settingsScreen(logout) {
   offs.push(on('selected', loadSettings));
   loadSettings();
 
+  // --- The cradle's connection password ------------------------------------------
+  const pwCard = cradlePasswordCard();
+  offs.push(pwCard.destroy);
+
   // --- Language ---------------------------------------------------------------
   const langCard = h('section', { class: 'card', 'aria-labelledby': 'set-lang-h' }, h('h2', { id: 'set-lang-h' }, t('settings.language')), langSwitch());
 
@@ -203,6 +211,36 @@ export function settingsScreen(logout) {
   const cradleList = h('ul', { class: 'cradle-list' });
   /** @type {string | null} */
   let confirming = null;
+  /** "Online" / "Offline since 3:12 AM" of one cradle, updated in place. @param {HTMLElement} line */
+  function setPresenceLine(line) {
+    const uuid = line.dataset.presenceOf ?? '';
+    const p = presenceOf(uuid);
+    const text =
+      p.state === 'online'
+        ? t('presence.online')
+        : p.state === 'offline'
+          ? p.since !== null || p.lastSeen !== null
+            ? t('presence.offlineSince', { time: formatAt(/** @type {number} */ (p.since ?? p.lastSeen)) })
+            : t('presence.offline')
+          : p.state === 'never'
+            ? t('presence.never')
+            : '';
+    line.hidden = !text;
+    line.dataset.presence = p.state;
+    const words = line.querySelector('.presence-words');
+    if (words) setText(words, text);
+    const dot = line.querySelector('.presence-dot');
+    if (dot instanceof HTMLElement) setPresenceDot(dot);
+  }
+  /** @param {string} uuid */
+  function presenceLine(uuid) {
+    const dot = presenceDot(uuid);
+    // The words say it already.
+    dot.setAttribute('aria-hidden', 'true');
+    const line = h('span', { class: 'presence-line', 'data-presence-of': uuid }, dot, h('span', { class: 'presence-words' }));
+    setPresenceLine(line);
+    return line;
+  }
   function drawCradles() {
     if (!state.cradles.length) {
       fill(cradleList, h('li', { class: 'muted' }, t('settings.noCradles')));
@@ -245,11 +283,33 @@ export function settingsScreen(logout) {
           const yes = cradleList.querySelector('[data-action="confirm-remove"]');
           if (yes instanceof HTMLElement) yes.focus();
         });
-        return h('li', {}, h('span', { class: 'mono' }, cradleName(c.uuid)), remove);
+        return h(
+          'li',
+          { 'data-uuid': c.uuid },
+          h(
+            'div',
+            { class: 'cradle-info' },
+            h('span', { class: 'mono' }, cradleName(c.uuid)),
+            h(
+              'span',
+              { class: 'cradle-meta' },
+              presenceLine(c.uuid),
+              c.mqtt_password_required ? h('span', { class: 'lock' }, t('presence.passwordOn')) : null,
+            ),
+          ),
+          remove,
+        );
       }),
     );
   }
   offs.push(on('cradles', drawCradles));
+  offs.push(
+    on('presence', (uuid) => {
+      for (const line of cradleList.querySelectorAll('.presence-line')) {
+        if (line instanceof HTMLElement && line.dataset.presenceOf === uuid) setPresenceLine(line);
+      }
+    }),
+  );
   drawCradles();
   const cradlesCard = h(
     'section',
@@ -275,7 +335,13 @@ export function settingsScreen(logout) {
   const el = page(
     t('settings.title'),
     'settings',
-    h('div', { class: 'settings-grid' }, form, langCard, notifyCard, hubCard, cradlesCard, accountCard),
+    h(
+      'div',
+      { class: 'settings-grid' },
+      // Two columns on wide screens: the selected cradle's settings, the rest.
+      h('div', { class: 'settings-col' }, form, pwCard.el),
+      h('div', { class: 'settings-col' }, langCard, notifyCard, hubCard, cradlesCard, accountCard),
+    ),
   );
   return { el, title: t('settings.title'), destroy: () => offs.forEach((f) => f()) };
 }
