@@ -288,3 +288,12 @@ pub fn external(host: &str, port: u16) -> MqttMode {
         port,
     }
 }
+
+/// A port that was free a moment ago (bound and released), for a process
+/// that must be told its port up front.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}

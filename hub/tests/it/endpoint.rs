@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::Command;
 
-use crate::common::{Cradle, TestHub, fixture_frame};
+use crate::common::{Cradle, TestHub, fixture_frame, free_port};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -379,6 +379,21 @@ async fn a_motor_command_to_a_cradle_that_is_not_connected_fails_clearly() {
     );
 }
 
+async fn stored_temperatures(t: &TestHub, value: f64) -> i64 {
+    t.hub
+        .state
+        .store
+        .read(move |db| {
+            db.query_row(
+                "SELECT count(*) FROM sensor_data WHERE temperature = ?1",
+                [value],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn qos1_is_acknowledged_after_commit_and_qos2_is_taken_once() {
     let t = TestHub::start().await;
@@ -397,19 +412,7 @@ async fn qos1_is_acknowledged_after_commit_and_qos2_is_taken_once() {
         Some(Packet::PubAck(PubAck { pkid: 7 }))
     ));
     // Acknowledged means committed: readable at once, no flush needed.
-    let stored = t
-        .hub
-        .state
-        .store
-        .read(|db| {
-            db.query_row(
-                "SELECT count(*) FROM sensor_data WHERE temperature = 36.4",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-        })
-        .await
-        .unwrap();
+    let stored = stored_temperatures(&t, 36.4).await;
     assert_eq!(stored, 1);
 
     // QoS 2: PUBREC, a duplicate is not stored twice, PUBREL -> PUBCOMP.
@@ -438,19 +441,7 @@ async fn qos1_is_acknowledged_after_commit_and_qos2_is_taken_once() {
         Some(Packet::PubComp(PubComp { pkid: 9 }))
     ));
     t.hub.state.store.flush().await.unwrap();
-    let stored = t
-        .hub
-        .state
-        .store
-        .read(|db| {
-            db.query_row(
-                "SELECT count(*) FROM sensor_data WHERE temperature = 36.5",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-        })
-        .await
-        .unwrap();
+    let stored = stored_temperatures(&t, 36.5).await;
     assert_eq!(stored, 1, "exactly once");
 
     // PINGREQ, then a clean DISCONNECT.
@@ -705,14 +696,6 @@ async fn a_thousand_connections_come_and_go_without_a_trace() {
     // The hub runs in this process: its sockets are this process's fds.
     let after = fds();
     assert!(after <= before + 4, "fds {before} -> {after}");
-}
-
-/// Frees a port by binding and dropping a listener (the hub binds it again).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 struct HubProcess {

@@ -1,7 +1,6 @@
 //! External-broker mode against a real Mosquitto (Debian's `mosquitto`
 //! package; `scripts/test.sh` and `.ci/run` install it).
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -9,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{Cradle, TestHub, external};
+use crate::common::{Cradle, TestHub, external, free_port};
 
 fn mosquitto_bin() -> &'static str {
     if Path::new("/usr/sbin/mosquitto").exists() {
@@ -17,14 +16,6 @@ fn mosquitto_bin() -> &'static str {
     } else {
         "mosquitto"
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Mosquitto {
