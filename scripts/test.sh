@@ -43,7 +43,7 @@ echo "==> desktop app: end-to-end test under Xvfb"
 echo "==> benchmark smoke run (checks it works; timings are not asserted)"
 bench_out="$(mktemp -d)"
 cargo run --locked -q -p cradle-hub -- bench --scenario all --duration 2 --warmup 1 --burst 5000 \
-  --json "$bench_out/bench.json"
+  --churn 50 --json "$bench_out/bench.json"
 rm -rf "$bench_out"
 cargo test --locked -q -p cradle-hub --benches
 echo "==> all tests passed"

@@ -1,6 +1,6 @@
 //! The hub under test: a fresh child process on free loopback ports, or a
 //! running hub given by flags; and what `/proc/<pid>` says about it (CPU
-//! time, RSS).
+//! time, RSS, open file descriptors).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use parking_lot::Mutex;
+use serde::Serialize;
 
 use super::{BenchArgs, ScenarioResult};
 use crate::protocol::parse_mqtt_url;
@@ -150,6 +152,21 @@ fn rss_kb(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
 }
 
+pub(super) fn rss_mb(pid: u32) -> Option<f64> {
+    rss_kb(pid).map(|kb| kb as f64 / 1024.0)
+}
+
+/// Open file descriptors of a process (sockets included). Reading another
+/// user's process needs the same user or root.
+pub(super) fn fd_count(pid: u32) -> Option<u64> {
+    Some(
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .ok()?
+            .filter(|e| e.is_ok())
+            .count() as u64,
+    )
+}
+
 /// Samples CPU and peak RSS over a measurement window.
 pub(super) struct ProcMeter {
     pid: Option<u32>,
@@ -202,5 +219,68 @@ impl ProcMeter {
 impl Drop for ProcMeter {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// One point of an RSS series: seconds since the load started, RSS in MB.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct RssPoint {
+    pub t_s: f64,
+    pub rss_mb: f64,
+}
+
+/// Records the hub's RSS every `every` from now on, for a soak's curve.
+pub(super) struct RssRecorder {
+    points: Arc<Mutex<Vec<RssPoint>>>,
+    pid: u32,
+    started: Instant,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RssRecorder {
+    pub fn start(pid: u32, every: Duration) -> RssRecorder {
+        let points = Arc::new(Mutex::new(Vec::new()));
+        let started = Instant::now();
+        let task = {
+            let points = points.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                // A late sample keeps its real time; the next is due `every` after it.
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    if let Some(rss_mb) = rss_mb(pid) {
+                        let t_s = started.elapsed().as_secs_f64();
+                        points.lock().push(RssPoint { t_s, rss_mb });
+                    }
+                }
+            })
+        };
+        RssRecorder {
+            points,
+            pid,
+            started,
+            task,
+        }
+    }
+
+    /// Stops sampling, adds a last sample so the series reaches the end of
+    /// the run, and returns the series.
+    pub fn finish(self) -> Vec<RssPoint> {
+        self.task.abort();
+        let mut points = std::mem::take(&mut *self.points.lock());
+        if let Some(rss_mb) = rss_mb(self.pid) {
+            let t_s = self.started.elapsed().as_secs_f64();
+            if points.last().is_none_or(|p| t_s - p.t_s > 0.5) {
+                points.push(RssPoint { t_s, rss_mb });
+            }
+        }
+        points
+    }
+}
+
+impl Drop for RssRecorder {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

@@ -3,15 +3,17 @@
 //! the real hub from outside, as cradles and phones use it.
 //!
 //! By default each scenario starts a fresh hub (this same binary) as a child
-//! process on free loopback ports and samples its CPU time and RSS from
-//! `/proc/<pid>`; `--hub-url`/`--mqtt-url`/`--hub-pid` measure a
+//! process on free loopback ports and samples its CPU time, RSS and open
+//! files from `/proc/<pid>`; `--hub-url`/`--mqtt-url`/`--hub-pid` measure a
 //! running hub (with any broker or MQTT endpoint that speaks the protocol).
 
 mod alerts16;
 mod burst;
+mod churn;
 mod hub_process;
 mod load;
 mod rest;
+mod soak;
 mod startup;
 mod stats;
 mod streaming;
@@ -22,25 +24,31 @@ use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 use serde_json::json;
 
-/// The scenarios `--scenario all` runs.
-pub const ALL_SCENARIOS: [&str; 8] = [
+pub use hub_process::RssPoint;
+pub use stats::{rss_fit, rss_slope_mb_per_min};
+
+/// The scenarios `--scenario all` runs: each takes about `--duration`.
+/// `soak` is long by nature and runs only when named.
+pub const QUICK_SCENARIOS: [&str; 10] = [
     "one-viewer",
     "4x8",
     "16x32",
+    "idle16",
     "burst",
     "rest",
     "stuck",
     "alerts16",
+    "churn",
     "startup",
 ];
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Scenario: one-viewer, 4x8, 16x32, burst, rest, stuck, alerts16, startup, or all;
-    /// several separated by commas.
+    /// Scenario: one-viewer, 4x8, 16x32, idle16, burst, rest, stuck, alerts16, churn, startup,
+    /// soak, or all (every one but soak); several separated by commas.
     #[arg(long, default_value = "all")]
     pub scenario: String,
-    /// Seconds each scenario measures (after the warm-up).
+    /// Seconds each scenario measures (after the warm-up); soak holds its load this long.
     #[arg(long, default_value_t = 30)]
     pub duration: u64,
     /// Seconds of warm-up before measuring.
@@ -49,13 +57,25 @@ pub struct BenchArgs {
     /// Messages in the sensor burst.
     #[arg(long, default_value_t = 200_000)]
     pub burst: usize,
+    /// MQTT connect → publish → disconnect cycles in churn.
+    #[arg(long, default_value_t = 1000)]
+    pub churn: usize,
+    /// Cradles in soak. [default: 16]
+    #[arg(long)]
+    pub cradles: Option<usize>,
+    /// MJPEG viewers in soak. [default: 32]
+    #[arg(long)]
+    pub viewers: Option<usize>,
+    /// Seconds between two RSS samples in soak.
+    #[arg(long, default_value_t = 10)]
+    pub sample_every: u64,
     /// Measure this running hub instead of starting one per scenario.
     #[arg(long)]
     pub hub_url: Option<String>,
     /// The running hub's broker or MQTT endpoint (with --hub-url).
     #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
     pub mqtt_url: String,
-    /// The running hub's pid, to sample its CPU and memory (with --hub-url).
+    /// The running hub's pid, to sample its CPU, memory and open files (with --hub-url).
     #[arg(long)]
     pub hub_pid: Option<u32>,
     /// Write the results as JSON here.
@@ -83,6 +103,30 @@ pub struct ScenarioResult {
     pub frames_published: Option<u64>,
     pub frames_recorded: Option<u64>,
     pub ready_ms: Option<f64>,
+    /// soak: RSS at the first and the last sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_mb_first: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_mb_last: Option<f64>,
+    /// soak: least-squares slope of RSS after the first minute of load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rss_slope_mb_per_min: Option<f64>,
+    /// soak: the hub's RSS every `--sample-every` s, from the start of the
+    /// load (warm-up included).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rss_series: Vec<RssPoint>,
+    /// churn: completed connect → publish → disconnect cycles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycles: Option<u64>,
+    /// churn: the hub before the cycles and after they settled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub_rss_mb_before: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub_rss_mb_after: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fds_before: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fds_after: Option<u64>,
     pub notes: Vec<String>,
 }
 
@@ -139,12 +183,15 @@ async fn scenario(args: &BenchArgs, name: &str) -> Result<ScenarioResult> {
         "4x8" => streaming::streaming(args, name, 4, 8, 0).await,
         "16x32" => streaming::streaming(args, name, 16, 32, 0).await,
         "stuck" => streaming::streaming(args, name, 4, 8, 2).await,
+        "idle16" => streaming::idle16(args).await,
         "burst" => burst::burst(args).await,
         "rest" => rest::rest(args).await,
         "alerts16" => alerts16::alerts16(args).await,
+        "churn" => churn::churn(args).await,
         "startup" => startup::startup().await,
+        "soak" => soak::soak(args).await,
         other => Err(anyhow!(
-            "unknown scenario {other:?}; one of {ALL_SCENARIOS:?} or all"
+            "unknown scenario {other:?}; one of {QUICK_SCENARIOS:?}, soak, or all"
         )),
     }
 }
@@ -152,7 +199,7 @@ async fn scenario(args: &BenchArgs, name: &str) -> Result<ScenarioResult> {
 /// `cradle-hub bench`: runs the chosen scenarios, prints the table, writes the JSON.
 pub async fn run(args: BenchArgs) -> Result<()> {
     let chosen: Vec<&str> = if args.scenario == "all" {
-        ALL_SCENARIOS.to_vec()
+        QUICK_SCENARIOS.to_vec()
     } else {
         args.scenario.split(',').map(str::trim).collect()
     };

@@ -1,5 +1,6 @@
 //! Cradles streaming at 10 fps with MJPEG viewers: `one-viewer`, `4x8`,
-//! `16x32` and `stuck` (4x8 plus viewers that never read).
+//! `16x32`, `stuck` (4x8 plus viewers that never read) and `idle16` (16
+//! cradles, nobody watching). The same load runs under `soak`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -120,5 +121,14 @@ pub(super) async fn streaming(
             "{stuck} viewers never read; readings ingested during the run: {readings} (~{expected} sent)"
         ));
     }
+    Ok(r)
+}
+
+/// 16 cradles streaming and nobody watching: the hub's cost while parents
+/// sleep. Target: ≤ 6 % of one core.
+pub(super) async fn idle16(args: &BenchArgs) -> Result<ScenarioResult> {
+    let mut r = streaming(args, "idle16", 16, 0, 0).await?;
+    r.notes
+        .push("16 cradles at 10 fps, no viewers; target ≤ 6 % of one core".into());
     Ok(r)
 }
