@@ -25,6 +25,7 @@ pub struct Cli {
 pub enum Command {
     /// Play one or more simulated cradles against a hub, exactly as real firmware does.
     Simulate(cradle_tools::simulator::SimulateArgs),
-    /// Measure a hub from outside (MQTT + HTTP) under the load scenarios of docs/PERFORMANCE.md.
+    /// Measure a hub from outside (MQTT + HTTP) under the load scenarios of docs/PERFORMANCE.md;
+    /// `bench plot` draws a soak's memory curve.
     Bench(cradle_tools::bench::BenchArgs),
 }

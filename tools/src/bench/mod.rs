@@ -12,6 +12,7 @@ mod burst;
 mod churn;
 mod hub_process;
 mod load;
+pub mod plot;
 mod rest;
 mod soak;
 mod startup;
@@ -43,7 +44,10 @@ pub const QUICK_SCENARIOS: [&str; 10] = [
 ];
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
     /// Scenario: one-viewer, 4x8, 16x32, idle16, burst, rest, stuck, alerts16, churn, startup,
     /// soak, or all (every one but soak); several separated by commas.
     #[arg(long, default_value = "all")]
@@ -81,6 +85,12 @@ pub struct BenchArgs {
     /// Write the results as JSON here.
     #[arg(long, default_value = "bench-results.json")]
     pub json: PathBuf,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Draw the hub's RSS over time from a soak's JSON results as a PNG.
+    Plot(plot::PlotArgs),
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -198,6 +208,9 @@ async fn scenario(args: &BenchArgs, name: &str) -> Result<ScenarioResult> {
 
 /// `cradle-hub bench`: runs the chosen scenarios, prints the table, writes the JSON.
 pub async fn run(args: BenchArgs) -> Result<()> {
+    if let Some(BenchCommand::Plot(plot)) = &args.command {
+        return plot::run(plot);
+    }
     let chosen: Vec<&str> = if args.scenario == "all" {
         QUICK_SCENARIOS.to_vec()
     } else {
