@@ -48,7 +48,11 @@ echo "==> desktop app: end-to-end test under Xvfb"
 echo "==> benchmark smoke run (checks it works; timings are not asserted)"
 bench_out="$(mktemp -d)"
 cargo run --locked -q -p cradle-hub -- bench --scenario all --duration 2 --warmup 1 --burst 5000 \
-  --json "$bench_out/bench.json"
+  --churn 50 --json "$bench_out/bench.json"
+# A tiny soak and its plot: checks the RSS series and the PNG writer end to end.
+cargo run --locked -q -p cradle-hub -- bench --scenario soak --cradles 2 --viewers 2 --duration 3 \
+  --warmup 1 --sample-every 1 --json "$bench_out/soak.json"
+cargo run --locked -q -p cradle-hub -- bench plot --json "$bench_out/soak.json" --out "$bench_out/soak.png"
 rm -rf "$bench_out"
 cargo test --locked -q -p cradle-hub --benches
 echo "==> all tests passed"

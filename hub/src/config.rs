@@ -5,35 +5,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 use serde::Deserialize;
 
 use crate::i18n::Lang;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "cradle-hub",
-    version,
-    about = "Local-first smart-cradle hub: MQTT ingest, alerts, REST API, live view and web UI",
-    long_about = "Local-first smart-cradle hub.\n\nCradles publish readings and frames over MQTT \
-                  (the hub's own MQTT endpoint by default); parents use the REST API, live view and web UI.\n\
-                  Precedence of settings: command-line flags, then environment variables, then the \
-                  TOML file given with --config, then built-in defaults."
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    #[command(flatten)]
-    pub serve: ServeArgs,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Play one or more simulated cradles against a hub, exactly as real firmware does.
-    Simulate(crate::simulator::SimulateArgs),
-    /// Measure a hub from outside (MQTT + HTTP) under the load scenarios of docs/PERFORMANCE.md.
-    Bench(crate::bench::BenchArgs),
-}
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {

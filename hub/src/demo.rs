@@ -3,9 +3,9 @@
 
 use crate::RunningHub;
 use crate::auth;
-use crate::simulator::{self, SimulateArgs, Simulator};
 use crate::store::{agents, users};
 use crate::timefmt::now_millis;
+use cradle_tools::simulator::{self, SimulateArgs, Simulator};
 
 pub const DEMO_USER: &str = "demo";
 pub const DEMO_CRADLES: [&str; 2] = ["demo-cradle-1", "demo-cradle-2"];

@@ -4,7 +4,6 @@
 pub mod alerts;
 pub mod api;
 pub mod auth;
-pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod i18n;
@@ -16,7 +15,6 @@ pub mod mqtt;
 pub mod qr;
 pub mod readings;
 pub mod retention;
-pub mod simulator;
 pub mod store;
 pub mod timefmt;
 

@@ -7,7 +7,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
 
-use cradle_hub::config::{Cli, Command, Settings};
+use cradle_hub::config::Settings;
+
+mod cli;
+use cli::{Cli, Command};
 
 fn init_tracing() {
     let filter =
@@ -25,8 +28,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing();
     match cli.command {
-        Some(Command::Simulate(args)) => cradle_hub::simulator::run(args).await,
-        Some(Command::Bench(args)) => cradle_hub::bench::run(args).await,
+        Some(Command::Simulate(args)) => cradle_tools::simulator::run(args).await,
+        Some(Command::Bench(args)) => cradle_tools::bench::run(args).await,
         None => serve(&cli.serve).await,
     }
 }

@@ -17,7 +17,7 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use crate::config::parse_mqtt_url;
+use crate::protocol::{parse_mqtt_url, servo_topic};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimulateArgs {
@@ -115,7 +115,7 @@ impl Simulator {
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    MqttUrl(#[from] crate::protocol::BadMqttUrl),
     #[error("rendering frames failed: {0}")]
     Render(String),
 }
@@ -303,7 +303,7 @@ async fn run_cradle(
         .set_max_packet_size(64 * 1024, 1024 * 1024)
         .set_request_channel_capacity(64);
     let (client, mut eventloop) = AsyncClient::new(options, 64);
-    let servo_topic = crate::mqtt::servo_topic(&cradle.uuid);
+    let servo_topic = servo_topic(&cradle.uuid);
     let listener = {
         let cradle = cradle.clone();
         let client = client.clone();

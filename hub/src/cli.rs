@@ -1,0 +1,31 @@
+//! The `cradle-hub` command line: the hub itself (no subcommand, settings in
+//! `cradle_hub::config`) and the tools that live in `cradle_tools`.
+
+use clap::{Parser, Subcommand};
+use cradle_hub::config::ServeArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cradle-hub",
+    version,
+    about = "Local-first smart-cradle hub: MQTT ingest, alerts, REST API, live view and web UI",
+    long_about = "Local-first smart-cradle hub.\n\nCradles publish readings and frames over MQTT \
+                  (the hub's own MQTT endpoint by default); parents use the REST API, live view and web UI.\n\
+                  Precedence of settings: command-line flags, then environment variables, then the \
+                  TOML file given with --config, then built-in defaults."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Play one or more simulated cradles against a hub, exactly as real firmware does.
+    Simulate(cradle_tools::simulator::SimulateArgs),
+    /// Measure a hub from outside (MQTT + HTTP) under the load scenarios of docs/PERFORMANCE.md;
+    /// `bench plot` draws a soak's memory curve.
+    Bench(cradle_tools::bench::BenchArgs),
+}
