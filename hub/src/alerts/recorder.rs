@@ -18,11 +18,13 @@ pub struct RingFrame {
     stored: bool,
 }
 
-/// The newest frames are kept at full rate; older pre-roll frames are
-/// thinned to one per `THIN_INTERVAL_MS`, which keeps ~36 instead of 100
-/// frames (~2 MB instead of ~6 MB) per cradle in memory.
-const FULL_RATE_MS: Millis = 2_000;
-const THIN_INTERVAL_MS: Millis = 500;
+/// The newest second is kept at full rate; older pre-roll frames are
+/// thinned to one a second. That keeps ~19 instead of 100 frames per cradle
+/// (~1 MB instead of ~5 MB of 40-60 KB JPEGs): the pre-roll is the hub's
+/// largest memory cost per cradle, and a second-by-second lead-up still
+/// shows what happened before an alert.
+const FULL_RATE_MS: Millis = 1_000;
+const THIN_INTERVAL_MS: Millis = 1_000;
 
 #[derive(Default)]
 struct CradleRecorder {
