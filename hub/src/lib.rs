@@ -17,6 +17,7 @@ pub mod readings;
 pub mod retention;
 pub mod simulator;
 pub mod store;
+pub mod tasks;
 pub mod timefmt;
 
 use std::net::SocketAddr;
