@@ -109,13 +109,17 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
 
     let alerts = alerts::Alerts::load(store.clone(), live.clone()).await?;
     alerts.spawn_ticker();
-    retention::spawn(
+    let maintenance = retention::Maintenance::new(
         store.clone(),
         retention::Retention {
             days: settings.retention_days,
             max_recording_bytes: settings.max_recording_bytes,
         },
     );
+    tokio::spawn(maintenance.clone().run(
+        tokio_util::sync::CancellationToken::new(),
+        tasks::TaskHealth::new("maintenance"),
+    ));
     let ingest = Arc::new(Ingest::new(live.clone(), store.clone(), alerts.clone()));
     let (mqtt_addr, host, port) = match &settings.mqtt {
         MqttMode::Embedded { listen } => {
@@ -161,6 +165,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         },
         default_lang: DefaultLang(settings.default_language),
         started_at: std::time::Instant::now(),
+        maintenance,
     };
 
     let (shutdown, mut shutdown_rx) = watch::channel(false);

@@ -77,11 +77,25 @@ pub async fn register_cradle(
     }
     let heard_on_mqtt = state.live.was_heard(&uuid);
     let user_id = user.user_id;
-    let claim_uuid = uuid.clone();
-    let claim = state
-        .store
-        .write(move |c| agents::claim(c, &claim_uuid, user_id, heard_on_mqtt, now_millis()))
-        .await?;
+    let mut attempts = 0;
+    let claim = loop {
+        // A cradle removed earlier is claimable once its old data is gone.
+        state.maintenance.finish_wipe(&uuid).await?;
+        let claim_uuid = uuid.clone();
+        let claim = state
+            .store
+            .write(move |c| agents::claim(c, &claim_uuid, user_id, heard_on_mqtt, now_millis()))
+            .await?;
+        attempts += 1;
+        match claim {
+            Claim::WipePending if attempts < 3 => continue,
+            Claim::WipePending => {
+                return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)
+                    .with_detail("cradle data still being wiped"));
+            }
+            other => break other,
+        }
+    };
     match claim {
         Claim::Claimed(agent) => {
             state.live.set_owner(&agent.uuid, Some(user_id));
@@ -96,6 +110,7 @@ pub async fn register_cradle(
         }
         Claim::OwnedByOther => Err(ApiError::new(StatusCode::CONFLICT, Msg::CradleOwnedByOther)),
         Claim::Unknown => Err(ApiError::new(StatusCode::NOT_FOUND, Msg::UnknownCradle)),
+        Claim::WipePending => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)),
     }
 }
 
@@ -136,8 +151,10 @@ pub async fn delete_cradle(
     let wipe_uuid = uuid.clone();
     state
         .store
-        .write(move |c| agents::unclaim_and_wipe(c, &wipe_uuid, now_millis()))
+        .write(move |c| agents::unclaim(c, &wipe_uuid, now_millis()))
         .await?;
+    // Its readings, frames and alerts go in the background, in chunks.
+    state.maintenance.wipe_soon();
     state.live.set_owner(&uuid, None);
     state.sessions.forget_cradle(&uuid);
     state.alerts.forget_cradle(&uuid, user.user_id);

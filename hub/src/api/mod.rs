@@ -33,6 +33,7 @@ use crate::i18n::DefaultLang;
 use crate::ingest::Ingest;
 use crate::live::Live;
 use crate::mqtt::client::MqttHandle;
+use crate::retention::Maintenance;
 use crate::store::Store;
 
 /// Everything handlers need, cheap to clone.
@@ -54,6 +55,7 @@ pub struct AppState {
     pub mqtt_port: Option<u16>,
     pub default_lang: DefaultLang,
     pub started_at: std::time::Instant,
+    pub maintenance: Arc<Maintenance>,
 }
 
 impl FromRef<AppState> for DefaultLang {

@@ -61,6 +61,8 @@ pub enum Claim {
     Claimed(Agent),
     OwnedByOther,
     Unknown,
+    /// Its previous owner's data is still being deleted: finish that first.
+    WipePending,
 }
 
 /// Gives an unowned cradle to `user_id`. `create_if_missing` covers a cradle
@@ -72,6 +74,9 @@ pub fn claim(
     create_if_missing: bool,
     now: Millis,
 ) -> rusqlite::Result<Claim> {
+    if pending_wipe(c, uuid)?.is_some() {
+        return Ok(Claim::WipePending);
+    }
     let agent = match by_uuid(c, uuid)? {
         Some(a) => a,
         None if create_if_missing => upsert(c, uuid, "", now)?,
@@ -93,20 +98,76 @@ pub fn claim(
     }
 }
 
-/// Unclaims the cradle and deletes everything recorded about it. The agent
-/// row stays (the cradle still exists and may be claimed again).
-pub fn unclaim_and_wipe(c: &Connection, uuid: &str, now: Millis) -> rusqlite::Result<()> {
+/// Unclaims the cradle, forgets its settings and queues the deletion of
+/// everything recorded about it before `now` (done in chunks by
+/// `retention::wipe`; the cradle cannot be claimed again until then). The
+/// agent row stays (the cradle still exists and may be claimed again).
+pub fn unclaim(c: &Connection, uuid: &str, now: Millis) -> rusqlite::Result<()> {
     c.execute(
         "UPDATE agents SET owner_id = NULL, updated_at = ?2 WHERE uuid = ?1",
         params![uuid, now],
     )?;
-    c.execute("DELETE FROM sensor_data WHERE agent_uuid = ?1", [uuid])?;
-    c.execute("DELETE FROM alert_logs WHERE agent_uuid = ?1", [uuid])?;
-    c.execute("DELETE FROM video_frames WHERE agent_uuid = ?1", [uuid])?;
     c.execute("DELETE FROM alert_settings WHERE agent_uuid = ?1", [uuid])?;
     c.execute(
         "UPDATE sessions SET selected_cradle = NULL WHERE selected_cradle = ?1",
         [uuid],
     )?;
+    queue_wipe(c, uuid, now)
+}
+
+/// Rows of `uuid` older than `upto` are to be deleted.
+pub fn queue_wipe(c: &Connection, uuid: &str, upto: Millis) -> rusqlite::Result<()> {
+    // +1: the rows stamped in the same millisecond go too.
+    c.execute(
+        "INSERT INTO pending_wipes (agent_uuid, upto) VALUES (?1, ?2)
+         ON CONFLICT (agent_uuid) DO UPDATE SET upto = max(upto, excluded.upto)",
+        params![uuid, upto + 1],
+    )?;
     Ok(())
+}
+
+pub fn pending_wipe(c: &Connection, uuid: &str) -> rusqlite::Result<Option<Millis>> {
+    c.prepare_cached("SELECT upto FROM pending_wipes WHERE agent_uuid = ?1")?
+        .query_row([uuid], |r| r.get(0))
+        .optional()
+}
+
+pub fn pending_wipes(c: &Connection) -> rusqlite::Result<Vec<(String, Millis)>> {
+    c.prepare_cached("SELECT agent_uuid, upto FROM pending_wipes")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
+
+/// The wipe up to `upto` is complete (a later one queued meanwhile stays).
+pub fn wipe_done(c: &Connection, uuid: &str, upto: Millis) -> rusqlite::Result<()> {
+    c.execute(
+        "DELETE FROM pending_wipes WHERE agent_uuid = ?1 AND upto = ?2",
+        params![uuid, upto],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{test_store, users};
+
+    #[tokio::test]
+    async fn unclaim_queues_a_wipe_and_blocks_claims_until_done() {
+        let (store, _dir) = test_store();
+        let claim_again = store
+            .write(|c| {
+                let ann = users::insert(c, "ann", "h", 0)?;
+                upsert(c, "x", "10.0.0.1", 1)?;
+                claim(c, "x", ann, false, 2)?;
+                unclaim(c, "x", 100)?;
+                assert_eq!(pending_wipe(c, "x")?, Some(101));
+                let blocked = matches!(claim(c, "x", ann, false, 3)?, Claim::WipePending);
+                wipe_done(c, "x", 101)?;
+                Ok(blocked && matches!(claim(c, "x", ann, false, 4)?, Claim::Claimed(_)))
+            })
+            .await
+            .unwrap();
+        assert!(claim_again);
+    }
 }

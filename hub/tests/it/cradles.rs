@@ -178,3 +178,53 @@ async fn deleting_a_cradle_wipes_its_data() {
         .await;
     assert_eq!(rows, json!([]));
 }
+
+/// Deleting a cradle is one short job; its data goes in chunks afterwards
+/// and is gone before anyone can claim it again.
+#[tokio::test]
+async fn a_removed_cradles_data_is_wiped_in_the_background() {
+    let t = TestHub::start().await;
+    let mut ann = t.user("ann").await;
+    t.cradle_for(&mut ann, "cradle-a").await;
+    t.hub
+        .state
+        .store
+        .write(|c| {
+            c.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 20000)
+                 INSERT INTO sensor_data (agent_uuid, ts, temperature) SELECT 'cradle-a', 1000 + i, 36.6 FROM n",
+                [],
+            )
+        })
+        .await
+        .unwrap();
+    let batches = || {
+        t.hub
+            .state
+            .store
+            .stats()
+            .batches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = batches();
+    let (s, _) = ann
+        .post("/delete_cradle", json!({"uuid": "cradle-a"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let count = || {
+        t.hub.state.store.read(|c| {
+            c.query_row(
+                "SELECT (SELECT count(*) FROM sensor_data WHERE agent_uuid = 'cradle-a'),
+                        (SELECT count(*) FROM pending_wipes)",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+        })
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count().await.unwrap() != (0, 0) {
+        assert!(tokio::time::Instant::now() < deadline, "never wiped");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(batches() - before > 2, "in several jobs");
+}
