@@ -13,11 +13,13 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use crate::live::{Live, LiveFrame};
 use crate::readings::Reading;
 use crate::store::alerts::AlertRow;
 use crate::store::{Store, StoreError, alerts as alert_rows, frames, settings as settings_rows};
+use crate::tasks::TaskHealth;
 use crate::timefmt::{Millis, now_millis};
 
 use engine::{AlertFacts, AlertSettings, AlertType, Engine, Fired};
@@ -243,16 +245,22 @@ impl Alerts {
         }
     }
 
-    pub fn spawn_ticker(self: &Arc<Self>) {
-        let alerts = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(500));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                tick.tick().await;
-                alerts.tick(now_millis()).await;
+    /// The ticker task: [`Alerts::tick`] twice a second until `token` is cancelled.
+    pub async fn run_ticker(self: Arc<Self>, token: CancellationToken, health: Arc<TaskHealth>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = tick.tick() => {}
             }
-        });
+            let now = now_millis();
+            health.beat(now);
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = self.tick(now) => {}
+            }
+        }
     }
 }
 

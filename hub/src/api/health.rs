@@ -1,4 +1,7 @@
 //! `/health`: hub, database and MQTT state for monitors and the desktop app.
+//! `status` is `degraded` (503) with the reasons in `problems` when the
+//! database cannot be read, the writer thread or any owned task has
+//! stopped, the disk is full, or MQTT is disconnected.
 
 use std::time::Duration;
 
@@ -6,8 +9,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
+
+use crate::timefmt::format_millis;
 
 use super::AppState;
 
@@ -22,18 +27,53 @@ pub async fn health(State(state): State<AppState>) -> Response {
         .await,
         Ok(Ok(1))
     );
+    let store = &state.store;
+    let writer = store.writer_health();
+    let writer_ok = writer.is_alive();
+    let disk_full = store.disk_full();
     let mqtt_ok = state.mqtt.is_connected();
-    let ok = db_ok && mqtt_ok;
+
+    let mut problems: Vec<String> = Vec::new();
+    if !db_ok {
+        problems.push("database unreadable".into());
+    }
+    if !writer_ok {
+        problems.push("database writer stopped".into());
+    }
+    if disk_full {
+        problems.push("disk full".into());
+    }
+    let mut tasks = serde_json::Map::new();
+    for t in state.tasks.health() {
+        if !t.is_alive() && !t.is_stopping() && t.name != writer.name {
+            problems.push(format!("{} stopped", t.name));
+        }
+        tasks.insert(
+            t.name.to_owned(),
+            json!({"alive": t.is_alive(), "last_beat": t.last_beat().map(format_millis)}),
+        );
+    }
+    if !mqtt_ok {
+        problems.push("mqtt disconnected".into());
+    }
+    let ok = problems.is_empty();
+
     let counters = &state.ingest.counters;
-    let dropped: serde_json::Map<String, serde_json::Value> = counters
+    let dropped: serde_json::Map<String, Value> = counters
         .dropped_all()
         .into_iter()
         .map(|(k, v)| (k.to_owned(), json!(v)))
         .collect();
+    let stats = store.stats();
     let body = json!({
         "status": if ok { "ok" } else { "degraded" },
+        "problems": problems,
         "hub": "ok",
-        "database": if db_ok { "ok" } else { "error" },
+        "database": match (db_ok && writer_ok, disk_full) {
+            (_, true) => "disk full",
+            (true, false) => "ok",
+            (false, false) => "error",
+        },
         "mqtt": if mqtt_ok { "connected" } else { "disconnected" },
         "mqtt_broker": state.mqtt.broker,
         "mqtt_reconnects": state.mqtt.reconnects.load(Ordering::Relaxed),
@@ -44,10 +84,19 @@ pub async fn health(State(state): State<AppState>) -> Response {
             "readings": counters.readings.load(Ordering::Relaxed),
             "dropped": dropped,
         },
+        "recording": if disk_full { "paused: disk full" } else { "on" },
         "store": {
-            "jobs": state.store.stats().jobs.load(Ordering::Relaxed),
-            "batches": state.store.stats().batches.load(Ordering::Relaxed),
+            "jobs": stats.jobs.load(Ordering::Relaxed),
+            "batches": stats.batches.load(Ordering::Relaxed),
+            "failed_jobs": stats.failed_jobs.load(Ordering::Relaxed),
+            "panicked_jobs": stats.panicked_jobs.load(Ordering::Relaxed),
+            "queued": store.queued(),
+            "writer": if writer_ok { "running" } else { "stopped" },
+            "last_commit": writer.last_beat().map(format_millis),
+            "disk_full_since": store.disk_full_since().map(format_millis),
+            "open_readers": store.open_readers(),
         },
+        "tasks": tasks,
         "version": env!("CARGO_PKG_VERSION"),
     });
     let status = if ok {

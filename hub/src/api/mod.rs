@@ -35,6 +35,7 @@ use crate::live::Live;
 use crate::mqtt::client::MqttHandle;
 use crate::retention::Maintenance;
 use crate::store::Store;
+use crate::tasks::Tasks;
 
 /// Everything handlers need, cheap to clone.
 #[derive(Clone)]
@@ -55,6 +56,9 @@ pub struct AppState {
     pub mqtt_port: Option<u16>,
     pub default_lang: DefaultLang,
     pub started_at: std::time::Instant,
+    /// The hub's tasks and root cancellation token: open streams end when
+    /// it is cancelled (shutdown).
+    pub tasks: Arc<Tasks>,
     pub maintenance: Arc<Maintenance>,
 }
 

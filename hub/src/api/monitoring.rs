@@ -7,10 +7,11 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::{Instant, interval_at};
+use tokio_util::sync::CancellationToken;
 
 use crate::i18n::Msg;
 use crate::live::CradleStatus;
@@ -112,21 +113,23 @@ pub struct HistoryRow<'a> {
 /// What an SSE stream says before the cradle has reported anything.
 const UNKNOWN: &str = "Unknown";
 
-pub async fn crying_sse(owned: OwnedCradle) -> impl IntoResponse {
-    status_sse(owned, |s| {
+pub async fn crying_sse(State(state): State<AppState>, owned: OwnedCradle) -> impl IntoResponse {
+    status_sse(state.tasks.token().clone(), owned, |s| {
         s.crying.map_or(UNKNOWN, |c| c.as_str()).to_owned()
     })
 }
 
-pub async fn direction_sse(owned: OwnedCradle) -> impl IntoResponse {
-    status_sse(owned, |s| {
+pub async fn direction_sse(State(state): State<AppState>, owned: OwnedCradle) -> impl IntoResponse {
+    status_sse(state.tasks.token().clone(), owned, |s| {
         s.direction.as_ref().map_or(UNKNOWN, |d| d.raw()).to_owned()
     })
 }
 
 /// Sends the projected value at once, again whenever it changes, and
 /// repeats it about once a second (the contract's rhythm) in between.
+/// Ends when the hub shuts down.
 fn status_sse(
+    stop: CancellationToken,
     owned: OwnedCradle,
     project: fn(&CradleStatus) -> String,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
@@ -152,6 +155,7 @@ fn status_sse(
                 }
             }
         },
-    );
+    )
+    .take_until(stop.cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
