@@ -97,6 +97,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
             "open_readers": store.open_readers(),
         },
         "tasks": tasks,
+        "unsaved_alerts": state.alerts.unsaved_count(),
         "version": env!("CARGO_PKG_VERSION"),
     });
     let status = if ok {

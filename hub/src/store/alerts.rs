@@ -56,6 +56,15 @@ pub fn insert(c: &Connection, a: &AlertRow) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Like [`insert`], but a row already stored with that id is kept (a
+/// write retried after a failure that had in fact committed).
+pub fn insert_unless_present(c: &Connection, a: &AlertRow) -> rusqlite::Result<()> {
+    if by_id(c, a.id)?.is_none() {
+        insert(c, a)?;
+    }
+    Ok(())
+}
+
 /// Alerts of every cradle `user_id` owns since `since`, newest first.
 pub fn for_user(
     c: &Connection,

@@ -6,6 +6,7 @@ mod accounts;
 mod alerts;
 mod common;
 mod cradles;
+mod disk_full;
 mod lifecycle;
 mod media;
 mod monitoring;
