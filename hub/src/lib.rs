@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::AppState;
-use crate::auth::{LoginThrottle, MediaSigner, Sessions};
+use crate::auth::{LoginThrottle, MediaSigner, RateLimiter, Sessions};
 use crate::config::{MqttMode, Settings};
 use crate::i18n::DefaultLang;
 use crate::ingest::Ingest;
@@ -224,6 +224,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         started_at: std::time::Instant::now(),
         tasks: tasks.clone(),
         maintenance,
+        register_limiter: Arc::new(RateLimiter::register_agent()),
     };
 
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

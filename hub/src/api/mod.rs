@@ -28,7 +28,7 @@ pub use extract::{CurrentUser, JsonObject, MediaAuth, MediaCradle, OwnedCradle};
 pub use media::ClipCache;
 
 use crate::alerts::Alerts;
-use crate::auth::{LoginThrottle, MediaSigner, Sessions};
+use crate::auth::{LoginThrottle, MediaSigner, RateLimiter, Sessions};
 use crate::i18n::DefaultLang;
 use crate::ingest::Ingest;
 use crate::live::Live;
@@ -60,6 +60,8 @@ pub struct AppState {
     /// it is cancelled (shutdown).
     pub tasks: Arc<Tasks>,
     pub maintenance: Arc<Maintenance>,
+    /// `/register_agent` calls per source address.
+    pub register_limiter: Arc<RateLimiter>,
 }
 
 impl FromRef<AppState> for DefaultLang {

@@ -179,6 +179,55 @@ async fn deleting_a_cradle_wipes_its_data() {
     assert_eq!(rows, json!([]));
 }
 
+/// `/register_agent` needs no login: it is rate-limited per address.
+#[tokio::test]
+async fn register_agent_is_rate_limited_per_address() {
+    let t = TestHub::start().await;
+    let c = t.client();
+    let mut limited = None;
+    for i in 0..40 {
+        let res = c
+            .raw(reqwest::Method::POST, "/register_agent")
+            .json(&json!({"uuid": format!("flood-{i}"), "ip": "10.0.0.9"}))
+            .send()
+            .await
+            .unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            let retry = res.headers().get("retry-after").cloned();
+            let body: serde_json::Value = res.json().await.unwrap();
+            limited = Some((i, retry, body));
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let (i, retry, body) = limited.expect("rate limited");
+    assert_eq!(i, 30, "a burst of 30 passes");
+    assert!(retry.is_some(), "Retry-After");
+    assert_eq!(body["status"], "error");
+    assert!(body["message"].as_str().unwrap().contains("Too many"));
+}
+
+#[tokio::test]
+async fn a_claimed_cradles_address_change_is_shown_to_its_owner() {
+    let t = TestHub::start().await;
+    let mut ann = t.user("ann").await;
+    t.cradle_for(&mut ann, "cradle-a").await;
+    let (_, list) = ann.get("/api/agents").await;
+    assert_eq!(list[0]["previous_ip"], serde_json::Value::Null);
+    let (s, _) = t
+        .client()
+        .post(
+            "/register_agent",
+            json!({"uuid": "cradle-a", "ip": "192.168.9.9"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, list) = ann.get("/api/agents").await;
+    assert_eq!(list[0]["ip"], "192.168.9.9");
+    assert_eq!(list[0]["previous_ip"], "10.0.0.7");
+    assert!(list[0]["ip_changed_at"].as_str().unwrap().ends_with('Z'));
+}
+
 /// Deleting a cradle is one short job; its data goes in chunks afterwards
 /// and is gone before anyone can claim it again.
 #[tokio::test]
