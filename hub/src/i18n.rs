@@ -106,6 +106,8 @@ pub enum Msg {
     NotFound,
     Busy,
     Internal,
+    /// A history range holding more readings than one answer may carry.
+    RangeTooLarge(usize),
     TooManyRegistrations,
     DiskFull,
 }
@@ -194,6 +196,16 @@ impl Msg {
             (Busy, Lang::Ko) => "허브가 바쁩니다. 잠시 후 다시 시도하세요.",
             (Internal, Lang::En) => "Something went wrong in the hub. It has been logged.",
             (Internal, Lang::Ko) => "허브에 문제가 발생했습니다. 기록되었습니다.",
+            (RangeTooLarge(max), Lang::En) => {
+                return format!(
+                    "This range holds more than {max} readings. Ask for a shorter range (an hour or a day)."
+                );
+            }
+            (RangeTooLarge(max), Lang::Ko) => {
+                return format!(
+                    "이 기간의 측정값이 {max}개를 넘습니다. 더 짧은 기간(한 시간 또는 하루)을 요청하세요."
+                );
+            }
             (TooManyRegistrations, Lang::En) => {
                 "Too many cradle registrations from this address. Please wait and try again."
             }

@@ -26,6 +26,7 @@ use axum::routing::{get, post};
 pub use error::ApiError;
 pub use extract::{CurrentUser, JsonObject, MediaAuth, MediaCradle, OwnedCradle};
 pub use media::ClipCache;
+pub use monitoring::HISTORY_LIMIT;
 
 use crate::alerts::Alerts;
 use crate::auth::{LoginThrottle, MediaSigner, RateLimiter, Sessions};

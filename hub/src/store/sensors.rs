@@ -77,6 +77,45 @@ pub fn range(
     .collect()
 }
 
+/// Like [`range`], but only the rows after `after` (the last row of the
+/// previous page, in `(ts, id)` order): one page of a long range.
+pub fn page(
+    c: &Connection,
+    uuid: &str,
+    from: Millis,
+    to: Millis,
+    after: Option<(Millis, i64)>,
+    limit: usize,
+) -> rusqlite::Result<Vec<SensorRow>> {
+    let Some((ts, id)) = after else {
+        return range(c, uuid, from, to, limit);
+    };
+    c.prepare_cached(
+        "SELECT id, ts, temperature, crying, direction FROM sensor_data
+         WHERE agent_uuid = ?1 AND ts >= ?2 AND ts < ?3 AND (ts, id) > (?4, ?5)
+         ORDER BY ts, id LIMIT ?6",
+    )?
+    .query_map(params![uuid, from, to, ts, id, limit as i64], from_row)?
+    .collect()
+}
+
+/// How many readings `from <= ts < to` has, counting no further than `max`.
+pub fn count_up_to(
+    c: &Connection,
+    uuid: &str,
+    from: Millis,
+    to: Millis,
+    max: usize,
+) -> rusqlite::Result<usize> {
+    c.prepare_cached(
+        "SELECT count(*) FROM (SELECT 1 FROM sensor_data
+         WHERE agent_uuid = ?1 AND ts >= ?2 AND ts < ?3 LIMIT ?4)",
+    )?
+    .query_row(params![uuid, from, to, max as i64], |r| {
+        r.get::<_, i64>(0).map(|n| n as usize)
+    })
+}
+
 /// Deletes at most `limit` readings older than `cutoff`, oldest first
 /// (through the index on `ts`: no table scan).
 pub fn delete_older_than(c: &Connection, cutoff: Millis, limit: usize) -> rusqlite::Result<usize> {
