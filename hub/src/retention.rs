@@ -54,7 +54,7 @@ where
     loop {
         let step = step.clone();
         let (n, done) = store
-            .write_waiting(move |c| chunked(c, CHUNK_BUDGET, rows, step))
+            .write_bulk(move |c| chunked(c, CHUNK_BUDGET, rows, step))
             .await?;
         total += n;
         if done {
@@ -85,7 +85,7 @@ pub async fn sweep(store: &Store, policy: Retention, now: Millis) -> Result<Swep
     while total > policy.max_recording_bytes {
         let excess = total - policy.max_recording_bytes;
         let (n, bytes) = store
-            .write_waiting(move |c| {
+            .write_bulk(move |c| {
                 let started = std::time::Instant::now();
                 let (mut n, mut bytes) = (0, 0);
                 while bytes < excess && started.elapsed() < CHUNK_BUDGET {

@@ -269,7 +269,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
     {
-        let (job, rx) = reply_job(f);
+        let (job, rx) = reply_job(f, false);
         self.jobs.try_send(Msg::Job(job)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => StoreError::Busy,
             mpsc::error::TrySendError::Closed(_) => StoreError::Closed,
@@ -298,12 +298,28 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
     {
-        let (job, rx) = reply_job(f);
+        let (job, rx) = reply_job(f, false);
         self.jobs
             .send(Msg::Job(job))
             .await
             .map_err(|_| StoreError::Closed)?;
         Ok(async move { rx.await.map_err(|_| StoreError::Closed)? })
+    }
+
+    /// Like [`Store::write_waiting`], for a maintenance job (at most a few
+    /// milliseconds, see [`chunked`]): it is committed in a batch of its
+    /// own, so the writes queued meanwhile never wait for it twice.
+    pub async fn write_bulk<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        let (job, rx) = reply_job(f, true);
+        self.jobs
+            .send(Msg::Job(job))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Queues a write nobody waits for (sensor readings, frames). Waits for
@@ -482,6 +498,10 @@ enum Outcome {
 }
 
 trait Job: Send {
+    /// Runs in a batch of its own (maintenance chunks).
+    fn is_bulk(&self) -> bool {
+        false
+    }
     /// Runs the job's statements; on failure, the SQLite error's code.
     fn run(&mut self, c: &Connection) -> Result<(), Option<ffi::Error>>;
     fn panicked(&mut self, message: &str);
@@ -491,18 +511,20 @@ trait Job: Send {
 type Reply<T> = oneshot::Receiver<Result<T, StoreError>>;
 
 struct ReplyJob<T, F> {
+    bulk: bool,
     f: Option<F>,
     result: Option<Result<T, StoreError>>,
     tx: oneshot::Sender<Result<T, StoreError>>,
 }
 
-fn reply_job<T, F>(f: F) -> (Box<dyn Job>, Reply<T>)
+fn reply_job<T, F>(f: F, bulk: bool) -> (Box<dyn Job>, Reply<T>)
 where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
 {
     let (tx, rx) = oneshot::channel();
     let job = ReplyJob {
+        bulk,
         f: Some(f),
         result: None,
         tx,
@@ -515,6 +537,10 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
 {
+    fn is_bulk(&self) -> bool {
+        self.bulk
+    }
+
     fn run(&mut self, c: &Connection) -> Result<(), Option<ffi::Error>> {
         let f = self.f.take().ok_or(None)?;
         match f(c) {
@@ -662,14 +688,27 @@ fn checkpoint_loop(conn: &Connection, stop: &std::sync::mpsc::Receiver<()>, shar
 
 fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Msg>, shared: &Shared) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    // A bulk job met while filling a batch waits for the next one.
+    let mut carried: Option<Box<dyn Job>> = None;
     let mut stop = false;
     while !stop {
-        match rx.blocking_recv() {
-            Some(Msg::Job(job)) => batch.push(job),
-            Some(Msg::Stop) | None => break,
-        }
-        while batch.len() < MAX_BATCH {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match rx.blocking_recv() {
+                Some(Msg::Job(job)) => job,
+                Some(Msg::Stop) | None => break,
+            },
+        };
+        // A bulk job is committed alone: the writes queued meanwhile do
+        // not wait for it, nor it for them.
+        let bulk = first.is_bulk();
+        batch.push(first);
+        while !bulk && batch.len() < MAX_BATCH {
             match rx.try_recv() {
+                Ok(Msg::Job(job)) if job.is_bulk() => {
+                    carried = Some(job);
+                    break;
+                }
                 Ok(Msg::Job(job)) => batch.push(job),
                 Ok(Msg::Stop) => {
                     stop = true;
@@ -1030,6 +1069,42 @@ mod tests {
         release.send(()).unwrap();
         flush.await.unwrap().expect("flush waited for room");
         assert_eq!(store.queued(), 0);
+    }
+
+    /// Writes queued while a maintenance chunk runs are committed before
+    /// the next chunk, not with it.
+    #[tokio::test]
+    async fn a_bulk_job_is_committed_in_a_batch_of_its_own() {
+        let (store, _dir) = test_store();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        store
+            .write_detached("blocker", move |_| {
+                let _ = wait.recv();
+                Ok(())
+            })
+            .await
+            .unwrap();
+        while store.queued() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let batches = store.stats().batches.load(Ordering::Relaxed);
+        let a = store.write(|c| users::insert(c, "a", "h", 1));
+        let bulk = store.write_bulk(|c| users::insert(c, "bulk", "h", 1));
+        let b = store.write(|c| users::insert(c, "b", "h", 1));
+        let c = store.write(|c| users::insert(c, "c", "h", 1));
+        let released = async {
+            while store.queued() < 4 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            release.send(()).unwrap();
+        };
+        let (a, bulk, b, c, ()) = tokio::join!(a, bulk, b, c, released);
+        assert!(a.is_ok() && bulk.is_ok() && b.is_ok() && c.is_ok());
+        assert_eq!(
+            store.stats().batches.load(Ordering::Relaxed) - batches,
+            3,
+            "[a], [bulk], [b, c]"
+        );
     }
 
     #[tokio::test]
