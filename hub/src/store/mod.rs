@@ -47,10 +47,17 @@ const MAX_BATCH: usize = 2048;
 const READERS: usize = 4;
 /// Reads queued beyond this get `Busy` (503) instead of piling up.
 const MAX_QUEUED_READS: usize = 256;
+/// A batch holding the writer longer than this is logged.
+const SLOW_BATCH: Duration = Duration::from_millis(200);
 /// How often the checkpointer copies the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-/// The WAL file is cut back to this size when it restarts.
-const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+/// Pages in the WAL above which maintenance pauses until the checkpointer
+/// has caught up (checkpointing every 200 ms meanwhile): a continuous
+/// stream of deletes would keep the WAL from ever restarting.
+const WAL_PRESSURE_PAGES: i64 = 16_384;
+/// The writer finishes a checkpoint itself only when at most this many
+/// pages are left to copy.
+const RELIEF_MAX_PAGES: i64 = 1_024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -108,6 +115,10 @@ struct Shared {
     /// Unix ms since the disk is full (a write failed for lack of space), 0 if not.
     disk_full_since: AtomicI64,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Pages in the WAL at the last checkpoint, and how many of them it
+    /// could not copy yet.
+    wal_pages: AtomicI64,
+    wal_backlog: AtomicI64,
     /// Stops the checkpointer when dropped, and its thread.
     checkpointer: Mutex<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
 }
@@ -172,9 +183,10 @@ impl Store {
         writer.set_prepared_statement_cache_capacity(64);
         // Checkpoints (copying the WAL into the database file, with an
         // fsync) run on their own thread, never inside a commit: on the
-        // writer they stalled everyone for tens of milliseconds.
+        // writer they stalled everyone for tens of milliseconds. No
+        // journal_size_limit either: cutting a large WAL file back happens
+        // in a commit and took up to 460 ms; the file is reused instead.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
-        writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let migrations = Migrations::from_directory(&MIGRATIONS_DIR)?;
         migrations.to_latest(&mut writer)?;
 
@@ -197,6 +209,8 @@ impl Store {
             health: TaskHealth::new("database-writer"),
             disk_full_since: AtomicI64::new(0),
             thread: Mutex::new(None),
+            wal_pages: AtomicI64::new(0),
+            wal_backlog: AtomicI64::new(0),
             checkpointer: Mutex::new(None),
         });
         let thread_shared = shared.clone();
@@ -249,6 +263,12 @@ impl Store {
     /// Read-only connections open now (at most the pool's size).
     pub fn open_readers(&self) -> usize {
         self.readers.open.load(Ordering::Relaxed)
+    }
+
+    /// The WAL has grown past what the checkpointer keeps up with: bulk
+    /// work should pause until this is false again.
+    pub fn wal_pressure(&self) -> bool {
+        self.shared.wal_pages.load(Ordering::Relaxed) > WAL_PRESSURE_PAGES
     }
 
     /// True from a write that failed for lack of disk space until one that
@@ -671,10 +691,22 @@ fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 /// or readers) until `stop` is dropped.
 fn checkpoint_loop(conn: &Connection, stop: &std::sync::mpsc::Receiver<()>, shared: &Shared) {
     let mut last_error: Option<String> = None;
-    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY)
-    {
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0)) {
-            Ok(_) => last_error = None,
+    let mut wait = CHECKPOINT_EVERY;
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(wait) {
+        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        });
+        match done {
+            Ok((pages, copied)) => {
+                last_error = None;
+                shared.wal_pages.store(pages, Ordering::Relaxed);
+                shared.wal_backlog.store(pages - copied, Ordering::Relaxed);
+                wait = if pages > WAL_PRESSURE_PAGES {
+                    CHECKPOINT_EVERY / 5
+                } else {
+                    CHECKPOINT_EVERY
+                };
+            }
             Err(e) => {
                 let message = e.to_string();
                 if !shared.disk_full() && last_error.as_deref() != Some(message.as_str()) {
@@ -690,6 +722,7 @@ fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Msg>, shared: &Shared) 
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     // A bulk job met while filling a batch waits for the next one.
     let mut carried: Option<Box<dyn Job>> = None;
+    let mut last_relief = Instant::now();
     let mut stop = false;
     while !stop {
         let first = match carried.take() {
@@ -718,8 +751,40 @@ fn writer_loop(conn: &Connection, mut rx: mpsc::Receiver<Msg>, shared: &Shared) 
             }
         }
         run_batch(conn, &mut batch, shared);
+        relieve_wal(conn, shared, &mut last_relief);
     }
     tracing::debug!("store: writer stopped");
+}
+
+/// While the WAL is large, the writer finishes the checkpointer's work
+/// itself (at most every 100 ms): a checkpoint on another connection
+/// never catches up with a writer that commits while it runs, and only a
+/// fully copied WAL restarts from its beginning. Only once the
+/// checkpointer has copied nearly everything, so this stays short.
+fn relieve_wal(conn: &Connection, shared: &Shared, last: &mut Instant) {
+    if shared.wal_pages.load(Ordering::Relaxed) <= WAL_PRESSURE_PAGES
+        || shared.wal_backlog.load(Ordering::Relaxed) > RELIEF_MAX_PAGES
+        || last.elapsed() < Duration::from_millis(100)
+    {
+        return;
+    }
+    *last = Instant::now();
+    let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    });
+    let took = last.elapsed();
+    if took >= SLOW_BATCH {
+        tracing::warn!(
+            ms = took.as_millis() as u64,
+            "store: finishing a checkpoint held the writer"
+        );
+    }
+    if let Ok((pages, copied)) = done {
+        // All copied: the next transaction starts the WAL over.
+        let left = if pages == copied { 0 } else { pages };
+        shared.wal_pages.store(left, Ordering::Relaxed);
+        shared.wal_backlog.store(pages - copied, Ordering::Relaxed);
+    }
 }
 
 fn begin(conn: &Connection) -> bool {
@@ -735,8 +800,10 @@ fn begin(conn: &Connection) -> bool {
 /// One transaction for the batch, one savepoint per job.
 fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, shared: &Shared) {
     let stats = &shared.stats;
+    let started = Instant::now();
+    let jobs = batch.len();
     stats.batches.fetch_add(1, Ordering::Relaxed);
-    stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+    stats.jobs.fetch_add(jobs as u64, Ordering::Relaxed);
     let mut ran: Vec<Box<dyn Job>> = Vec::with_capacity(batch.len());
     let mut in_tx = false;
     let mut changed = false;
@@ -809,7 +876,18 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, shared: &Shared) 
     if !in_tx {
         return;
     }
-    match exec(conn, "COMMIT") {
+    let committing = Instant::now();
+    let committed = exec(conn, "COMMIT");
+    let took = started.elapsed();
+    if took >= SLOW_BATCH {
+        tracing::warn!(
+            ms = took.as_millis() as u64,
+            commit_ms = committing.elapsed().as_millis() as u64,
+            jobs,
+            "store: a batch held the writer"
+        );
+    }
+    match committed {
         Ok(()) => {
             shared.health.beat_now();
             if changed {
