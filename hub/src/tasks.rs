@@ -19,6 +19,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::timefmt::{Millis, now_millis};
 
+/// The name the MQTT task's [`TaskHealth`] is registered under: `/health`
+/// then reports `"mqtt": "stopped"` once it has ended, whatever the
+/// connection flag last said.
+pub const MQTT_TASK: &str = "mqtt";
+
 /// Liveness of one long-running task or thread: alive while its
 /// [`AliveGuard`] exists (the guard drops when the task ends, is cancelled or
 /// panics), plus the time of its last beat (e.g. the writer's last commit).

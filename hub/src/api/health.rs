@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
 
+use crate::tasks::MQTT_TASK;
 use crate::timefmt::format_millis;
 
 use super::AppState;
@@ -31,7 +32,14 @@ pub async fn health(State(state): State<AppState>) -> Response {
     let writer = store.writer_health();
     let writer_ok = writer.is_alive();
     let disk_full = store.disk_full();
-    let mqtt_ok = state.mqtt.is_connected();
+    // The MQTT task registers its TaskHealth as "mqtt": once it has stopped,
+    // a stale "connected" flag is not believed.
+    let mqtt_task_dead = state
+        .tasks
+        .health()
+        .iter()
+        .any(|t| t.name == MQTT_TASK && !t.is_alive());
+    let mqtt_ok = state.mqtt.is_connected() && !mqtt_task_dead;
 
     let mut problems: Vec<String> = Vec::new();
     if !db_ok {
@@ -74,7 +82,11 @@ pub async fn health(State(state): State<AppState>) -> Response {
             (true, false) => "ok",
             (false, false) => "error",
         },
-        "mqtt": if mqtt_ok { "connected" } else { "disconnected" },
+        "mqtt": match (mqtt_ok, mqtt_task_dead) {
+            (true, _) => "connected",
+            (false, true) => "stopped",
+            (false, false) => "disconnected",
+        },
         "mqtt_broker": state.mqtt.broker,
         "mqtt_reconnects": state.mqtt.reconnects.load(Ordering::Relaxed),
         "cradles": state.live.len(),

@@ -131,14 +131,17 @@ async fn health_reports_the_writer_and_the_tasks() {
         assert_eq!(h["tasks"][task]["alive"], true, "{task}: {h}");
     }
 
-    // A task that dies makes the hub degraded, by name.
-    let dead = cradle_hub::tasks::TaskHealth::new("test-task");
+    // A task that dies makes the hub degraded, by name; a dead MQTT task
+    // is not "connected", whatever its last state said.
+    let dead = cradle_hub::tasks::TaskHealth::new("mqtt");
     drop(dead.alive_guard());
     t.hub.tasks().register(dead);
     let (s, h) = c.get("/health").await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(h["status"], "degraded");
-    assert_eq!(h["problems"], json!(["test-task stopped"]));
+    assert_eq!(h["mqtt"], "stopped");
+    assert_eq!(h["problems"], json!(["mqtt stopped", "mqtt disconnected"]));
+    assert_eq!(h["tasks"]["mqtt"]["alive"], false);
     t.hub.shutdown().await;
 }
 
