@@ -34,6 +34,9 @@ fn agent_json(a: &Agent) -> Value {
 /// registered longest ago (and its data).
 pub const MAX_UNCLAIMED: usize = 64;
 
+/// How long a claim waits for the wipe of the cradle's previous data.
+const CLAIM_WIPE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A cradle id becomes an MQTT topic level: no wildcards or separators.
 fn valid_uuid(uuid: &str) -> bool {
     !uuid.is_empty()
@@ -116,25 +119,27 @@ pub async fn register_cradle(
     }
     let heard_on_mqtt = state.live.was_heard(&uuid);
     let user_id = user.user_id;
-    let mut attempts = 0;
-    let claim = loop {
-        // A cradle removed earlier is claimable once its old data is gone.
-        state.maintenance.finish_wipe(&uuid).await?;
-        let claim_uuid = uuid.clone();
-        let claim = state
-            .store
-            .write(move |c| agents::claim(c, &claim_uuid, user_id, heard_on_mqtt, now_millis()))
-            .await?;
-        attempts += 1;
-        match claim {
-            Claim::WipePending if attempts < 3 => continue,
-            Claim::WipePending => {
-                return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)
-                    .with_detail("cradle data still being wiped"));
-            }
-            other => break other,
-        }
+    // A cradle removed earlier is claimable once its old data is gone:
+    // finish that wipe first, or, if it is long (months of readings), let
+    // it go on in the background and ask the client to come back.
+    let wiping = || {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)
+            .with_detail("the cradle's previous data is still being deleted");
+        e.retry_after = Some(10);
+        e
     };
+    match tokio::time::timeout(CLAIM_WIPE_WAIT, state.maintenance.finish_wipe(&uuid)).await {
+        Ok(done) => done?,
+        Err(_) => {
+            state.maintenance.wipe_soon();
+            return Err(wiping());
+        }
+    }
+    let claim_uuid = uuid.clone();
+    let claim = state
+        .store
+        .write(move |c| agents::claim(c, &claim_uuid, user_id, heard_on_mqtt, now_millis()))
+        .await?;
     match claim {
         Claim::Claimed(agent) => {
             state.live.set_owner(&agent.uuid, Some(user_id));
@@ -149,7 +154,7 @@ pub async fn register_cradle(
         }
         Claim::OwnedByOther => Err(ApiError::new(StatusCode::CONFLICT, Msg::CradleOwnedByOther)),
         Claim::Unknown => Err(ApiError::new(StatusCode::NOT_FOUND, Msg::UnknownCradle)),
-        Claim::WipePending => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)),
+        Claim::WipePending => Err(wiping()),
     }
 }
 

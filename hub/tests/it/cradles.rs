@@ -277,3 +277,48 @@ async fn a_removed_cradles_data_is_wiped_in_the_background() {
     }
     assert!(batches() - before > 2, "in several jobs");
 }
+
+/// A claim waits at most a few seconds for a long wipe, then asks the
+/// client to come back; the wipe goes on meanwhile.
+#[tokio::test]
+async fn claiming_during_a_long_wipe_answers_503_with_retry_after() {
+    let t = TestHub::start().await;
+    let mut ann = t.user("ann").await;
+    t.cradle_for(&mut ann, "cradle-a").await;
+    let (s, _) = ann
+        .post("/delete_cradle", json!({"uuid": "cradle-a"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // The writer is held up, so the wipe cannot finish.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    t.hub
+        .state
+        .store
+        .write_detached("held", move |_| {
+            let _ = wait.recv();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let res = ann
+        .raw(reqwest::Method::POST, "/register_cradle")
+        .json(&json!({"cradle_uuid": "cradle-a"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers()["retry-after"], "10");
+    release.send(()).unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (s, body) = ann
+            .post("/register_cradle", json!({"cradle_uuid": "cradle-a"}))
+            .await;
+        if s == StatusCode::OK {
+            break;
+        }
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(tokio::time::Instant::now() < deadline, "never claimable");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
