@@ -283,6 +283,65 @@ impl LoginThrottle {
     }
 }
 
+/// A token bucket per client address: `burst` calls at once, then one
+/// every `refill_ms`. The clock is passed in.
+pub struct RateLimiter {
+    burst: u32,
+    refill_ms: Millis,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    /// Calls left (refilled continuously).
+    tokens: f64,
+    at: Millis,
+}
+
+const LIMITER_MAX_KEYS: usize = 50_000;
+
+impl RateLimiter {
+    pub fn new(burst: u32, refill_ms: Millis) -> RateLimiter {
+        RateLimiter {
+            burst: burst.max(1),
+            refill_ms: refill_ms.max(1),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `/register_agent`: a cradle calls it once per boot. 30 at once (a
+    /// household's cradles after a power cut, the bench's 16), then one
+    /// every 2 s per address.
+    pub fn register_agent() -> RateLimiter {
+        RateLimiter::new(30, 2_000)
+    }
+
+    /// Takes one call from `addr`'s bucket, or says how many seconds until
+    /// the next one is allowed.
+    pub fn check(&self, addr: IpAddr, now: Millis) -> Result<(), u64> {
+        let full = f64::from(self.burst);
+        let refill_ms = self.refill_ms as f64;
+        let mut buckets = self.buckets.lock();
+        if buckets.len() >= LIMITER_MAX_KEYS {
+            buckets.retain(|_, b| b.tokens + (now - b.at) as f64 / refill_ms < full);
+        }
+        let b = buckets.entry(addr).or_insert(Bucket {
+            tokens: full,
+            at: now,
+        });
+        let elapsed = (now - b.at).max(0) as f64;
+        b.tokens = (b.tokens + elapsed / refill_ms).min(full);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait_ms = (1.0 - b.tokens) * refill_ms;
+            Err(((wait_ms / 1000.0).ceil() as u64).max(1))
+        }
+    }
+}
+
 /// Signs `<uuid>.<user>.<expiry>` so a media URL works without a cookie for
 /// a short time and only for that cradle's owner.
 #[derive(Clone)]
@@ -392,6 +451,26 @@ mod tests {
         assert_eq!(signer.verify(&t.replace("7.", "8."), "cradle-a", 0), None);
         assert_eq!(MediaSigner::new(b"other").verify(&t, "cradle-a", 0), None);
         assert_eq!(signer.verify("garbage", "cradle-a", 0), None);
+    }
+
+    #[test]
+    fn rate_limiter_allows_a_burst_then_one_per_period_per_address() {
+        let l = RateLimiter::new(3, 2_000);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        for _ in 0..3 {
+            assert_eq!(l.check(a, 0), Ok(()));
+        }
+        assert_eq!(l.check(a, 0), Err(2));
+        assert_eq!(l.check(b, 0), Ok(()), "addresses are separate");
+        assert_eq!(l.check(a, 1_000), Err(1));
+        assert_eq!(l.check(a, 2_000), Ok(()));
+        assert!(l.check(a, 2_001).is_err());
+        // A long pause refills up to the burst, not beyond.
+        for _ in 0..3 {
+            assert_eq!(l.check(a, 1_000_000), Ok(()));
+        }
+        assert!(l.check(a, 1_000_000).is_err());
     }
 
     #[test]

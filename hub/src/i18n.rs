@@ -109,6 +109,10 @@ pub enum Msg {
     NotFound,
     Busy,
     Internal,
+    /// A history range holding more readings than one answer may carry.
+    RangeTooLarge(usize),
+    TooManyRegistrations,
+    DiskFull,
 }
 
 impl Msg {
@@ -209,6 +213,26 @@ impl Msg {
             (Busy, Lang::Ko) => "허브가 바쁩니다. 잠시 후 다시 시도하세요.",
             (Internal, Lang::En) => "Something went wrong in the hub. It has been logged.",
             (Internal, Lang::Ko) => "허브에 문제가 발생했습니다. 기록되었습니다.",
+            (RangeTooLarge(max), Lang::En) => {
+                return format!(
+                    "This range holds more than {max} readings. Ask for a shorter range (an hour or a day)."
+                );
+            }
+            (RangeTooLarge(max), Lang::Ko) => {
+                return format!(
+                    "이 기간의 측정값이 {max}개를 넘습니다. 더 짧은 기간(한 시간 또는 하루)을 요청하세요."
+                );
+            }
+            (TooManyRegistrations, Lang::En) => {
+                "Too many cradle registrations from this address. Please wait and try again."
+            }
+            (TooManyRegistrations, Lang::Ko) => {
+                "이 주소에서 요람 등록 요청이 너무 많습니다. 잠시 후 다시 시도하세요."
+            }
+            (DiskFull, Lang::En) => "The hub's disk is full: this change could not be saved.",
+            (DiskFull, Lang::Ko) => {
+                "허브의 디스크가 가득 찼습니다. 변경 내용을 저장하지 못했습니다."
+            }
         };
         s.to_owned()
     }

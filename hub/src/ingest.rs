@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 
 use crate::alerts::Alerts;
 use crate::live::Live;
 use crate::log_gate::LogGate;
 use crate::mqtt::parse::{self, DropReason, Message};
-use crate::store::{Committed, Store, StoreError, sensors};
+use crate::store::{Store, StoreError, sensors};
 use crate::timefmt::{Millis, now_millis};
 
 #[derive(Default)]
@@ -118,11 +119,11 @@ impl Ingest {
                 let uuid = cradle.uuid.clone();
                 let committed = self
                     .store
-                    .write_queued(move |c| sensors::insert(c, &uuid, now, &reading))
+                    .enqueue(move |c| sensors::insert(c, &uuid, now, &reading))
                     .await
                     .map_err(|_| DropReason::StoreUnavailable)?;
                 self.counters.readings.fetch_add(1, Ordering::Relaxed);
-                Ok(Accepted::Committing(committed))
+                Ok(Accepted::Committing(Box::pin(committed)))
             }
         }
     }
@@ -133,7 +134,7 @@ pub enum Accepted {
     /// Nothing more will happen to it: shown live, or dropped and counted.
     Done,
     /// Queued for the store; resolves after the batch that holds it commits.
-    Committing(Committed<()>),
+    Committing(BoxFuture<'static, Result<(), StoreError>>),
 }
 
 impl Accepted {
@@ -142,7 +143,7 @@ impl Accepted {
     pub async fn committed(self) -> Result<(), StoreError> {
         match self {
             Accepted::Done => Ok(()),
-            Accepted::Committing(rx) => rx.await.map_err(|_| StoreError::Closed)?,
+            Accepted::Committing(commit) => commit.await,
         }
     }
 }

@@ -16,23 +16,25 @@ pub mod qr;
 pub mod readings;
 pub mod retention;
 pub mod store;
+pub mod tasks;
 pub mod timefmt;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::AppState;
-use crate::auth::{LoginThrottle, MediaSigner, Sessions};
+use crate::auth::{LoginThrottle, MediaSigner, RateLimiter, Sessions};
 use crate::config::{MqttMode, Settings};
 use crate::i18n::DefaultLang;
 use crate::ingest::Ingest;
 use crate::live::Live;
 use crate::mqtt::MqttLink;
 use crate::store::{Store, agents};
+use crate::tasks::Tasks;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -63,21 +65,57 @@ pub struct RunningHub {
     /// The hub's own MQTT endpoint, unless cradles use an external broker.
     pub mqtt_addr: Option<SocketAddr>,
     pub state: AppState,
-    shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
-    stop_mqtt: CancellationToken,
-    mqtt_task: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// How long [`RunningHub::shutdown`] may take in all.
+pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(2);
+
 impl RunningHub {
-    /// Stops the MQTT endpoint (its connections close) and the HTTP server.
+    /// The root token: cancelled at shutdown. Tasks take a child
+    /// ([`Tasks::child_token`]) from [`RunningHub::tasks`].
+    pub fn cancellation_token(&self) -> CancellationToken {
+        self.state.tasks.token().clone()
+    }
+
+    /// The hub's tasks: adopt a `JoinHandle` and register a
+    /// [`tasks::TaskHealth`] there to have it stopped and watched.
+    pub fn tasks(&self) -> &Arc<Tasks> {
+        &self.state.tasks
+    }
+
+    /// Stops the hub within [`SHUTDOWN_BUDGET`], viewers connected or not:
+    /// 1. the root token is cancelled: open streams (MJPEG, SSE, events)
+    ///    end with a clean close, the HTTP server stops accepting and
+    ///    finishes the requests in flight, background tasks stop;
+    /// 2. the HTTP server is awaited (aborted after 1 s);
+    /// 3. the background tasks are joined (aborted after 1.5 s);
+    /// 4. the store commits every queued write and its writer thread stops.
     pub async fn shutdown(self) {
-        self.stop_mqtt.cancel();
-        if let Some(task) = self.mqtt_task {
-            let _ = task.await;
+        let started = Instant::now();
+        self.state.tasks.cancel();
+        let mut server = self.server;
+        if tokio::time::timeout_at(started + Duration::from_millis(1000), &mut server)
+            .await
+            .is_err()
+        {
+            tracing::warn!("http: requests still running at shutdown; closed");
+            server.abort();
         }
-        self.shutdown.send_replace(true);
-        let _ = self.server.await;
+        self.state
+            .tasks
+            .join(started + Duration::from_millis(1500))
+            .await;
+        let left = SHUTDOWN_BUDGET
+            .saturating_sub(started.elapsed())
+            .saturating_sub(Duration::from_millis(50));
+        match self.state.store.close(left).await {
+            Ok(()) => tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "hub stopped; store flushed"
+            ),
+            Err(e) => tracing::error!(error = %e, "hub stopped; the store did not flush in time"),
+        }
     }
 
     /// Waits until the HTTP server stops (never, unless shut down).
@@ -95,8 +133,10 @@ impl RunningHub {
 /// an external broker: once connected, or after a short wait if it is
 /// unreachable; the client keeps retrying in the background).
 pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
+    let tasks = Tasks::new();
     let data_dir = settings.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
+    tasks.register(store.writer_health().clone());
     let known_agents = store.read(agents::all).await?;
 
     let live = Arc::new(Live::default());
@@ -117,17 +157,27 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
     })?;
 
     let alerts = alerts::Alerts::load(store.clone(), live.clone()).await?;
-    alerts.spawn_ticker();
-    retention::spawn(
+    {
+        let alerts = alerts.clone();
+        tasks.spawn("alert-ticker", move |token, health| {
+            alerts.run_ticker(token, health)
+        });
+    }
+    let maintenance = retention::Maintenance::new(
         store.clone(),
         retention::Retention {
             days: settings.retention_days,
             max_recording_bytes: settings.max_recording_bytes,
         },
     );
+    {
+        let maintenance = maintenance.clone();
+        tasks.spawn("maintenance", move |token, health| {
+            maintenance.run(token, health)
+        });
+    }
     let ingest = Arc::new(Ingest::new(live.clone(), store.clone(), alerts.clone()));
-    let stop_mqtt = CancellationToken::new();
-    let (mqtt, mqtt_task) = match &settings.mqtt {
+    let mqtt = match &settings.mqtt {
         MqttMode::Endpoint { listen } => {
             let listen = *listen;
             let mqtt_error = |source| StartError::Mqtt {
@@ -146,16 +196,31 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
                 config,
                 ingest.clone(),
                 live.clone(),
-                stop_mqtt.clone(),
+                tasks.child_token(),
             )
             .map_err(mqtt_error)?;
+            // `/health` turns 503 ("mqtt stopped") if the endpoint's task ends.
+            let health = tasks::TaskHealth::new(tasks::MQTT_TASK);
+            let alive = health.alive_guard();
+            tasks.register(health);
+            tasks.adopt(
+                tasks::MQTT_TASK,
+                tokio::spawn(async move {
+                    let _alive = alive;
+                    if let Err(e) = task.await {
+                        tracing::error!(error = %e, "mqtt: endpoint task failed");
+                    }
+                }),
+            );
             tracing::info!(addr = %server.addr, "mqtt: listening for cradles");
-            (MqttLink::Endpoint(server), Some(task))
+            MqttLink::Endpoint(server)
         }
         MqttMode::External { host, port } => {
+            // rumqttc's event loop runs on a task the client spawns itself; a
+            // lost broker shows as "mqtt": "disconnected" in `/health`.
             let client =
                 mqtt::client::spawn(host, *port, settings.max_mqtt_payload, ingest.clone());
-            (MqttLink::Broker(client), None)
+            MqttLink::Broker(client)
         }
     };
     let mqtt_addr = mqtt.endpoint().map(|s| s.addr);
@@ -189,16 +254,16 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         },
         default_lang: DefaultLang(settings.default_language),
         started_at: std::time::Instant::now(),
+        tasks: tasks.clone(),
+        maintenance,
+        register_limiter: Arc::new(RateLimiter::register_agent()),
     };
 
-    let (shutdown, mut shutdown_rx) = watch::channel(false);
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let stop = tasks.child_token();
     let server = tokio::spawn(async move {
-        let stop = async move {
-            let _ = shutdown_rx.wait_for(|s| *s).await;
-        };
         if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
+            .with_graceful_shutdown(stop.cancelled_owned())
             .await
         {
             tracing::error!(error = %e, "http: server stopped");
@@ -206,7 +271,12 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
     });
     tracing::info!(%http_addr, "http: listening");
 
-    spawn_housekeeping(state.clone());
+    {
+        let state = state.clone();
+        tasks.spawn("session-cleanup", move |token, health| {
+            session_cleanup(state, token, health)
+        });
+    }
 
     if let MqttLink::Broker(client) = &state.mqtt
         && !client.wait_connected(Duration::from_secs(3)).await
@@ -220,23 +290,26 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         http_addr,
         mqtt_addr,
         state,
-        shutdown,
         server,
-        stop_mqtt,
-        mqtt_task,
     })
 }
 
-fn spawn_housekeeping(state: AppState) {
-    tokio::spawn(async move {
-        let mut hourly = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            hourly.tick().await;
-            match state.sessions.delete_expired().await {
-                Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
-            }
+async fn session_cleanup(
+    state: AppState,
+    token: CancellationToken,
+    health: Arc<tasks::TaskHealth>,
+) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = hourly.tick() => {}
         }
-    });
+        health.beat_now();
+        match state.sessions.delete_expired().await {
+            Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
+        }
+    }
 }

@@ -255,6 +255,13 @@ impl Live {
         c
     }
 
+    /// Forgets a cradle (its agent row was deleted).
+    pub fn remove(&self, uuid: &str) {
+        if let Some(c) = self.cradles.write().remove(uuid) {
+            c.reset();
+        }
+    }
+
     pub fn set_owner(&self, uuid: &str, owner: Option<i64>) {
         let c = self.ensure(uuid, owner);
         *c.owner.write() = owner;

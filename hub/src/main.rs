@@ -57,12 +57,9 @@ async fn serve(args: &cradle_hub::config::ServeArgs) -> anyhow::Result<()> {
         println!("Cradle Hub is running: {url}");
         None
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {
-            tracing::info!("shutting down");
-            hub.shutdown().await;
-        }
-        _ = async {} , if false => {}
-    }
+    // Ctrl-C or SIGTERM: streams close, tasks stop, the store is flushed,
+    // all within 2 s. A second Ctrl-C exits at once.
+    cradle_hub::tasks::shutdown_signal().await;
+    hub.shutdown().await;
     Ok(())
 }

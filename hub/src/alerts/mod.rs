@@ -5,19 +5,21 @@ pub mod engine;
 pub mod messages;
 pub mod recorder;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use crate::live::{Live, LiveFrame};
 use crate::readings::Reading;
 use crate::store::alerts::AlertRow;
 use crate::store::{Store, StoreError, alerts as alert_rows, frames, settings as settings_rows};
+use crate::tasks::TaskHealth;
 use crate::timefmt::{Millis, now_millis};
 
 use engine::{AlertFacts, AlertSettings, AlertType, Engine, Fired};
@@ -53,7 +55,28 @@ pub struct Alerts {
     listeners: Mutex<HashMap<i64, usize>>,
     /// Listeners of every alert (the desktop app of a home hub).
     all_listeners: std::sync::atomic::AtomicUsize,
+    /// Alerts raised but not stored yet (the writer is behind, or the disk
+    /// is full): kept here and written again until they are.
+    unsaved: Mutex<BTreeMap<i64, Unsaved>>,
+    /// When unsaved alerts were last retried.
+    retried_at: AtomicI64,
+    /// Recording is paused because the disk is full (logged once).
+    recording_paused: AtomicBool,
 }
+
+struct Unsaved {
+    owner: i64,
+    row: AlertRow,
+    /// Its `AlertRaised` event has gone out.
+    announced: bool,
+    /// A write of it is queued.
+    writing: bool,
+}
+
+/// Most alerts kept in memory while they cannot be stored (oldest dropped).
+const MAX_UNSAVED: usize = 10_000;
+/// How often unsaved alerts are written again while the disk is full.
+const RETRY_UNSAVED_MS: Millis = 2_000;
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct RecordingWindow {
@@ -89,6 +112,9 @@ impl Alerts {
             events,
             listeners: Mutex::new(HashMap::new()),
             all_listeners: std::sync::atomic::AtomicUsize::new(0),
+            unsaved: Mutex::new(BTreeMap::new()),
+            retried_at: AtomicI64::new(0),
+            recording_paused: AtomicBool::new(false),
         }))
     }
 
@@ -106,7 +132,9 @@ impl Alerts {
     }
 
     /// Called by ingest for every reading, after the live state is updated.
-    pub async fn on_reading(&self, uuid: &str, reading: &Reading, now: Millis) {
+    /// Never waits for the writer (only, like every ingest write, for room
+    /// in its queue).
+    pub async fn on_reading(self: &Arc<Self>, uuid: &str, reading: &Reading, now: Millis) {
         let settings = self.settings(uuid);
         let fired = self.engine.lock().on_reading(uuid, reading, now, &settings);
         for f in fired {
@@ -123,7 +151,25 @@ impl Alerts {
         }
     }
 
+    /// False (and logged once) while the disk is full: recording pauses,
+    /// the live view and alerts go on.
+    fn may_record(&self) -> bool {
+        let full = self.store.disk_full();
+        if self.recording_paused.swap(full, Ordering::Relaxed) != full {
+            if full {
+                tracing::warn!("alerts: recording paused: the disk is full");
+            } else {
+                tracing::info!("alerts: recording resumed: disk space is back");
+            }
+        }
+        !full
+    }
+
     async fn persist(&self, work: recorder::StoreWork) {
+        if !self.may_record() {
+            return;
+        }
+        // One job: the frames and their links are stored together or not at all.
         let result = self
             .store
             .write_detached("recorded frames", move |c| {
@@ -141,7 +187,7 @@ impl Alerts {
         }
     }
 
-    async fn raise(&self, uuid: &str, fired: Fired, settings: &AlertSettings) {
+    async fn raise(self: &Arc<Self>, uuid: &str, fired: Fired, settings: &AlertSettings) {
         let Some(owner) = self.live.get(uuid).and_then(|c| c.owner()) else {
             return; // Nobody to tell: an unclaimed cradle records nothing.
         };
@@ -161,29 +207,175 @@ impl Alerts {
             detail: serde_json::to_string(&fired.facts).unwrap_or_else(|_| "{}".into()),
         };
         self.engine.lock().stored(uuid, fired.alert_type, id);
-        let insert = row.clone();
-        // Waits for the commit: whoever hears of the alert may fetch or
-        // resolve it at once. Alerts are rare; ingest pauses a millisecond.
-        if let Err(e) = self
-            .store
-            .write_waiting(move |c| alert_rows::insert(c, &insert))
-            .await
         {
-            tracing::error!(error = %e, "alerts: cannot store alert");
-            return;
+            let mut unsaved = self.unsaved.lock();
+            if unsaved.len() >= MAX_UNSAVED
+                && let Some((old, _)) = unsaved.pop_first()
+            {
+                tracing::error!(id = old, "alerts: too many unsaved alerts; oldest dropped");
+            }
+            unsaved.insert(
+                id,
+                Unsaved {
+                    owner,
+                    row: row.clone(),
+                    announced: false,
+                    writing: true,
+                },
+            );
         }
         tracing::info!(uuid, alert = row.alert_type, id, "alert raised");
+        // Queued before the recording's frames (jobs run in order, so the
+        // frames' links find it); its commit is awaited on another task and
+        // announced from there: ingest never waits for the writer.
+        self.write_unsaved(row).await;
         let work = self.recorder.lock().start(uuid, id, fired.at);
         if let Some(work) = work {
             self.persist(work).await;
         }
-        let _ = self
-            .events
-            .send(HubEvent::AlertRaised { owner, alert: row });
     }
 
-    /// Duration rules between readings; runs about once a second.
-    pub async fn tick(&self, now: Millis) {
+    async fn write_unsaved(self: &Arc<Self>, row: AlertRow) {
+        let id = row.id;
+        match self
+            .store
+            .enqueue(move |c| alert_rows::insert_unless_present(c, &row))
+            .await
+        {
+            Ok(done) => {
+                let alerts = self.clone();
+                tokio::spawn(async move {
+                    let result = done.await;
+                    alerts.written(id, result);
+                });
+            }
+            Err(e) => self.written(id, Err(e)),
+        }
+    }
+
+    /// The write of unsaved alert `id` ended. Stored: it leaves memory and
+    /// is announced (if not yet). Not stored: it is announced anyway (the
+    /// notification goes on), its recording stops, it stays in memory and
+    /// is written again later.
+    fn written(&self, id: i64, result: Result<(), StoreError>) {
+        let (event, resolve) = {
+            let mut unsaved = self.unsaved.lock();
+            let Some(u) = unsaved.get_mut(&id) else {
+                return;
+            };
+            u.writing = false;
+            match &result {
+                Ok(()) => {
+                    let Some(u) = unsaved.remove(&id) else {
+                        return;
+                    };
+                    let resolve = u.row.resolved_at.filter(|_| u.row.resolved);
+                    let event = (!u.announced).then_some(HubEvent::AlertRaised {
+                        owner: u.owner,
+                        alert: u.row,
+                    });
+                    (event, resolve)
+                }
+                Err(e) => {
+                    if e.is_disk_full() {
+                        tracing::warn!(id, "alerts: alert not stored (disk full); kept in memory");
+                    } else {
+                        tracing::error!(id, error = %e, "alerts: alert not stored yet; kept in memory");
+                    }
+                    self.recorder.lock().stop(&u.row.agent_uuid, id);
+                    let event = (!u.announced).then(|| HubEvent::AlertRaised {
+                        owner: u.owner,
+                        alert: u.row.clone(),
+                    });
+                    u.announced = true;
+                    (event, None)
+                }
+            }
+        };
+        if let Some(at) = resolve {
+            // Resolved while it waited: the stored row catches up.
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store
+                    .write_waiting(move |c| alert_rows::resolve(c, id, at))
+                    .await
+                {
+                    tracing::warn!(id, error = %e, "alerts: cannot store a resolution");
+                }
+            });
+        }
+        if let Some(event) = event {
+            let _ = self.events.send(event);
+        }
+    }
+
+    /// Writes the unsaved alerts again: at every tick while the store is
+    /// well, every [`RETRY_UNSAVED_MS`] while the disk is full.
+    async fn retry_unsaved(self: &Arc<Self>, now: Millis) {
+        if self.store.disk_full()
+            && now - self.retried_at.load(Ordering::Relaxed) < RETRY_UNSAVED_MS
+        {
+            return;
+        }
+        let rows: Vec<AlertRow> = {
+            let mut unsaved = self.unsaved.lock();
+            unsaved
+                .values_mut()
+                .filter(|u| !u.writing)
+                .map(|u| {
+                    u.writing = true;
+                    u.row.clone()
+                })
+                .collect()
+        };
+        if rows.is_empty() {
+            return;
+        }
+        self.retried_at.store(now, Ordering::Relaxed);
+        for row in rows {
+            self.write_unsaved(row).await;
+        }
+    }
+
+    /// Alerts not stored yet (for `/health`).
+    pub fn unsaved_count(&self) -> usize {
+        self.unsaved.lock().len()
+    }
+
+    /// An alert not stored yet, with its owner.
+    pub fn unsaved(&self, id: i64) -> Option<(i64, AlertRow)> {
+        self.unsaved
+            .lock()
+            .get(&id)
+            .map(|u| (u.owner, u.row.clone()))
+    }
+
+    /// The unsaved alerts of `owner` created since `since` (newest first),
+    /// optionally of one cradle: lists show them with the stored ones.
+    pub fn unsaved_for(&self, owner: i64, uuid: Option<&str>, since: Millis) -> Vec<AlertRow> {
+        self.unsaved
+            .lock()
+            .values()
+            .rev()
+            .filter(|u| u.owner == owner && u.row.created_at >= since)
+            .filter(|u| uuid.is_none_or(|x| u.row.agent_uuid == x))
+            .map(|u| u.row.clone())
+            .collect()
+    }
+
+    /// Resolves an alert that is not stored yet (stored resolved later).
+    pub fn resolve_unsaved(&self, id: i64, now: Millis) -> Option<AlertRow> {
+        let mut unsaved = self.unsaved.lock();
+        let u = unsaved.get_mut(&id)?;
+        u.row.resolved = true;
+        u.row.resolved_at = u.row.resolved_at.or(Some(now));
+        Some(u.row.clone())
+    }
+
+    /// Duration rules between readings, and unsaved alerts written again;
+    /// runs about twice a second.
+    pub async fn tick(self: &Arc<Self>, now: Millis) {
+        self.retry_unsaved(now).await;
         let due: Vec<(String, Fired, AlertSettings)> = {
             let settings = self.settings.lock();
             let mut engine = self.engine.lock();
@@ -243,16 +435,22 @@ impl Alerts {
         }
     }
 
-    pub fn spawn_ticker(self: &Arc<Self>) {
-        let alerts = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(500));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                tick.tick().await;
-                alerts.tick(now_millis()).await;
+    /// The ticker task: [`Alerts::tick`] twice a second until `token` is cancelled.
+    pub async fn run_ticker(self: Arc<Self>, token: CancellationToken, health: Arc<TaskHealth>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = tick.tick() => {}
             }
-        });
+            let now = now_millis();
+            health.beat(now);
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = self.tick(now) => {}
+            }
+        }
     }
 }
 
@@ -292,4 +490,53 @@ pub fn facts_of(row: &AlertRow) -> AlertFacts {
         direction: None,
         face_detected: row.face_detected,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_store;
+
+    /// Defect: raising an alert waited for its commit, so a busy writer
+    /// held up the MQTT loop.
+    #[tokio::test]
+    async fn raising_an_alert_does_not_wait_for_the_writer() {
+        let (store, _dir) = test_store();
+        let live = Arc::new(Live::default());
+        live.ensure("c1", Some(1));
+        let alerts = Alerts::load(store.clone(), live).await.unwrap();
+        let mut events = alerts.events.subscribe();
+        // The writer is busy with a long job.
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        store
+            .write_detached("long job", move |_| {
+                let _ = wait.recv();
+                Ok(())
+            })
+            .await
+            .unwrap();
+        tokio::time::timeout(
+            Duration::from_millis(500),
+            alerts.on_reading("c1", &Reading::Temperature(39.5), 1_000),
+        )
+        .await
+        .expect("ingest goes on while the alert waits for the writer");
+        assert_eq!(alerts.unsaved_count(), 1);
+        assert!(events.try_recv().is_err(), "announced only once stored");
+        release.send(()).unwrap();
+        let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("announced")
+            .unwrap();
+        let HubEvent::AlertRaised { owner, alert } = event else {
+            panic!("{event:?}");
+        };
+        assert_eq!((owner, alert.alert_type.as_str()), (1, "high_temperature"));
+        let stored = store
+            .read(move |c| alert_rows::by_id(c, alert.id))
+            .await
+            .unwrap();
+        assert!(stored.is_some(), "stored before it was announced");
+        assert_eq!(alerts.unsaved_count(), 0);
+    }
 }

@@ -160,6 +160,13 @@ impl Recorder {
         (!work.links.is_empty()).then_some(work)
     }
 
+    /// Stops recording for one alert (it could not be stored).
+    pub fn stop(&mut self, uuid: &str, alert_id: i64) {
+        if let Some(c) = self.cradles.get_mut(uuid) {
+            c.running.retain(|(id, _)| *id != alert_id);
+        }
+    }
+
     pub fn forget(&mut self, uuid: &str) {
         self.cradles.remove(uuid);
     }

@@ -39,12 +39,12 @@ pub fn alert_json(a: &AlertRow, lang: Lang) -> Value {
     })
 }
 
-/// The alert if the user owns its cradle; 404 otherwise.
+/// The alert if the user owns its cradle; 404 otherwise. An alert not
+/// stored yet (disk full) is found in memory.
 pub async fn owned_alert(state: &AppState, user_id: i64, id: i64) -> Result<AlertRow, ApiError> {
-    let alert = state
-        .store
-        .read(move |c| alert_rows::by_id(c, id))
-        .await?
+    let stored = state.store.read(move |c| alert_rows::by_id(c, id)).await?;
+    let alert = stored
+        .or_else(|| state.alerts.unsaved(id).map(|(_, row)| row))
         .ok_or_else(ApiError::not_found)?;
     state
         .live
@@ -60,10 +60,11 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let since = now_millis() - DAY_MS;
     let user_id = user.user_id;
-    let rows = state
+    let stored = state
         .store
         .read(move |c| alert_rows::for_user(c, user_id, since, 50))
         .await?;
+    let rows = with_unsaved(stored, state.alerts.unsaved_for(user_id, None, since), 50);
     Ok(Json(rows.iter().map(|a| alert_json(a, lang)).collect::<Vec<_>>()).into_response())
 }
 
@@ -74,11 +75,27 @@ pub async fn history(
 ) -> Result<Response, ApiError> {
     let since = now_millis() - 30 * DAY_MS;
     let uuid = owned.cradle.uuid.to_string();
-    let rows = state
+    let unsaved = state
+        .alerts
+        .unsaved_for(owned.user.user_id, Some(&uuid), since);
+    let stored = state
         .store
         .read(move |c| alert_rows::for_cradle(c, &uuid, since))
         .await?;
+    let rows = with_unsaved(stored, unsaved, usize::MAX);
     Ok(Json(rows.iter().map(|a| alert_json(a, lang)).collect::<Vec<_>>()).into_response())
+}
+
+/// Stored alerts and the ones still in memory, newest first, at most `limit`.
+fn with_unsaved(mut stored: Vec<AlertRow>, unsaved: Vec<AlertRow>, limit: usize) -> Vec<AlertRow> {
+    if unsaved.is_empty() {
+        return stored;
+    }
+    stored.retain(|s| !unsaved.iter().any(|u| u.id == s.id));
+    stored.extend(unsaved);
+    stored.sort_by_key(|a| std::cmp::Reverse((a.created_at, a.id)));
+    stored.truncate(limit);
+    stored
 }
 
 fn parse_id(raw: &str) -> Result<i64, ApiError> {
@@ -154,6 +171,11 @@ pub async fn resolve(
     let alert = owned_alert(&state, user.user_id, parse_id(&id)?).await?;
     let alert_id = alert.id;
     let now = now_millis();
+    if let Some(resolved) = state.alerts.resolve_unsaved(alert_id, now) {
+        // Not stored yet (disk full): stored resolved once it can be.
+        state.alerts.resolved(user.user_id, resolved);
+        return Ok(Json(json!({"success": true})).into_response());
+    }
     state
         .store
         .write(move |c| alert_rows::resolve(c, alert_id, now))

@@ -1,8 +1,10 @@
 //! `/register_agent`, `/register_cradle`, `/select_cradle`, `/delete_cradle`,
 //! `/api/agents`, and media tokens.
 
+use std::net::SocketAddr;
+
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -22,8 +24,18 @@ fn agent_json(a: &Agent) -> Value {
         "ip": a.ip,
         "created_at": format_millis(a.created_at),
         "updated_at": format_millis(a.updated_at),
+        // Additions: the cradle came back from another address while claimed.
+        "previous_ip": a.previous_ip,
+        "ip_changed_at": a.ip_changed_at.map(format_millis),
     })
 }
+
+/// Unclaimed cradles kept; registering one more removes the one that
+/// registered longest ago (and its data).
+pub const MAX_UNCLAIMED: usize = 64;
+
+/// How long a claim waits for the wipe of the cradle's previous data.
+const CLAIM_WIPE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A cradle id becomes an MQTT topic level: no wildcards or separators.
 fn valid_uuid(uuid: &str) -> bool {
@@ -33,12 +45,20 @@ fn valid_uuid(uuid: &str) -> bool {
         && !uuid.chars().any(char::is_control)
 }
 
-/// Called by the cradle itself on boot: no session.
+/// Called by the cradle itself on boot: no session. Rate-limited per
+/// source address; at most [`MAX_UNCLAIMED`] unclaimed cradles are kept.
 pub async fn register_agent(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     lang: Lang,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
+    if let Err(secs) = state.register_limiter.check(peer.ip(), now_millis()) {
+        tracing::info!(peer = %peer.ip(), "register_agent: rate limited");
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, Msg::TooManyRegistrations);
+        e.retry_after = Some(secs);
+        return Err(e);
+    }
     let uuid = body.str("uuid")?.to_owned();
     if !valid_uuid(&uuid) {
         return Err(ApiError::bad_request(Msg::InvalidField("uuid")));
@@ -50,12 +70,34 @@ pub async fn register_agent(
         .take(64)
         .collect::<String>();
     let now = now_millis();
-    let agent = state
+    let registered = state
         .store
-        .write(move |c| agents::upsert(c, &uuid, &ip, now))
+        .write(move |c| agents::register(c, &uuid, &ip, now, MAX_UNCLAIMED))
         .await?;
+    let agent = &registered.agent;
     state.live.ensure(&agent.uuid, agent.owner_id);
-    tracing::info!(uuid = agent.uuid, ip = agent.ip, "cradle registered");
+    for old in &registered.evicted {
+        state.live.remove(old);
+        tracing::warn!(
+            uuid = old,
+            "unclaimed cradle removed: too many unclaimed cradles registered"
+        );
+    }
+    if !registered.evicted.is_empty() {
+        state.maintenance.wipe_soon();
+    }
+    if let Some(old_ip) = &registered.ip_changed_from {
+        tracing::warn!(
+            uuid = agent.uuid,
+            owner = agent.owner_id,
+            old_ip,
+            new_ip = agent.ip,
+            peer = %peer.ip(),
+            "claimed cradle registered from a new address"
+        );
+    } else {
+        tracing::info!(uuid = agent.uuid, ip = agent.ip, "cradle registered");
+    }
     Ok(
         Json(json!({"status": "success", "message": Msg::AgentRegistered.text(lang)}))
             .into_response(),
@@ -77,6 +119,22 @@ pub async fn register_cradle(
     }
     let heard_on_mqtt = state.live.was_heard(&uuid);
     let user_id = user.user_id;
+    // A cradle removed earlier is claimable once its old data is gone:
+    // finish that wipe first, or, if it is long (months of readings), let
+    // it go on in the background and ask the client to come back.
+    let wiping = || {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)
+            .with_detail("the cradle's previous data is still being deleted");
+        e.retry_after = Some(10);
+        e
+    };
+    match tokio::time::timeout(CLAIM_WIPE_WAIT, state.maintenance.finish_wipe(&uuid)).await {
+        Ok(done) => done?,
+        Err(_) => {
+            state.maintenance.wipe_soon();
+            return Err(wiping());
+        }
+    }
     let claim_uuid = uuid.clone();
     let claim = state
         .store
@@ -96,6 +154,7 @@ pub async fn register_cradle(
         }
         Claim::OwnedByOther => Err(ApiError::new(StatusCode::CONFLICT, Msg::CradleOwnedByOther)),
         Claim::Unknown => Err(ApiError::new(StatusCode::NOT_FOUND, Msg::UnknownCradle)),
+        Claim::WipePending => Err(wiping()),
     }
 }
 
@@ -136,8 +195,10 @@ pub async fn delete_cradle(
     let wipe_uuid = uuid.clone();
     state
         .store
-        .write(move |c| agents::unclaim_and_wipe(c, &wipe_uuid, now_millis()))
+        .write(move |c| agents::unclaim(c, &wipe_uuid, now_millis()))
         .await?;
+    // Its readings, frames and alerts go in the background, in chunks.
+    state.maintenance.wipe_soon();
     state.live.set_owner(&uuid, None);
     state.sessions.forget_cradle(&uuid);
     state.alerts.forget_cradle(&uuid, user.user_id);

@@ -55,6 +55,8 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)
                 .with_detail("store queue full"),
+            e if e.is_disk_full() => ApiError::new(StatusCode::INSUFFICIENT_STORAGE, Msg::DiskFull)
+                .with_detail(e.to_string()),
             other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal)
                 .with_detail(other.to_string()),
         }

@@ -38,7 +38,14 @@ pub async fn events(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let lang = query.lang.unwrap_or(header_lang);
     let (tx, rx) = mpsc::channel::<Event>(64);
-    tokio::spawn(run(state, user.user_id, lang, tx));
+    // Ends when the client goes or the hub shuts down (the stream then ends cleanly).
+    let stop = state.tasks.token().clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = run(state, user.user_id, lang, tx) => {}
+        }
+    });
     let stream = ReceiverStream::new(rx).map(Ok);
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

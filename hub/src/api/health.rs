@@ -1,4 +1,7 @@
 //! `/health`: hub, database and MQTT state for monitors and the desktop app.
+//! `status` is `degraded` (503) with the reasons in `problems` when the
+//! database cannot be read, the writer thread or any owned task has
+//! stopped, the disk is full, or MQTT is disconnected.
 
 use std::time::Duration;
 
@@ -8,6 +11,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::sync::atomic::Ordering;
+
+use crate::tasks::MQTT_TASK;
+use crate::timefmt::format_millis;
 
 use super::AppState;
 use crate::mqtt::MqttLink;
@@ -43,15 +49,61 @@ pub async fn health(State(state): State<AppState>) -> Response {
         .await,
         Ok(Ok(1))
     );
-    let mqtt_ok = state.mqtt.is_up();
-    let ok = db_ok && mqtt_ok;
+    let store = &state.store;
+    let writer = store.writer_health();
+    let writer_ok = writer.is_alive();
+    let disk_full = store.disk_full();
+    // The MQTT task registers its TaskHealth as "mqtt": once it has stopped,
+    // a stale "connected" flag is not believed.
+    let mqtt_task_dead = state
+        .tasks
+        .health()
+        .iter()
+        .any(|t| t.name == MQTT_TASK && !t.is_alive());
+    let mqtt_ok = state.mqtt.is_up() && !mqtt_task_dead;
+
+    let mut problems: Vec<String> = Vec::new();
+    if !db_ok {
+        problems.push("database unreadable".into());
+    }
+    if !writer_ok {
+        problems.push("database writer stopped".into());
+    }
+    if disk_full {
+        problems.push("disk full".into());
+    }
+    let mut tasks = serde_json::Map::new();
+    for t in state.tasks.health() {
+        if !t.is_alive() && !t.is_stopping() && t.name != writer.name {
+            problems.push(format!("{} stopped", t.name));
+        }
+        tasks.insert(
+            t.name.to_owned(),
+            json!({"alive": t.is_alive(), "last_beat": t.last_beat().map(format_millis)}),
+        );
+    }
+    if !mqtt_ok {
+        problems.push("mqtt disconnected".into());
+    }
+    let ok = problems.is_empty();
+
     let counters = &state.ingest.counters;
     let dropped = counts(counters.dropped_all());
+    let stats = store.stats();
     let body = json!({
         "status": if ok { "ok" } else { "degraded" },
+        "problems": problems,
         "hub": "ok",
-        "database": if db_ok { "ok" } else { "error" },
-        "mqtt": if mqtt_ok { "connected" } else { "disconnected" },
+        "database": match (db_ok && writer_ok, disk_full) {
+            (_, true) => "disk full",
+            (true, false) => "ok",
+            (false, false) => "error",
+        },
+        "mqtt": match (mqtt_ok, mqtt_task_dead) {
+            (true, _) => "connected",
+            (false, true) => "stopped",
+            (false, false) => "disconnected",
+        },
         "mqtt_broker": state.mqtt.address(),
         "mqtt_mode": match &state.mqtt {
             MqttLink::Endpoint(_) => "endpoint",
@@ -69,10 +121,20 @@ pub async fn health(State(state): State<AppState>) -> Response {
             "readings": counters.readings.load(Ordering::Relaxed),
             "dropped": dropped,
         },
+        "recording": if disk_full { "paused: disk full" } else { "on" },
         "store": {
-            "jobs": state.store.stats().jobs.load(Ordering::Relaxed),
-            "batches": state.store.stats().batches.load(Ordering::Relaxed),
+            "jobs": stats.jobs.load(Ordering::Relaxed),
+            "batches": stats.batches.load(Ordering::Relaxed),
+            "failed_jobs": stats.failed_jobs.load(Ordering::Relaxed),
+            "panicked_jobs": stats.panicked_jobs.load(Ordering::Relaxed),
+            "queued": store.queued(),
+            "writer": if writer_ok { "running" } else { "stopped" },
+            "last_commit": writer.last_beat().map(format_millis),
+            "disk_full_since": store.disk_full_since().map(format_millis),
+            "open_readers": store.open_readers(),
         },
+        "tasks": tasks,
+        "unsaved_alerts": state.alerts.unsaved_count(),
         "version": env!("CARGO_PKG_VERSION"),
     });
     let status = if ok {

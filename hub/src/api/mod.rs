@@ -27,14 +27,17 @@ use axum::routing::{get, post};
 pub use error::ApiError;
 pub use extract::{CurrentUser, JsonObject, MediaAuth, MediaCradle, OwnedCradle};
 pub use media::ClipCache;
+pub use monitoring::HISTORY_LIMIT;
 
 use crate::alerts::Alerts;
-use crate::auth::{LoginThrottle, MediaSigner, Sessions};
+use crate::auth::{LoginThrottle, MediaSigner, RateLimiter, Sessions};
 use crate::i18n::DefaultLang;
 use crate::ingest::Ingest;
 use crate::live::Live;
 use crate::mqtt::MqttLink;
+use crate::retention::Maintenance;
 use crate::store::Store;
+use crate::tasks::Tasks;
 
 /// Everything handlers need, cheap to clone.
 #[derive(Clone)]
@@ -55,6 +58,12 @@ pub struct AppState {
     pub mqtt_port: Option<u16>,
     pub default_lang: DefaultLang,
     pub started_at: std::time::Instant,
+    /// The hub's tasks and root cancellation token: open streams end when
+    /// it is cancelled (shutdown).
+    pub tasks: Arc<Tasks>,
+    pub maintenance: Arc<Maintenance>,
+    /// `/register_agent` calls per source address.
+    pub register_limiter: Arc<RateLimiter>,
 }
 
 impl FromRef<AppState> for DefaultLang {

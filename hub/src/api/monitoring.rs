@@ -1,26 +1,35 @@
 //! Status, latest readings, history and the SSE status streams.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::{Instant, interval_at};
+use tokio_util::sync::CancellationToken;
 
 use crate::i18n::Msg;
 use crate::live::{CradleStatus, Link};
-use crate::store::sensors;
-use crate::timefmt::{format_millis, now_millis, parse_time};
+use crate::store::{Store, sensors};
+use crate::timefmt::{Millis, format_millis, now_millis, parse_time};
 
 use super::{ApiError, AppState, OwnedCradle};
 
-/// Most rows one history request returns (a day of one cradle's readings).
-const HISTORY_LIMIT: usize = 500_000;
+/// Most readings one history answer carries (about half a day of one
+/// cradle's); a range holding more is refused with 400 (ask for less).
+pub const HISTORY_LIMIT: usize = 500_000;
+/// Readings read per query while a long history answer is streamed: the
+/// answer is read page by page as the client takes it, and a client that
+/// goes away stops the reading.
+const HISTORY_PAGE: usize = 4_096;
 
 pub fn status_json(uuid: &str, s: &CradleStatus) -> Value {
     let direction = s.direction.as_ref().map(|d| d.raw());
@@ -94,13 +103,106 @@ pub async fn history(
     if to < from {
         return Err(ApiError::bad_request(Msg::BadDate).with_detail("end before start"));
     }
-    let uuid = owned.cradle.uuid.clone();
     // end_date is inclusive in the contract's wording; +1 ms makes the range half-open.
-    let rows = state
+    let to = to.saturating_add(1);
+    let uuid: Arc<str> = Arc::from(&*owned.cradle.uuid);
+    let u = uuid.clone();
+    let first = state
         .store
-        .read(move |c| sensors::range(c, &uuid, from, to.saturating_add(1), HISTORY_LIMIT))
+        .read(move |c| sensors::page(c, &u, from, to, None, HISTORY_PAGE))
         .await?;
-    Ok(Json(sensor_rows(&rows)).into_response())
+    if first.len() < HISTORY_PAGE {
+        return Ok(Json(sensor_rows(&first)).into_response());
+    }
+    let u = uuid.clone();
+    let count = state
+        .store
+        .read(move |c| sensors::count_up_to(c, &u, from, to, HISTORY_LIMIT + 1))
+        .await?;
+    if count > HISTORY_LIMIT {
+        return Err(ApiError::bad_request(Msg::RangeTooLarge(HISTORY_LIMIT))
+            .with_detail(format!("more than {HISTORY_LIMIT} readings in range")));
+    }
+    let pager = Pager {
+        store: state.store.clone(),
+        uuid,
+        from,
+        to,
+        next: Some(first),
+        last: None,
+        sent: 0,
+        finished: false,
+    };
+    let body = futures_util::stream::unfold(pager, Pager::next_chunk);
+    let mut res = Body::from_stream(body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(res)
+}
+
+/// A long history answer, one page of readings per chunk of the body.
+struct Pager {
+    store: Store,
+    uuid: Arc<str>,
+    from: Millis,
+    to: Millis,
+    /// The page to send next (the first one is read before answering).
+    next: Option<Vec<sensors::SensorRow>>,
+    /// Key of the last row sent.
+    last: Option<(Millis, i64)>,
+    sent: usize,
+    finished: bool,
+}
+
+impl Pager {
+    async fn next_chunk(mut self) -> Option<(Result<Bytes, std::io::Error>, Pager)> {
+        if self.finished {
+            return None;
+        }
+        let rows = match self.next.take() {
+            Some(rows) => rows,
+            None => {
+                let (uuid, from, to) = (self.uuid.clone(), self.from, self.to);
+                let after = self.last;
+                match self
+                    .store
+                    .read(move |c| sensors::page(c, &uuid, from, to, after, HISTORY_PAGE))
+                    .await
+                {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        // The status line is sent: all we can do is cut the body short.
+                        tracing::warn!(error = %e, "history: page read failed; answer cut");
+                        self.finished = true;
+                        return Some((Err(std::io::Error::other(e)), self));
+                    }
+                }
+            }
+        };
+        let room = HISTORY_LIMIT - self.sent;
+        let last_page = rows.len() < HISTORY_PAGE || rows.len() >= room;
+        let rows = &rows[..rows.len().min(room)];
+        let mut buf = Vec::with_capacity(rows.len() * 96 + 2);
+        for (i, row) in sensor_rows(rows).iter().enumerate() {
+            buf.push(if self.sent == 0 && i == 0 { b'[' } else { b',' });
+            if let Err(e) = serde_json::to_writer(&mut buf, row) {
+                self.finished = true;
+                return Some((Err(std::io::Error::other(e)), self));
+            }
+        }
+        if self.sent == 0 && rows.is_empty() {
+            buf.push(b'[');
+        }
+        self.sent += rows.len();
+        self.last = rows.last().map(|r| (r.ts, r.id)).or(self.last);
+        if last_page {
+            buf.push(b']');
+            self.finished = true;
+        }
+        Some((Ok(Bytes::from(buf)), self))
+    }
 }
 
 /// Readings as the API shows them (`/api/sensor_data`, `/api/alert_detail`).
@@ -127,21 +229,23 @@ pub struct HistoryRow<'a> {
 /// What an SSE stream says before the cradle has reported anything.
 const UNKNOWN: &str = "Unknown";
 
-pub async fn crying_sse(owned: OwnedCradle) -> impl IntoResponse {
-    status_sse(owned, |s| {
+pub async fn crying_sse(State(state): State<AppState>, owned: OwnedCradle) -> impl IntoResponse {
+    status_sse(state.tasks.token().clone(), owned, |s| {
         s.crying.map_or(UNKNOWN, |c| c.as_str()).to_owned()
     })
 }
 
-pub async fn direction_sse(owned: OwnedCradle) -> impl IntoResponse {
-    status_sse(owned, |s| {
+pub async fn direction_sse(State(state): State<AppState>, owned: OwnedCradle) -> impl IntoResponse {
+    status_sse(state.tasks.token().clone(), owned, |s| {
         s.direction.as_ref().map_or(UNKNOWN, |d| d.raw()).to_owned()
     })
 }
 
 /// Sends the projected value at once, again whenever it changes, and
 /// repeats it about once a second (the contract's rhythm) in between.
+/// Ends when the hub shuts down.
 fn status_sse(
+    stop: CancellationToken,
     owned: OwnedCradle,
     project: fn(&CradleStatus) -> String,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
@@ -167,6 +271,7 @@ fn status_sse(
                 }
             }
         },
-    );
+    )
+    .take_until(stop.cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

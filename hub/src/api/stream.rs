@@ -6,13 +6,14 @@
 use std::convert::Infallible;
 
 use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
 use crate::live::LiveFrame;
 
-use super::MediaCradle;
+use super::{AppState, MediaCradle};
 
 fn part_header(frame: &LiveFrame) -> Bytes {
     Bytes::from(format!(
@@ -23,7 +24,8 @@ fn part_header(frame: &LiveFrame) -> Bytes {
     ))
 }
 
-pub async fn mjpeg(media: MediaCradle) -> Response {
+/// Ends (a clean end of the chunked body) when the hub shuts down.
+pub async fn mjpeg(State(state): State<AppState>, media: MediaCradle) -> Response {
     let rx = media.cradle.subscribe_frames();
     let parts = futures_util::stream::unfold((rx, 0u64), |(mut rx, last_seq)| async move {
         loop {
@@ -48,7 +50,9 @@ pub async fn mjpeg(media: MediaCradle) -> Response {
     let opening = futures_util::stream::once(async {
         Ok::<_, Infallible>(Bytes::from_static(b"--frame\r\n"))
     });
-    let parts = opening.chain(parts);
+    let parts = opening
+        .chain(parts)
+        .take_until(state.tasks.token().clone().cancelled_owned());
 
     let mut res = Body::from_stream(parts).into_response();
     let headers = res.headers_mut();

@@ -56,6 +56,15 @@ pub fn insert(c: &Connection, a: &AlertRow) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Like [`insert`], but a row already stored with that id is kept (a
+/// write retried after a failure that had in fact committed).
+pub fn insert_unless_present(c: &Connection, a: &AlertRow) -> rusqlite::Result<()> {
+    if by_id(c, a.id)?.is_none() {
+        insert(c, a)?;
+    }
+    Ok(())
+}
+
 /// Alerts of every cradle `user_id` owns since `since`, newest first.
 pub fn for_user(
     c: &Connection,
@@ -101,6 +110,27 @@ pub fn max_id(c: &Connection) -> rusqlite::Result<i64> {
     })
 }
 
-pub fn delete_older_than(c: &Connection, cutoff: Millis) -> rusqlite::Result<usize> {
-    c.execute("DELETE FROM alert_logs WHERE created_at < ?1", [cutoff])
+/// Deletes at most `limit` alerts created before `cutoff`, oldest first
+/// (their frame links go with them).
+pub fn delete_older_than(c: &Connection, cutoff: Millis, limit: usize) -> rusqlite::Result<usize> {
+    c.prepare_cached(
+        "DELETE FROM alert_logs WHERE id IN
+         (SELECT id FROM alert_logs WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
+    )?
+    .execute(params![cutoff, limit as i64])
+}
+
+/// Deletes at most `limit` of a cradle's alerts created before `upto`.
+pub fn delete_for_cradle(
+    c: &Connection,
+    uuid: &str,
+    upto: Millis,
+    limit: usize,
+) -> rusqlite::Result<usize> {
+    c.prepare_cached(
+        "DELETE FROM alert_logs WHERE id IN
+         (SELECT id FROM alert_logs WHERE agent_uuid = ?1 AND created_at < ?2
+          ORDER BY created_at LIMIT ?3)",
+    )?
+    .execute(params![uuid, upto, limit as i64])
 }

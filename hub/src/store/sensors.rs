@@ -7,6 +7,7 @@ use crate::timefmt::Millis;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SensorRow {
+    pub id: i64,
     pub ts: Millis,
     pub temperature: Option<f64>,
     pub crying: Option<Crying>,
@@ -50,6 +51,16 @@ pub fn insert(c: &Connection, uuid: &str, ts: Millis, reading: &Reading) -> rusq
     Ok(())
 }
 
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SensorRow> {
+    Ok(SensorRow {
+        id: r.get(0)?,
+        ts: r.get(1)?,
+        temperature: r.get(2)?,
+        crying: r.get::<_, Option<String>>(3)?.map(|s| Crying::from_api(&s)),
+        direction: r.get(4)?,
+    })
+}
+
 /// Readings with `from <= ts < to`, oldest first, at most `limit`.
 pub fn range(
     c: &Connection,
@@ -59,20 +70,72 @@ pub fn range(
     limit: usize,
 ) -> rusqlite::Result<Vec<SensorRow>> {
     c.prepare_cached(
-        "SELECT ts, temperature, crying, direction FROM sensor_data
+        "SELECT id, ts, temperature, crying, direction FROM sensor_data
          WHERE agent_uuid = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, id LIMIT ?4",
     )?
-    .query_map(params![uuid, from, to, limit as i64], |r| {
-        Ok(SensorRow {
-            ts: r.get(0)?,
-            temperature: r.get(1)?,
-            crying: r.get::<_, Option<String>>(2)?.map(|s| Crying::from_api(&s)),
-            direction: r.get(3)?,
-        })
-    })?
+    .query_map(params![uuid, from, to, limit as i64], from_row)?
     .collect()
 }
 
-pub fn delete_older_than(c: &Connection, cutoff: Millis) -> rusqlite::Result<usize> {
-    c.execute("DELETE FROM sensor_data WHERE ts < ?1", [cutoff])
+/// Like [`range`], but only the rows after `after` (the last row of the
+/// previous page, in `(ts, id)` order): one page of a long range.
+pub fn page(
+    c: &Connection,
+    uuid: &str,
+    from: Millis,
+    to: Millis,
+    after: Option<(Millis, i64)>,
+    limit: usize,
+) -> rusqlite::Result<Vec<SensorRow>> {
+    let Some((ts, id)) = after else {
+        return range(c, uuid, from, to, limit);
+    };
+    c.prepare_cached(
+        "SELECT id, ts, temperature, crying, direction FROM sensor_data
+         WHERE agent_uuid = ?1 AND ts >= ?2 AND ts < ?3 AND (ts, id) > (?4, ?5)
+         ORDER BY ts, id LIMIT ?6",
+    )?
+    .query_map(params![uuid, from, to, ts, id, limit as i64], from_row)?
+    .collect()
+}
+
+/// How many readings `from <= ts < to` has, counting no further than `max`.
+pub fn count_up_to(
+    c: &Connection,
+    uuid: &str,
+    from: Millis,
+    to: Millis,
+    max: usize,
+) -> rusqlite::Result<usize> {
+    c.prepare_cached(
+        "SELECT count(*) FROM (SELECT 1 FROM sensor_data
+         WHERE agent_uuid = ?1 AND ts >= ?2 AND ts < ?3 LIMIT ?4)",
+    )?
+    .query_row(params![uuid, from, to, max as i64], |r| {
+        r.get::<_, i64>(0).map(|n| n as usize)
+    })
+}
+
+/// Deletes at most `limit` readings older than `cutoff`, oldest first
+/// (through the index on `ts`: no table scan).
+pub fn delete_older_than(c: &Connection, cutoff: Millis, limit: usize) -> rusqlite::Result<usize> {
+    c.prepare_cached(
+        "DELETE FROM sensor_data WHERE id IN
+         (SELECT id FROM sensor_data WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
+    )?
+    .execute(params![cutoff, limit as i64])
+}
+
+/// Deletes at most `limit` of a cradle's readings older than `upto`.
+pub fn delete_for_cradle(
+    c: &Connection,
+    uuid: &str,
+    upto: Millis,
+    limit: usize,
+) -> rusqlite::Result<usize> {
+    c.prepare_cached(
+        "DELETE FROM sensor_data WHERE id IN
+         (SELECT id FROM sensor_data WHERE agent_uuid = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)",
+    )?
+    .execute(params![uuid, upto, limit as i64])
 }

@@ -178,3 +178,147 @@ async fn deleting_a_cradle_wipes_its_data() {
         .await;
     assert_eq!(rows, json!([]));
 }
+
+/// `/register_agent` needs no login: it is rate-limited per address.
+#[tokio::test]
+async fn register_agent_is_rate_limited_per_address() {
+    let t = TestHub::start().await;
+    let c = t.client();
+    let mut limited = None;
+    for i in 0..40 {
+        let res = c
+            .raw(reqwest::Method::POST, "/register_agent")
+            .json(&json!({"uuid": format!("flood-{i}"), "ip": "10.0.0.9"}))
+            .send()
+            .await
+            .unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            let retry = res.headers().get("retry-after").cloned();
+            let body: serde_json::Value = res.json().await.unwrap();
+            limited = Some((i, retry, body));
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let (i, retry, body) = limited.expect("rate limited");
+    assert_eq!(i, 30, "a burst of 30 passes");
+    assert!(retry.is_some(), "Retry-After");
+    assert_eq!(body["status"], "error");
+    assert!(body["message"].as_str().unwrap().contains("Too many"));
+}
+
+#[tokio::test]
+async fn a_claimed_cradles_address_change_is_shown_to_its_owner() {
+    let t = TestHub::start().await;
+    let mut ann = t.user("ann").await;
+    t.cradle_for(&mut ann, "cradle-a").await;
+    let (_, list) = ann.get("/api/agents").await;
+    assert_eq!(list[0]["previous_ip"], serde_json::Value::Null);
+    let (s, _) = t
+        .client()
+        .post(
+            "/register_agent",
+            json!({"uuid": "cradle-a", "ip": "192.168.9.9"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, list) = ann.get("/api/agents").await;
+    assert_eq!(list[0]["ip"], "192.168.9.9");
+    assert_eq!(list[0]["previous_ip"], "10.0.0.7");
+    assert!(list[0]["ip_changed_at"].as_str().unwrap().ends_with('Z'));
+}
+
+/// Deleting a cradle is one short job; its data goes in chunks afterwards
+/// and is gone before anyone can claim it again.
+#[tokio::test]
+async fn a_removed_cradles_data_is_wiped_in_the_background() {
+    let t = TestHub::start().await;
+    let mut ann = t.user("ann").await;
+    t.cradle_for(&mut ann, "cradle-a").await;
+    t.hub
+        .state
+        .store
+        .write(|c| {
+            c.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 20000)
+                 INSERT INTO sensor_data (agent_uuid, ts, temperature) SELECT 'cradle-a', 1000 + i, 36.6 FROM n",
+                [],
+            )
+        })
+        .await
+        .unwrap();
+    let batches = || {
+        t.hub
+            .state
+            .store
+            .stats()
+            .batches
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = batches();
+    let (s, _) = ann
+        .post("/delete_cradle", json!({"uuid": "cradle-a"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let count = || {
+        t.hub.state.store.read(|c| {
+            c.query_row(
+                "SELECT (SELECT count(*) FROM sensor_data WHERE agent_uuid = 'cradle-a'),
+                        (SELECT count(*) FROM pending_wipes)",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+        })
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count().await.unwrap() != (0, 0) {
+        assert!(tokio::time::Instant::now() < deadline, "never wiped");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(batches() - before > 2, "in several jobs");
+}
+
+/// A claim waits at most a few seconds for a long wipe, then asks the
+/// client to come back; the wipe goes on meanwhile.
+#[tokio::test]
+async fn claiming_during_a_long_wipe_answers_503_with_retry_after() {
+    let t = TestHub::start().await;
+    let mut ann = t.user("ann").await;
+    t.cradle_for(&mut ann, "cradle-a").await;
+    let (s, _) = ann
+        .post("/delete_cradle", json!({"uuid": "cradle-a"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // The writer is held up, so the wipe cannot finish.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    t.hub
+        .state
+        .store
+        .write_detached("held", move |_| {
+            let _ = wait.recv();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let res = ann
+        .raw(reqwest::Method::POST, "/register_cradle")
+        .json(&json!({"cradle_uuid": "cradle-a"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers()["retry-after"], "10");
+    release.send(()).unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (s, body) = ann
+            .post("/register_cradle", json!({"cradle_uuid": "cradle-a"}))
+            .await;
+        if s == StatusCode::OK {
+            break;
+        }
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(tokio::time::Instant::now() < deadline, "never claimable");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

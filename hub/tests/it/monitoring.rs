@@ -314,3 +314,54 @@ async fn health_reports_each_part() {
     assert_eq!(body["database"], "ok");
     assert_eq!(body["mqtt"], "connected");
 }
+
+/// Long ranges are read page by page as the answer is sent (a client that
+/// goes away stops the reading); more than the cap is a clear 400.
+#[tokio::test]
+async fn history_is_streamed_in_pages_and_capped_with_a_400() {
+    let t = TestHub::start().await;
+    let mut ann = t.user("ann").await;
+    t.cradle_for(&mut ann, "c1").await;
+    let insert = |from: i64, n: i64| {
+        t.hub.state.store.write(move |c| {
+            c.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?2)
+                 INSERT INTO sensor_data (agent_uuid, ts, temperature) SELECT 'c1', ?1 + i, 36.0 + (i % 10) / 10.0 FROM n",
+                [from, n],
+            )
+        })
+    };
+    // 2026-01-01: 10 000 readings, one a millisecond (several pages).
+    let day = 1_767_225_600_000i64;
+    insert(day, 10_000).await.unwrap();
+    let (s, rows) = ann
+        .get(
+            "/api/sensor_data/c1?start_date=2026-01-01T00:00:00Z&end_date=2026-01-01T00:00:09.999Z",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 10_000);
+    assert_eq!(rows[0]["timestamp"], "2026-01-01T00:00:00.000Z");
+    assert_eq!(rows[9_999]["timestamp"], "2026-01-01T00:00:09.999Z");
+    assert!(
+        rows.windows(2)
+            .all(|w| w[0]["timestamp"].as_str() < w[1]["timestamp"].as_str())
+    );
+    assert_eq!(rows[4_096]["temperature"], json!(36.6));
+
+    // More than the cap in range: 400 in the API's error shape.
+    insert(day + 86_400_000, cradle_hub::api::HISTORY_LIMIT as i64 + 1)
+        .await
+        .unwrap();
+    let (s, body) = ann
+        .get("/api/sensor_data/c1?start_date=2026-01-02T00:00:00Z&end_date=2026-01-03T00:00:00Z")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["success"], false);
+    assert!(
+        body["message"].as_str().unwrap().contains("shorter range"),
+        "{body}"
+    );
+    assert_eq!(body["message"], body["error"]);
+}
