@@ -237,39 +237,10 @@ fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })
 }
 
-/// Accepts `mqtt://host:port`, `tcp://host:port`, `host:port` or `host`.
+/// Accepts `mqtt://host:port`, `tcp://host:port`, `host:port` or `host`
+/// (port 1883): the same parser the simulator and the bench use.
 pub fn parse_mqtt_url(url: &str) -> Result<(String, u16), ConfigError> {
-    let bad = || ConfigError::MqttUrl(url.to_owned());
-    let rest = url
-        .strip_prefix("mqtt://")
-        .or_else(|| url.strip_prefix("tcp://"))
-        .unwrap_or(url)
-        .trim_end_matches('/');
-    if rest.is_empty() || rest.contains('/') || rest.contains('@') {
-        return Err(bad());
-    }
-    // An IPv6 literal is written in brackets: [::1]:1883
-    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-        let (host, after) = v6.split_once(']').ok_or_else(bad)?;
-        let port = after
-            .strip_prefix(':')
-            .map(str::parse::<u16>)
-            .transpose()
-            .map_err(|_| bad())?;
-        (host.to_owned(), port)
-    } else {
-        match rest.rsplit_once(':') {
-            Some((host, port)) => (
-                host.to_owned(),
-                Some(port.parse::<u16>().map_err(|_| bad())?),
-            ),
-            None => (rest.to_owned(), None),
-        }
-    };
-    if host.is_empty() {
-        return Err(bad());
-    }
-    Ok((host, port.unwrap_or(1883)))
+    cradle_tools::protocol::parse_mqtt_url(url).map_err(|_| ConfigError::MqttUrl(url.to_owned()))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Store, StoreError, agents, alerts, chunked, frames, sensors};
+use crate::store::{Store, StoreError, agents, aging, chunked, frames};
 use crate::tasks::TaskHealth;
 use crate::timefmt::{Millis, now_millis};
 
@@ -86,15 +86,15 @@ pub async fn sweep(store: &Store, policy: Retention, now: Millis) -> Result<Swep
     let cutoff = now - Millis::from(policy.days) * 86_400_000;
     let mut swept = Swept {
         readings: drain(store, STEP, move |c, n| {
-            sensors::delete_older_than(c, cutoff, n)
+            aging::SENSOR_DATA.delete_older_than(c, cutoff, n)
         })
         .await?,
         alerts: drain(store, STEP, move |c, n| {
-            alerts::delete_older_than(c, cutoff, n)
+            aging::ALERT_LOGS.delete_older_than(c, cutoff, n)
         })
         .await?,
         expired_frames: drain(store, FRAME_STEP, move |c, n| {
-            frames::delete_older_than(c, cutoff, n)
+            aging::VIDEO_FRAMES.delete_older_than(c, cutoff, n)
         })
         .await?,
         ..Swept::default()
@@ -145,17 +145,17 @@ pub async fn sweep(store: &Store, policy: Retention, now: Millis) -> Result<Swep
 pub async fn wipe(store: &Store, uuid: &str, upto: Millis) -> Result<usize, StoreError> {
     let u = uuid.to_owned();
     let mut n = drain(store, STEP, move |c, n| {
-        sensors::delete_for_cradle(c, &u, upto, n)
+        aging::SENSOR_DATA.delete_for_cradle(c, &u, upto, n)
     })
     .await?;
     let u = uuid.to_owned();
     n += drain(store, FRAME_STEP, move |c, n| {
-        frames::delete_for_cradle(c, &u, upto, n)
+        aging::VIDEO_FRAMES.delete_for_cradle(c, &u, upto, n)
     })
     .await?;
     let u = uuid.to_owned();
     n += drain(store, STEP, move |c, n| {
-        alerts::delete_for_cradle(c, &u, upto, n)
+        aging::ALERT_LOGS.delete_for_cradle(c, &u, upto, n)
     })
     .await?;
     let u = uuid.to_owned();
@@ -260,7 +260,7 @@ impl Maintenance {
 mod tests {
     use super::*;
     use crate::readings::Reading;
-    use crate::store::test_store;
+    use crate::store::{sensors, test_store};
 
     const DAY: Millis = 86_400_000;
 

@@ -109,28 +109,3 @@ pub fn max_id(c: &Connection) -> rusqlite::Result<i64> {
         r.get(0)
     })
 }
-
-/// Deletes at most `limit` alerts created before `cutoff`, oldest first
-/// (their frame links go with them).
-pub fn delete_older_than(c: &Connection, cutoff: Millis, limit: usize) -> rusqlite::Result<usize> {
-    c.prepare_cached(
-        "DELETE FROM alert_logs WHERE id IN
-         (SELECT id FROM alert_logs WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)",
-    )?
-    .execute(params![cutoff, limit as i64])
-}
-
-/// Deletes at most `limit` of a cradle's alerts created before `upto`.
-pub fn delete_for_cradle(
-    c: &Connection,
-    uuid: &str,
-    upto: Millis,
-    limit: usize,
-) -> rusqlite::Result<usize> {
-    c.prepare_cached(
-        "DELETE FROM alert_logs WHERE id IN
-         (SELECT id FROM alert_logs WHERE agent_uuid = ?1 AND created_at < ?2
-          ORDER BY created_at LIMIT ?3)",
-    )?
-    .execute(params![uuid, upto, limit as i64])
-}

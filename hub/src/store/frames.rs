@@ -114,27 +114,3 @@ pub fn delete_oldest(c: &Connection, excess: i64, limit: usize) -> rusqlite::Res
     }
     Ok((ids.len(), freed))
 }
-
-/// Deletes at most `limit` frames older than `cutoff`, oldest first
-/// (through the index on `ts`).
-pub fn delete_older_than(c: &Connection, cutoff: Millis, limit: usize) -> rusqlite::Result<usize> {
-    c.prepare_cached(
-        "DELETE FROM video_frames WHERE id IN
-         (SELECT id FROM video_frames WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
-    )?
-    .execute(params![cutoff, limit as i64])
-}
-
-/// Deletes at most `limit` of a cradle's frames older than `upto`.
-pub fn delete_for_cradle(
-    c: &Connection,
-    uuid: &str,
-    upto: Millis,
-    limit: usize,
-) -> rusqlite::Result<usize> {
-    c.prepare_cached(
-        "DELETE FROM video_frames WHERE id IN
-         (SELECT id FROM video_frames WHERE agent_uuid = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)",
-    )?
-    .execute(params![uuid, upto, limit as i64])
-}

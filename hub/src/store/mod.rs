@@ -14,6 +14,7 @@
 //!   caller has gone; a caller that goes interrupts the query.
 
 pub mod agents;
+pub mod aging;
 pub mod alerts;
 pub mod frames;
 pub mod sensors;

@@ -115,27 +115,3 @@ pub fn count_up_to(
         r.get::<_, i64>(0).map(|n| n as usize)
     })
 }
-
-/// Deletes at most `limit` readings older than `cutoff`, oldest first
-/// (through the index on `ts`: no table scan).
-pub fn delete_older_than(c: &Connection, cutoff: Millis, limit: usize) -> rusqlite::Result<usize> {
-    c.prepare_cached(
-        "DELETE FROM sensor_data WHERE id IN
-         (SELECT id FROM sensor_data WHERE ts < ?1 ORDER BY ts LIMIT ?2)",
-    )?
-    .execute(params![cutoff, limit as i64])
-}
-
-/// Deletes at most `limit` of a cradle's readings older than `upto`.
-pub fn delete_for_cradle(
-    c: &Connection,
-    uuid: &str,
-    upto: Millis,
-    limit: usize,
-) -> rusqlite::Result<usize> {
-    c.prepare_cached(
-        "DELETE FROM sensor_data WHERE id IN
-         (SELECT id FROM sensor_data WHERE agent_uuid = ?1 AND ts < ?2 ORDER BY ts LIMIT ?3)",
-    )?
-    .execute(params![uuid, upto, limit as i64])
-}
