@@ -956,6 +956,23 @@ pub(crate) mod tempdir {
 mod tests {
     use super::*;
 
+    /// Occupies the writer with a job that waits until the returned sender
+    /// sends (or is dropped), so the test controls when the queue drains.
+    async fn hold_writer(store: &Store) -> std::sync::mpsc::Sender<()> {
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        store
+            .write_detached("blocker", move |_| {
+                let _ = wait.recv();
+                Ok(())
+            })
+            .await
+            .unwrap();
+        while store.queued() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        release
+    }
+
     #[tokio::test]
     async fn writes_are_visible_to_readers_after_commit() {
         let (store, _dir) = test_store();
@@ -1121,17 +1138,7 @@ mod tests {
     #[tokio::test]
     async fn flush_waits_for_room_in_a_full_queue() {
         let (store, _dir) = test_store();
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        store
-            .write_detached("blocker", move |_| {
-                let _ = wait.recv();
-                Ok(())
-            })
-            .await
-            .unwrap();
-        while store.queued() > 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        let release = hold_writer(&store).await;
         for _ in 0..WRITE_QUEUE {
             store.write_detached("filler", |_| Ok(())).await.unwrap();
         }
@@ -1155,17 +1162,7 @@ mod tests {
     #[tokio::test]
     async fn a_bulk_job_is_committed_in_a_batch_of_its_own() {
         let (store, _dir) = test_store();
-        let (release, wait) = std::sync::mpsc::channel::<()>();
-        store
-            .write_detached("blocker", move |_| {
-                let _ = wait.recv();
-                Ok(())
-            })
-            .await
-            .unwrap();
-        while store.queued() > 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        let release = hold_writer(&store).await;
         let batches = store.stats().batches.load(Ordering::Relaxed);
         let a = store.write(|c| users::insert(c, "a", "h", 1));
         let bulk = store.write_bulk(|c| users::insert(c, "bulk", "h", 1));
