@@ -32,6 +32,9 @@ const STEP: usize = 256;
 /// Frames per DELETE statement (each is tens of KB).
 const FRAME_STEP: usize = 16;
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
+/// The first sweep waits until the cradles have reconnected and the first
+/// viewers are served: after a night off it may delete for a while.
+const FIRST_SWEEP_AFTER: Duration = Duration::from_secs(60);
 /// How often a write is tried while the disk is full, to notice space.
 const DISK_PROBE_EVERY: Duration = Duration::from_secs(2);
 
@@ -224,10 +227,13 @@ impl Maintenance {
 
     /// The maintenance task: runs until `token` is cancelled.
     pub async fn run(self: Arc<Self>, token: CancellationToken, health: Arc<TaskHealth>) {
-        let mut sweep_at = tokio::time::interval(SWEEP_EVERY);
+        let mut sweep_at =
+            tokio::time::interval_at(tokio::time::Instant::now() + FIRST_SWEEP_AFTER, SWEEP_EVERY);
         sweep_at.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut probe_at = tokio::time::interval(DISK_PROBE_EVERY);
         probe_at.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Wipes left from before a restart go on at once.
+        self.wake.notify_one();
         loop {
             health.beat_now();
             let work = async {

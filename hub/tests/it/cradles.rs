@@ -235,13 +235,14 @@ async fn a_removed_cradles_data_is_wiped_in_the_background() {
     let t = TestHub::start().await;
     let mut ann = t.user("ann").await;
     t.cradle_for(&mut ann, "cradle-a").await;
+    // An hour old: retention, which may run meanwhile, leaves them alone.
     t.hub
         .state
         .store
         .write(|c| {
             c.execute(
                 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 20000)
-                 INSERT INTO sensor_data (agent_uuid, ts, temperature) SELECT 'cradle-a', 1000 + i, 36.6 FROM n",
+                 INSERT INTO sensor_data (agent_uuid, ts, temperature) SELECT 'cradle-a', (unixepoch() - 3600) * 1000 + i, 36.6 FROM n",
                 [],
             )
         })

@@ -74,12 +74,17 @@ async fn shutdown_flushes_queued_writes_and_stops_the_tasks() {
     let t = TestHub::start().await;
     let store = t.hub.state.store.clone();
     let tasks = t.hub.tasks().clone();
-    for i in 0..2_000 {
+    // Fresh readings: retention, which may run meanwhile, must not take any.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for i in 0..2_000_i64 {
         store
             .write_detached("test", move |c| {
                 c.execute(
                     "INSERT INTO sensor_data (agent_uuid, ts, temperature) VALUES ('x', ?1, 36.6)",
-                    [i],
+                    [now_ms + i],
                 )
                 .map(|_| ())
             })
