@@ -99,6 +99,8 @@ pub enum Msg {
     BadAction,
     MotorUnavailable,
     CradleNotConnected,
+    TooManyMotorCommands,
+    MotorRestartTooSoon,
     MqttPasswordOn,
     MqttPasswordOff,
     BadDate,
@@ -184,6 +186,18 @@ impl Msg {
             }
             (CradleNotConnected, Lang::Ko) => {
                 "요람이 지금 허브에 연결되어 있지 않아 명령을 보내지 못했습니다. 요람의 전원과 Wi-Fi를 확인하세요."
+            }
+            (TooManyMotorCommands, Lang::En) => {
+                "Too many motor commands for this cradle in the last minute. Please wait a moment."
+            }
+            (TooManyMotorCommands, Lang::Ko) => {
+                "최근 1분 동안 이 요람에 보낸 모터 명령이 너무 많습니다. 잠시 후 다시 시도하세요."
+            }
+            (MotorRestartTooSoon, Lang::En) => {
+                "The motor just stopped. Wait two seconds before starting it again."
+            }
+            (MotorRestartTooSoon, Lang::Ko) => {
+                "모터가 방금 멈췄습니다. 2초 후에 다시 시작하세요."
             }
             (MqttPasswordOn, Lang::En) => {
                 "The cradle now needs this password to connect. It is shown only once: enter it in the cradle's settings now."

@@ -106,7 +106,16 @@ impl Ingest {
             self.live.remember_unknown(uuid);
             return Err(DropReason::UnknownCradle);
         };
-        match parse::parse_payload(kind, &payload)? {
+        let message = match parse::parse_payload(kind, &payload) {
+            Ok(message) => message,
+            Err(DropReason::BadTemperature) => {
+                // Not a reading, but news: the thermometer is failing.
+                cradle.unusable_temperature(now);
+                return Err(DropReason::BadTemperature);
+            }
+            Err(other) => return Err(other),
+        };
+        match message {
             Message::Frame(jpeg) => {
                 let frame = cradle.publish_frame(jpeg, now);
                 self.counters.frames.fetch_add(1, Ordering::Relaxed);

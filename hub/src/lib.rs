@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod live;
 pub mod log_gate;
 pub mod media;
+pub mod motor;
 pub mod mqtt;
 pub mod qr;
 pub mod readings;
@@ -224,6 +225,11 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         }
     };
     let mqtt_addr = mqtt.endpoint().map(|s| s.addr);
+    let motor = motor::Motor::load(mqtt.clone(), store.clone(), live.clone(), alerts.clone()).await?;
+    {
+        let motor = motor.clone();
+        tasks.spawn("motor", move |token, health| motor.run(token, health));
+    }
 
     let listener = tokio::net::TcpListener::bind(settings.http_addr)
         .await
@@ -244,6 +250,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         mqtt,
         ingest,
         alerts,
+        motor,
         clips: Arc::new(api::ClipCache::default()),
         qr_decoders: Arc::new(tokio::sync::Semaphore::new(2)),
         ui_dir: settings.ui_dir.clone(),

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
+use crate::motor::Rocking;
 use crate::readings::{Crying, Direction, Reading};
 use crate::timefmt::Millis;
 
@@ -32,8 +33,13 @@ pub struct CradleStatus {
     pub direction_at: Option<Millis>,
     pub last_normal_face_time: Option<Millis>,
     pub last_frame_at: Option<Millis>,
-    /// The last servo command the hub sent: `Some(true)` rocking.
-    pub rocking: Option<bool>,
+    /// The last temperature message that was unusable (`"nan"`, out of
+    /// range). Updating it wakes no watcher.
+    pub temperature_fault_at: Option<Millis>,
+    /// Rocking, as the hub's last command taken left it.
+    pub rocking: Option<Rocking>,
+    /// The hub has commanded this cradle's motor (else `rocking` is unknown).
+    pub motor_known: bool,
     /// The cradle's MQTT connection to the hub's own endpoint; `None` when
     /// the hub cannot see connections (external broker) or has not seen one.
     pub link: Option<Link>,
@@ -146,6 +152,13 @@ impl CradleLive {
             true
         });
     }
+    /// A temperature message arrived that is not a usable reading.
+    pub fn unusable_temperature(&self, at: Millis) {
+        self.status.send_if_modified(|s| {
+            s.temperature_fault_at = Some(at);
+            false
+        });
+    }
     /// The cradle's last connection closed.
     pub fn link_down(&self, at: Millis, reason: &'static str) {
         self.status.send_modify(|s| {
@@ -183,10 +196,11 @@ impl CradleLive {
             changed || quiet_due
         });
     }
-    pub fn set_rocking(&self, rocking: bool) {
+    pub fn set_rocking(&self, rocking: Option<Rocking>) {
         self.status.send_if_modified(|s| {
-            let changed = s.rocking != Some(rocking);
-            s.rocking = Some(rocking);
+            let changed = s.rocking != rocking || !s.motor_known;
+            s.rocking = rocking;
+            s.motor_known = true;
             changed
         });
     }
@@ -273,6 +287,16 @@ impl Live {
     /// The cradle if `user_id` owns it.
     pub fn owned(&self, uuid: &str, user_id: i64) -> Option<Arc<CradleLive>> {
         self.get(uuid).filter(|c| c.owner() == Some(user_id))
+    }
+
+    /// Every cradle that has an owner.
+    pub fn claimed(&self) -> Vec<Arc<CradleLive>> {
+        self.cradles
+            .read()
+            .values()
+            .filter(|c| c.owner().is_some())
+            .cloned()
+            .collect()
     }
 
     pub fn owned_by(&self, user_id: i64) -> Vec<Arc<CradleLive>> {

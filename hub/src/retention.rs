@@ -43,6 +43,7 @@ pub struct Swept {
     pub readings: usize,
     pub alerts: usize,
     pub expired_frames: usize,
+    pub motor_commands: usize,
     pub capped_frames: usize,
     pub capped_bytes: i64,
 }
@@ -98,6 +99,10 @@ pub async fn sweep(store: &Store, policy: Retention, now: Millis) -> Result<Swep
         .await?,
         expired_frames: drain(store, FRAME_STEP, move |c, n| {
             aging::VIDEO_FRAMES.delete_older_than(c, cutoff, n)
+        })
+        .await?,
+        motor_commands: drain(store, STEP, move |c, n| {
+            aging::MOTOR_LOG.delete_older_than(c, cutoff, n)
         })
         .await?,
         ..Swept::default()
@@ -159,6 +164,11 @@ pub async fn wipe(store: &Store, uuid: &str, upto: Millis) -> Result<usize, Stor
     let u = uuid.to_owned();
     n += drain(store, STEP, move |c, n| {
         aging::ALERT_LOGS.delete_for_cradle(c, &u, upto, n)
+    })
+    .await?;
+    let u = uuid.to_owned();
+    n += drain(store, STEP, move |c, n| {
+        aging::MOTOR_LOG.delete_for_cradle(c, &u, upto, n)
     })
     .await?;
     let u = uuid.to_owned();

@@ -104,6 +104,11 @@ async fn notify_alerts(
                 let lang = shared.lang();
                 notify::show(app, notify::from_row(&alert, lang), lang, url.to_owned());
             }
+            Ok(HubEvent::AlertReminder { alert, .. }) => {
+                let lang = shared.lang();
+                let note = notify::reminder(notify::from_row(&alert, lang), lang);
+                notify::show(app, note, lang, url.to_owned());
+            }
             Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 tracing::warn!(missed = n, "notifications: fell behind the hub's events");

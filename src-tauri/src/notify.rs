@@ -3,7 +3,7 @@
 //! notification daemon a notification is a logged warning, never a crash.
 
 use cradle_hub::alerts::engine::AlertType;
-use cradle_hub::alerts::{facts_of, messages};
+use cradle_hub::alerts::messages;
 use cradle_hub::i18n::Lang;
 use cradle_hub::store::alerts::AlertRow;
 use cradle_hub::timefmt::{Millis, parse_time};
@@ -14,7 +14,13 @@ use tauri::AppHandle;
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertNote {
     pub id: i64,
+    /// `created_at` as the hub sent it: with the id, what identifies an
+    /// alert for good (ids of older hubs could come back).
+    pub created_at: String,
     pub cradle: String,
+    /// Shown with the highest urgency (offline, camera silent, fever,
+    /// soothing failed).
+    pub critical: bool,
     /// "High temperature — nursery-cradle"
     pub summary: String,
     /// "High temperature: 36.8 °C (limit 30.0 °C).\nat 21:04:05"
@@ -24,10 +30,8 @@ pub struct AlertNote {
 /// From the hub's own row (home mode): the message is rendered here, in `lang`.
 pub fn from_row(row: &AlertRow, lang: Lang) -> AlertNote {
     let kind = AlertType::parse(&row.alert_type);
-    let message = kind
-        .map(|t| messages::render(t, &facts_of(row), lang))
-        .unwrap_or_default();
-    note(
+    let message = cradle_hub::alerts::message(row, lang);
+    let mut n = note(
         row.id,
         &row.agent_uuid,
         kind,
@@ -35,7 +39,10 @@ pub fn from_row(row: &AlertRow, lang: Lang) -> AlertNote {
         &message,
         Some(row.created_at),
         lang,
-    )
+    );
+    n.created_at = cradle_hub::timefmt::format_millis(row.created_at);
+    n.critical = cradle_hub::alerts::is_critical(row);
+    n
 }
 
 /// From an `alert` event of `/api/events` (remote mode): the hub already
@@ -49,19 +56,19 @@ pub fn from_json(v: &Value, lang: Lang) -> Option<AlertNote> {
         .or_else(|| v.get("alert_message"))
         .and_then(Value::as_str)
         .unwrap_or("");
-    let at = v
-        .get("created_at")
-        .and_then(Value::as_str)
-        .and_then(parse_time);
-    Some(note(
+    let created_at = v.get("created_at").and_then(Value::as_str).unwrap_or("");
+    let mut n = note(
         id,
         cradle,
         AlertType::parse(alert_type),
         alert_type,
         message,
-        at,
+        parse_time(created_at),
         lang,
-    ))
+    );
+    n.created_at = created_at.to_owned();
+    n.critical = v.get("critical").and_then(Value::as_bool).unwrap_or(false);
+    Some(n)
 }
 
 fn note(
@@ -91,7 +98,9 @@ fn note(
     }
     AlertNote {
         id,
+        created_at: String::new(),
         cradle: cradle.to_owned(),
+        critical: false,
         summary: format!("{title} — {cradle}"),
         body,
     }
@@ -107,6 +116,15 @@ fn local_time(ms: Millis) -> Option<String> {
     } else {
         t.format("%Y-%m-%d %H:%M").to_string()
     })
+}
+
+/// The same alert, announced again because it is still unresolved.
+pub fn reminder(mut note: AlertNote, lang: Lang) -> AlertNote {
+    note.summary = match lang {
+        Lang::En => format!("Still unresolved: {}", note.summary),
+        Lang::Ko => format!("아직 해결되지 않음: {}", note.summary),
+    };
+    note
 }
 
 fn open_label(lang: Lang) -> &'static str {
@@ -137,8 +155,13 @@ fn show_blocking(app: &AppHandle, note: &AlertNote, lang: Lang, hub_base: &str) 
         .summary(&note.summary)
         .body(&note.body)
         .icon("cradle-app")
-        // A baby's alert stays until the parent dismisses it.
-        .urgency(Urgency::Critical)
+        // A baby's alert stays until the parent dismisses it; the critical
+        // ones also break through "do not disturb".
+        .urgency(if note.critical {
+            Urgency::Critical
+        } else {
+            Urgency::Normal
+        })
         .timeout(Timeout::Never)
         .action("default", open_label(lang))
         .show();

@@ -123,7 +123,7 @@ async fn follow(app: &AppHandle, shared: &Shared, client: &reqwest::Client, base
         _ => None,
     };
     let mut cookie: Option<String> = None;
-    let mut last_seen: Option<i64> = None;
+    let mut seen = Seen::default();
     let mut waiting_logged = false;
     let mut delay = Duration::from_secs(1);
     loop {
@@ -148,7 +148,7 @@ async fn follow(app: &AppHandle, shared: &Shared, client: &reqwest::Client, base
             continue;
         };
         let lang_rx = shared.lang.subscribe();
-        match stream(app, client, base, &session, lang_rx, &mut last_seen).await {
+        match stream(app, client, base, &session, lang_rx, &mut seen).await {
             Ok(Ended::LangChanged) => continue,
             Ok(Ended::Unauthorized) => {
                 tracing::info!("remote: session not accepted; signing in again");
@@ -232,7 +232,7 @@ async fn stream(
     base: &str,
     session: &str,
     mut lang_rx: watch::Receiver<Lang>,
-    last_seen: &mut Option<i64>,
+    seen: &mut Seen,
 ) -> Result<Ended, String> {
     let lang = *lang_rx.borrow_and_update();
     let resp = client
@@ -265,7 +265,7 @@ async fn stream(
                     let Ok(data) = serde_json::from_str::<Value>(&event.data) else {
                         continue;
                     };
-                    for note in on_event(&event.name, &data, lang, last_seen) {
+                    for note in on_event(&event.name, &data, lang, seen) {
                         notify::show(app, note, lang, base.to_owned());
                     }
                 }
@@ -283,23 +283,64 @@ async fn stream(
     }
 }
 
+/// The alerts already notified, by id and creation time together (an id
+/// alone could come back from a hub whose ids restarted), oldest first;
+/// `None` until the first snapshot.
+#[derive(Default)]
+struct Seen {
+    keys: Option<std::collections::VecDeque<(i64, String)>>,
+    reminded: std::collections::VecDeque<(i64, String)>,
+}
+
+/// More than a day of alerts of a busy household.
+const SEEN_KEPT: usize = 1024;
+
+impl Seen {
+    fn is_new(&self, note: &notify::AlertNote) -> bool {
+        self.keys
+            .as_ref()
+            .is_none_or(|k| !k.iter().any(|(id, at)| *id == note.id && *at == note.created_at))
+    }
+    fn mark(&mut self, note: &notify::AlertNote) {
+        let keys = self.keys.get_or_insert_with(Default::default);
+        keys.push_back((note.id, note.created_at.clone()));
+        if keys.len() > SEEN_KEPT {
+            keys.pop_front();
+        }
+    }
+    /// A reminder is shown once per alert.
+    fn first_reminder(&mut self, note: &notify::AlertNote) -> bool {
+        let key = (note.id, note.created_at.clone());
+        if self.reminded.contains(&key) {
+            return false;
+        }
+        self.reminded.push_back(key);
+        if self.reminded.len() > SEEN_KEPT {
+            self.reminded.pop_front();
+        }
+        true
+    }
+}
+
 /// What to notify for one event. The first snapshot only marks where the
 /// app starts (old alerts are not news); a later snapshot (after a
 /// reconnect) brings the alerts raised while the link was down.
-fn on_event(
-    name: &str,
-    data: &Value,
-    lang: Lang,
-    last_seen: &mut Option<i64>,
-) -> Vec<notify::AlertNote> {
+fn on_event(name: &str, data: &Value, lang: Lang, seen: &mut Seen) -> Vec<notify::AlertNote> {
     let mut notes = Vec::new();
     match name {
         "alert" => {
             if let Some(note) = notify::from_json(data, lang)
-                && last_seen.is_none_or(|seen| note.id > seen)
+                && seen.is_new(&note)
             {
-                *last_seen = Some(note.id);
+                seen.mark(&note);
                 notes.push(note);
+            }
+        }
+        "alert_reminder" => {
+            if let Some(note) = notify::from_json(data, lang)
+                && seen.first_reminder(&note)
+            {
+                notes.push(notify::reminder(note, lang));
             }
         }
         "snapshot" => {
@@ -312,13 +353,15 @@ fn on_event(
                         .collect()
                 })
                 .unwrap_or_default();
-            unresolved.sort_by_key(|n| n.id);
-            let newest = unresolved.last().map(|n| n.id).unwrap_or(0);
-            match *last_seen {
-                None => *last_seen = Some(newest),
-                Some(seen) => {
-                    notes.extend(unresolved.into_iter().filter(|n| n.id > seen));
-                    *last_seen = Some(seen.max(newest));
+            unresolved.sort_by(|a, b| (&a.created_at, a.id).cmp(&(&b.created_at, b.id)));
+            let first = seen.keys.is_none();
+            seen.keys.get_or_insert_with(Default::default);
+            for note in unresolved {
+                if seen.is_new(&note) {
+                    seen.mark(&note);
+                    if !first {
+                        notes.push(note);
+                    }
                 }
             }
         }
@@ -332,40 +375,75 @@ mod tests {
     use super::*;
 
     fn alert(id: i64) -> Value {
+        alert_at(id, "2026-11-22T20:56:17.123Z")
+    }
+    fn alert_at(id: i64, at: &str) -> Value {
         json!({"id": id, "agent_uuid": "c", "alert_type": "crying", "message": "m",
-               "created_at": "2026-11-22T20:56:17.123Z"})
+               "created_at": at})
+    }
+    fn ids(notes: &[notify::AlertNote]) -> Vec<i64> {
+        notes.iter().map(|n| n.id).collect()
     }
 
     #[test]
     fn first_snapshot_is_not_news_later_ones_catch_up() {
-        let mut seen = None;
+        let mut seen = Seen::default();
         let snap = json!({"cradles": [], "unresolved_alerts": [alert(4), alert(3)]});
         assert!(on_event("snapshot", &snap, Lang::En, &mut seen).is_empty());
-        assert_eq!(seen, Some(4));
         assert_eq!(on_event("alert", &alert(5), Lang::En, &mut seen).len(), 1);
         assert!(on_event("alert", &alert(5), Lang::En, &mut seen).is_empty());
         assert!(on_event("status", &json!({}), Lang::En, &mut seen).is_empty());
         // Reconnected: 6 and 7 came while the link was down.
         let snap = json!({"unresolved_alerts": [alert(7), alert(4), alert(6)]});
-        let ids: Vec<i64> = on_event("snapshot", &snap, Lang::En, &mut seen)
-            .iter()
-            .map(|n| n.id)
-            .collect();
-        assert_eq!(ids, vec![6, 7]);
-        assert_eq!(seen, Some(7));
+        assert_eq!(ids(&on_event("snapshot", &snap, Lang::En, &mut seen)), [6, 7]);
     }
 
     #[test]
     fn empty_first_snapshot_then_alerts() {
-        let mut seen = None;
+        let mut seen = Seen::default();
         on_event(
             "snapshot",
             &json!({"unresolved_alerts": []}),
             Lang::En,
             &mut seen,
         );
-        assert_eq!(seen, Some(0));
         assert_eq!(on_event("alert", &alert(1), Lang::En, &mut seen).len(), 1);
+    }
+
+    /// Defect: alerts were deduplicated on "id above the last seen", so a
+    /// hub whose ids started lower again (older hubs reused ids after a
+    /// restart) had its new alerts silently dropped.
+    #[test]
+    fn an_alert_with_a_lower_or_reused_id_is_still_news() {
+        let mut seen = Seen::default();
+        on_event("snapshot", &json!({"unresolved_alerts": []}), Lang::En, &mut seen);
+        assert_eq!(on_event("alert", &alert(40), Lang::En, &mut seen).len(), 1);
+        let reused = alert_at(40, "2026-11-23T03:10:00.000Z");
+        assert_eq!(on_event("alert", &reused, Lang::En, &mut seen).len(), 1);
+        assert_eq!(on_event("alert", &alert(12), Lang::En, &mut seen).len(), 1);
+    }
+
+    #[test]
+    fn a_reminder_is_shown_once_and_says_so() {
+        let mut seen = Seen::default();
+        on_event("snapshot", &json!({"unresolved_alerts": []}), Lang::En, &mut seen);
+        on_event("alert", &alert(3), Lang::En, &mut seen);
+        let again = on_event("alert_reminder", &alert(3), Lang::En, &mut seen);
+        assert_eq!(ids(&again), [3]);
+        assert!(again[0].summary.starts_with("Still unresolved"), "{}", again[0].summary);
+        assert!(on_event("alert_reminder", &alert(3), Lang::En, &mut seen).is_empty());
+    }
+
+    #[test]
+    fn critical_comes_from_the_event() {
+        let mut seen = Seen::default();
+        on_event("snapshot", &json!({"unresolved_alerts": []}), Lang::En, &mut seen);
+        let mut offline = alert(8);
+        offline["alert_type"] = json!("cradle_offline");
+        offline["critical"] = json!(true);
+        let notes = on_event("alert", &offline, Lang::En, &mut seen);
+        assert!(notes[0].critical);
+        assert!(!on_event("alert", &alert(9), Lang::En, &mut seen)[0].critical);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::liveness::{self, Change, Observed, Watch};
 use crate::readings::{Crying, Reading};
 use crate::timefmt::Millis;
 
@@ -15,14 +16,23 @@ pub enum AlertType {
     Crying,
     AbnormalPosition,
     FaceNotDetected,
+    /// No word from the cradle (liveness; resolves itself).
+    CradleOffline,
+    /// Sensors report but the camera sends no frame (resolves itself).
+    CameraSilent,
+    /// Temperature readings unusable or missing (resolves itself).
+    SensorFault,
 }
 
 impl AlertType {
-    pub const ALL: [AlertType; 4] = [
+    pub const ALL: [AlertType; 7] = [
         AlertType::HighTemperature,
         AlertType::Crying,
         AlertType::AbnormalPosition,
         AlertType::FaceNotDetected,
+        AlertType::CradleOffline,
+        AlertType::CameraSilent,
+        AlertType::SensorFault,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,7 +41,20 @@ impl AlertType {
             AlertType::Crying => "crying",
             AlertType::AbnormalPosition => "abnormal_position",
             AlertType::FaceNotDetected => "face_not_detected",
+            AlertType::CradleOffline => "cradle_offline",
+            AlertType::CameraSilent => "camera_silent",
+            AlertType::SensorFault => "sensor_fault",
         }
+    }
+
+    /// Sent to every screen of the owner with the highest urgency. A
+    /// crying alert is critical when soothing failed (see
+    /// [`AlertFacts::is_critical`]).
+    pub fn is_critical(self) -> bool {
+        matches!(
+            self,
+            AlertType::HighTemperature | AlertType::CradleOffline | AlertType::CameraSilent
+        )
     }
 
     pub fn parse(s: &str) -> Option<AlertType> {
@@ -47,7 +70,7 @@ impl AlertType {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 }
@@ -60,6 +83,21 @@ pub struct AlertSettings {
     pub crying_duration_threshold: u32,
     pub push_notifications_enabled: bool,
     pub email_notifications_enabled: bool,
+    pub offline_alert_enabled: bool,
+    /// Seconds without a word from the cradle before `cradle_offline`.
+    pub offline_after: u32,
+    pub camera_silent_alert_enabled: bool,
+    /// Seconds without a frame (while sensors report) before `camera_silent`.
+    pub camera_silent_after: u32,
+    pub sensor_fault_alert_enabled: bool,
+    /// Rocking stops by itself after this many minutes.
+    pub max_rock_minutes: u32,
+    /// The hub rocks a crying baby by itself (off by default).
+    pub soothing_enabled: bool,
+    /// Seconds of crying before the soothing loop rocks.
+    pub soothe_after: u32,
+    /// Minutes the soothing loop rocks before it gives up and alerts.
+    pub soothe_minutes: u32,
 }
 
 impl Default for AlertSettings {
@@ -70,12 +108,21 @@ impl Default for AlertSettings {
             crying_duration_threshold: 30,
             push_notifications_enabled: true,
             email_notifications_enabled: false,
+            offline_alert_enabled: true,
+            offline_after: 60,
+            camera_silent_alert_enabled: true,
+            camera_silent_after: 60,
+            sensor_fault_alert_enabled: true,
+            max_rock_minutes: 15,
+            soothing_enabled: false,
+            soothe_after: 20,
+            soothe_minutes: 5,
         }
     }
 }
 
 /// What an alert records, so its message can be rendered later in any language.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlertFacts {
     /// The temperature reading (high_temperature) or the latest one known.
     pub temperature: Option<f64>,
@@ -85,6 +132,22 @@ pub struct AlertFacts {
     /// The device's direction string at the time.
     pub direction: Option<String>,
     pub face_detected: Option<bool>,
+    /// When the hub last heard from the cradle (cradle_offline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<Millis>,
+    /// The soothing loop rocked this many minutes and the baby still cries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soothed_minutes: Option<u32>,
+    /// sensor_fault: unusable values arrived (`"nan"`, out of range), as
+    /// opposed to no temperature at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unusable_temperature: Option<bool>,
+}
+
+impl AlertFacts {
+    pub fn is_critical(&self, t: AlertType) -> bool {
+        t.is_critical() || self.soothed_minutes.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,10 +172,12 @@ struct CradleRules {
     crying_since: Option<Millis>,
     not_frontal_since: Option<Millis>,
     no_face_since: Option<Millis>,
-    last: [Option<LastAlert>; 4],
+    last: [Option<LastAlert>; AlertType::ALL.len()],
     /// A duration rule's clock restarts when its alert fires or is resolved,
     /// so one long spell does not re-alert the moment a parent resolves it.
-    restarted_at: [Option<Millis>; 4],
+    restarted_at: [Option<Millis>; AlertType::ALL.len()],
+    /// Liveness, from the first check on.
+    watch: Option<Watch>,
 }
 
 impl CradleRules {
@@ -174,6 +239,7 @@ impl CradleRules {
             duration_s: duration_ms.map(|d| (d.max(0) / 1000) as u64),
             direction: self.direction.clone(),
             face_detected: self.face_missing.map(|m| !m),
+            ..AlertFacts::default()
         }
     }
 }
@@ -241,13 +307,51 @@ impl Engine {
         self.cradles.keys().map(String::as_str)
     }
 
+    /// Liveness rules of one cradle (about once a second). Silence counts
+    /// from the first check at the earliest.
+    pub fn check_liveness(
+        &mut self,
+        uuid: &str,
+        observed: &Observed,
+        now: Millis,
+        s: &AlertSettings,
+    ) -> Vec<Change> {
+        let rules = self.cradles.entry(uuid.to_owned()).or_default();
+        rules
+            .watch
+            .get_or_insert_with(|| Watch::new(now))
+            .check(observed, now, s)
+    }
+
+    /// After a restart (at `started`): when the cradle was last heard from,
+    /// and its liveness alerts still open.
+    pub fn restore_liveness(
+        &mut self,
+        uuid: &str,
+        started: Millis,
+        last_seen: Option<Millis>,
+        open: &[(AlertType, i64)],
+    ) {
+        let rules = self.cradles.entry(uuid.to_owned()).or_default();
+        let watch = rules.watch.get_or_insert_with(|| Watch::new(started));
+        if let Some(t) = last_seen {
+            watch.restore_last_seen(t);
+        }
+        for (t, id) in open {
+            watch.restore_open(*t, *id);
+        }
+    }
+
     /// Links the stored id to the latest alert of that type.
     pub fn stored(&mut self, uuid: &str, t: AlertType, id: i64) {
-        if let Some(last) = self
-            .cradles
-            .get_mut(uuid)
-            .and_then(|r| r.last[t.index()].as_mut())
-        {
+        let Some(rules) = self.cradles.get_mut(uuid) else {
+            return;
+        };
+        if liveness::is_liveness(t) {
+            if let Some(watch) = rules.watch.as_mut() {
+                watch.stored(t, id);
+            }
+        } else if let Some(last) = rules.last[t.index()].as_mut() {
             last.id = Some(id);
         }
     }
@@ -255,6 +359,9 @@ impl Engine {
     /// A parent resolved alert `id`: the repeat window no longer holds and
     /// the duration clock restarts.
     pub fn resolved(&mut self, uuid: &str, t: AlertType, id: i64, now: Millis) {
+        if let Some(watch) = self.cradles.get_mut(uuid).and_then(|r| r.watch.as_mut()) {
+            watch.resolved(t, id);
+        }
         if let Some(rules) = self.cradles.get_mut(uuid)
             && let Some(last) = rules.last[t.index()].as_mut()
             && last.id.is_none_or(|l| l == id)

@@ -2,6 +2,7 @@
 //! each alert, and the events parents' screens follow.
 
 pub mod engine;
+pub mod liveness;
 pub mod messages;
 pub mod recorder;
 
@@ -15,14 +16,17 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::live::{Live, LiveFrame};
+use crate::live::{CradleStatus, Link, Live, LiveFrame};
 use crate::readings::Reading;
 use crate::store::alerts::AlertRow;
-use crate::store::{Store, StoreError, alerts as alert_rows, frames, settings as settings_rows};
+use crate::store::{
+    Store, StoreError, agents, alerts as alert_rows, frames, settings as settings_rows,
+};
 use crate::tasks::TaskHealth;
 use crate::timefmt::{Millis, now_millis};
 
 use engine::{AlertFacts, AlertSettings, AlertType, Engine, Fired};
+use liveness::{Change, Observed};
 use recorder::Recorder;
 
 /// What `/api/events` (and the desktop app) hear besides status changes.
@@ -33,6 +37,12 @@ pub enum HubEvent {
         alert: AlertRow,
     },
     AlertResolved {
+        owner: i64,
+        alert: AlertRow,
+    },
+    /// Still unresolved [`REMIND_AFTER_MS`] after it was raised: announced
+    /// once more.
+    AlertReminder {
         owner: i64,
         alert: AlertRow,
     },
@@ -62,7 +72,16 @@ pub struct Alerts {
     retried_at: AtomicI64,
     /// Recording is paused because the disk is full (logged once).
     recording_paused: AtomicBool,
+    /// Announced alerts not resolved yet, by id, until their reminder.
+    reminders: Mutex<BTreeMap<i64, (i64, AlertRow)>>,
+    /// The last-seen times last written to the store, and when.
+    last_seen_saved: Mutex<(Millis, HashMap<String, Millis>)>,
 }
+
+/// An alert unresolved this long is announced once more.
+pub const REMIND_AFTER_MS: Millis = 5 * 60_000;
+/// How often the cradles' last-seen times are written.
+const SAVE_LAST_SEEN_MS: Millis = 30_000;
 
 struct Unsaved {
     owner: i64,
@@ -91,21 +110,36 @@ pub const RECORDING: RecordingWindow = RecordingWindow {
 
 impl Alerts {
     /// Loads settings and id counters from the store.
+    /// Cradles heard from before a restart are watched from `started` on,
+    /// and their liveness alerts still open resolve when they are back.
     pub async fn load(store: Store, live: Arc<Live>) -> Result<Arc<Alerts>, StoreError> {
-        let (settings, alert_max, frame_max) = store
-            .read(|c| {
+        let started = now_millis();
+        let liveness_types = liveness::TYPES.map(AlertType::as_str);
+        let (settings, alert_max, frame_max, last_seen, open) = store
+            .read(move |c| {
                 Ok((
                     settings_rows::all(c)?,
                     alert_rows::max_id(c)?,
                     frames::max_id(c)?,
+                    agents::last_seen_all(c)?,
+                    alert_rows::unresolved_of_types(c, &liveness_types)?,
                 ))
             })
             .await?;
+        let mut engine = Engine::default();
+        for (uuid, seen) in &last_seen {
+            engine.restore_liveness(uuid, started, Some(*seen), &[]);
+        }
+        for (uuid, t, id) in &open {
+            if let Some(t) = AlertType::parse(t) {
+                engine.restore_liveness(uuid, started, None, &[(t, *id)]);
+            }
+        }
         let (events, _) = broadcast::channel(1024);
         Ok(Arc::new(Alerts {
             store,
             live,
-            engine: Mutex::new(Engine::default()),
+            engine: Mutex::new(engine),
             settings: Mutex::new(settings.into_iter().collect()),
             recorder: Mutex::new(Recorder::new(RECORDING, frame_max + 1)),
             next_alert_id: AtomicI64::new(alert_max + 1),
@@ -115,6 +149,8 @@ impl Alerts {
             unsaved: Mutex::new(BTreeMap::new()),
             retried_at: AtomicI64::new(0),
             recording_paused: AtomicBool::new(false),
+            reminders: Mutex::new(BTreeMap::new()),
+            last_seen_saved: Mutex::new((started, last_seen.into_iter().collect())),
         }))
     }
 
@@ -305,6 +341,13 @@ impl Alerts {
             });
         }
         if let Some(event) = event {
+            if let HubEvent::AlertRaised { owner, alert } = &event
+                && !alert.resolved
+            {
+                self.reminders
+                    .lock()
+                    .insert(alert.id, (*owner, alert.clone()));
+            }
             let _ = self.events.send(event);
         }
     }
@@ -376,6 +419,9 @@ impl Alerts {
     /// runs about twice a second.
     pub async fn tick(self: &Arc<Self>, now: Millis) {
         self.retry_unsaved(now).await;
+        self.check_liveness(now).await;
+        self.send_reminders(now);
+        self.save_last_seen(now).await;
         let due: Vec<(String, Fired, AlertSettings)> = {
             let settings = self.settings.lock();
             let mut engine = self.engine.lock();
@@ -397,7 +443,147 @@ impl Alerts {
         }
     }
 
+    /// Resolves `alert` (of `owner`'s cradle), stored or still in memory,
+    /// and tells every screen.
+    pub async fn resolve(&self, owner: i64, alert: AlertRow, now: Millis) -> Result<(), StoreError> {
+        if let Some(resolved) = self.resolve_unsaved(alert.id, now) {
+            // Not stored yet (disk full): stored resolved once it can be.
+            self.resolved(owner, resolved);
+            return Ok(());
+        }
+        let id = alert.id;
+        self.store
+            .write(move |c| alert_rows::resolve(c, id, now))
+            .await?;
+        let resolved = AlertRow {
+            resolved: true,
+            resolved_at: alert.resolved_at.or(Some(now)),
+            ..alert
+        };
+        self.resolved(owner, resolved);
+        Ok(())
+    }
+
+    /// A liveness spell ended: its alert `id` resolves itself (unless a
+    /// parent resolved it meanwhile).
+    fn resolve_by_hub(self: &Arc<Self>, id: i64, now: Millis) {
+        let alerts = self.clone();
+        tokio::spawn(async move {
+            let row = match alerts.unsaved(id) {
+                Some((_, row)) => Some(row),
+                None => match alerts.store.read(move |c| alert_rows::by_id(c, id)).await {
+                    Ok(row) => row,
+                    Err(e) => {
+                        tracing::warn!(id, error = %e, "alerts: cannot read an alert to resolve");
+                        None
+                    }
+                },
+            };
+            let Some(row) = row.filter(|r| !r.resolved) else {
+                return;
+            };
+            let Some(owner) = alerts.live.get(&row.agent_uuid).and_then(|c| c.owner()) else {
+                return;
+            };
+            tracing::info!(uuid = row.agent_uuid, alert = row.alert_type, id, "alert resolved itself");
+            if let Err(e) = alerts.resolve(owner, row, now).await {
+                tracing::warn!(id, error = %e, "alerts: cannot resolve an alert");
+            }
+        });
+    }
+
+    /// The soothing loop rocked `minutes` and the baby still cries: a
+    /// critical crying alert that names the attempt.
+    pub async fn soothing_failed(self: &Arc<Self>, uuid: &str, minutes: u32, crying_for_ms: Millis, now: Millis) {
+        let settings = self.settings(uuid);
+        let fired = Fired {
+            alert_type: AlertType::Crying,
+            at: now,
+            facts: AlertFacts {
+                duration_s: Some((crying_for_ms.max(0) / 1000) as u64),
+                soothed_minutes: Some(minutes),
+                ..AlertFacts::default()
+            },
+        };
+        self.raise(uuid, fired, &settings).await;
+    }
+
+    /// Liveness rules over every claimed cradle.
+    async fn check_liveness(self: &Arc<Self>, now: Millis) {
+        let cradles = self.live.claimed();
+        let changes: Vec<(Arc<str>, Change, AlertSettings)> = {
+            let settings = self.settings.lock();
+            let mut engine = self.engine.lock();
+            cradles
+                .iter()
+                .flat_map(|c| {
+                    let s = settings.get(&*c.uuid).copied().unwrap_or_default();
+                    engine
+                        .check_liveness(&c.uuid, &observed(&c.status()), now, &s)
+                        .into_iter()
+                        .map(move |change| (c.uuid.clone(), change, s))
+                })
+                .collect()
+        };
+        for (uuid, change, s) in changes {
+            match change {
+                Change::Fire(fired) => self.raise(&uuid, fired, &s).await,
+                Change::Resolve { id, .. } => self.resolve_by_hub(id, now),
+            }
+        }
+    }
+
+    /// Announces once more the alerts unresolved for [`REMIND_AFTER_MS`].
+    fn send_reminders(&self, now: Millis) {
+        let due: Vec<(i64, AlertRow)> = {
+            let mut reminders = self.reminders.lock();
+            let ids: Vec<i64> = reminders
+                .iter()
+                .filter(|(_, (_, a))| now - a.created_at >= REMIND_AFTER_MS)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.iter().filter_map(|id| reminders.remove(id)).collect()
+        };
+        for (owner, alert) in due {
+            tracing::info!(id = alert.id, alert = alert.alert_type, "alert still unresolved: reminding");
+            let _ = self.events.send(HubEvent::AlertReminder { owner, alert });
+        }
+    }
+
+    /// Writes the cradles' last-seen times that changed, every
+    /// [`SAVE_LAST_SEEN_MS`], in one job.
+    async fn save_last_seen(&self, now: Millis) {
+        let changed: Vec<(String, Millis)> = {
+            let mut saved = self.last_seen_saved.lock();
+            if now - saved.0 < SAVE_LAST_SEEN_MS {
+                return;
+            }
+            saved.0 = now;
+            let mut changed = Vec::new();
+            for c in self.live.claimed() {
+                if let Some(t) = c.status().last_seen()
+                    && saved.1.get(&*c.uuid) != Some(&t)
+                {
+                    saved.1.insert(c.uuid.to_string(), t);
+                    changed.push((c.uuid.to_string(), t));
+                }
+            }
+            changed
+        };
+        if changed.is_empty() {
+            return;
+        }
+        if let Err(e) = self
+            .store
+            .write_detached("last seen", move |c| agents::save_last_seen(c, &changed))
+            .await
+        {
+            tracing::warn!(error = %e, "alerts: cannot queue the cradles' last-seen times");
+        }
+    }
+
     pub fn resolved(&self, owner: i64, alert: AlertRow) {
+        self.reminders.lock().remove(&alert.id);
         if let Some(t) = AlertType::parse(&alert.alert_type) {
             self.engine
                 .lock()
@@ -481,14 +667,49 @@ impl Drop for ListenerGuard {
     }
 }
 
+/// What the liveness rules go by, from a cradle's live status.
+fn observed(s: &CradleStatus) -> Observed {
+    Observed {
+        connected: matches!(s.link, Some(Link::Up { .. })),
+        last_seen: s.last_seen().max(s.temperature_fault_at),
+        last_sensor_at: [
+            s.temperature_at,
+            s.crying_at,
+            s.direction_at,
+            s.temperature_fault_at,
+        ]
+        .into_iter()
+        .flatten()
+        .max(),
+        last_frame_at: s.last_frame_at,
+        last_temperature_at: s.temperature_at,
+        last_unusable_temperature_at: s.temperature_fault_at,
+    }
+}
+
+/// The alert's sentence in `lang` (empty for a type this hub does not know).
+pub fn message(row: &AlertRow, lang: crate::i18n::Lang) -> String {
+    let Some(t) = AlertType::parse(&row.alert_type) else {
+        return String::new();
+    };
+    let resolved_after = row
+        .resolved_at
+        .filter(|_| row.resolved)
+        .map(|at| ((at - row.created_at).max(0) / 1000) as u64);
+    messages::render(t, &facts_of(row), resolved_after, lang)
+}
+
+/// Whether the alert goes to every screen with the highest urgency.
+pub fn is_critical(row: &AlertRow) -> bool {
+    AlertType::parse(&row.alert_type).is_some_and(|t| facts_of(row).is_critical(t))
+}
+
 /// The facts of a stored alert (empty facts for rows written before facts existed).
 pub fn facts_of(row: &AlertRow) -> AlertFacts {
     serde_json::from_str(&row.detail).unwrap_or(AlertFacts {
         temperature: row.temperature,
-        max_temperature: None,
-        duration_s: None,
-        direction: None,
         face_detected: row.face_detected,
+        ..AlertFacts::default()
     })
 }
 

@@ -7,8 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::alerts::engine::AlertType;
-use crate::alerts::{RECORDING, facts_of, messages};
+use crate::alerts::RECORDING;
 use crate::i18n::{Lang, Msg};
 use crate::store::alerts::{self as alert_rows, AlertRow};
 use crate::store::{frames, sensors};
@@ -21,9 +20,7 @@ use super::{ApiError, AppState, CurrentUser, MediaAuth, OwnedCradle};
 const DAY_MS: i64 = 86_400_000;
 
 pub fn alert_json(a: &AlertRow, lang: Lang) -> Value {
-    let message = AlertType::parse(&a.alert_type)
-        .map(|t| messages::render(t, &facts_of(a), lang))
-        .unwrap_or_default();
+    let message = crate::alerts::message(a, lang);
     json!({
         "id": a.id,
         "agent_uuid": a.agent_uuid,
@@ -36,6 +33,8 @@ pub fn alert_json(a: &AlertRow, lang: Lang) -> Value {
         "resolved": a.resolved,
         "created_at": format_millis(a.created_at),
         "resolved_at": a.resolved_at.map(format_millis),
+        // Additions beyond the contract:
+        "critical": crate::alerts::is_critical(a),
     })
 }
 
@@ -169,23 +168,10 @@ pub async fn resolve(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let alert = owned_alert(&state, user.user_id, parse_id(&id)?).await?;
-    let alert_id = alert.id;
-    let now = now_millis();
-    if let Some(resolved) = state.alerts.resolve_unsaved(alert_id, now) {
-        // Not stored yet (disk full): stored resolved once it can be.
-        state.alerts.resolved(user.user_id, resolved);
-        return Ok(Json(json!({"success": true})).into_response());
-    }
     state
-        .store
-        .write(move |c| alert_rows::resolve(c, alert_id, now))
+        .alerts
+        .resolve(user.user_id, alert, now_millis())
         .await?;
-    let resolved = AlertRow {
-        resolved: true,
-        resolved_at: alert.resolved_at.or(Some(now)),
-        ..alert
-    };
-    state.alerts.resolved(user.user_id, resolved);
     Ok(Json(json!({"success": true})).into_response())
 }
 

@@ -1,41 +1,75 @@
-//! `/control_motor/<uuid>`: rock or stop the cradle.
+//! `/control_motor/<uuid>`: rock or stop the cradle, and its motor log.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::i18n::Msg;
-use crate::mqtt::ServoError;
+use crate::motor::{Action, Requester};
+use crate::store::motor_log;
+use crate::timefmt::format_millis;
 
-use super::{ApiError, AppState, JsonObject, OwnedCradle};
+use super::{ApiError, AppState, CurrentUser, JsonObject, OwnedCradle};
 
 pub async fn control_motor(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     owned: OwnedCradle,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
-    let start = match body.opt_str("action") {
-        Ok(Some("start")) => true,
-        Ok(Some("stop")) => false,
+    let action = match body.opt_str("action") {
+        Ok(Some(a)) => Action::parse(a).ok_or(ApiError::bad_request(Msg::BadAction))?,
         Ok(None) => return Err(ApiError::bad_request(Msg::MissingField("action"))),
-        _ => return Err(ApiError::bad_request(Msg::BadAction)),
+        Err(_) => return Err(ApiError::bad_request(Msg::BadAction)),
+    };
+    let requester = Requester {
+        user_id: user.user_id,
+        username: user.username.clone(),
     };
     state
-        .mqtt
-        .publish_servo(&owned.cradle.uuid, start)
-        .map_err(|e| {
-            let msg = match e {
-                ServoError::Endpoint(_) => Msg::CradleNotConnected,
-                ServoError::Broker(_) => Msg::MotorUnavailable,
-            };
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, msg).with_detail(e.to_string())
-        })?;
-    owned.cradle.set_rocking(start);
-    tracing::info!(uuid = %owned.cradle.uuid, action = if start { "start" } else { "stop" }, "motor command sent");
-    Ok(
-        Json(json!({"success": true, "action": if start { "start" } else { "stop" }}))
-            .into_response(),
-    )
+        .motor
+        .command(&owned.cradle.uuid, action, &requester)
+        .await?;
+    let rocking = state.motor.rocking(&owned.cradle.uuid);
+    Ok(Json(json!({
+        "success": true,
+        "action": action.as_str(),
+        "rocking_stops_at": rocking.map(|r| format_millis(r.stops_at)),
+    }))
+    .into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct LogQuery {
+    limit: Option<usize>,
+}
+
+/// `GET /api/cradles/<uuid>/motor_log`: the cradle's motor commands, newest
+/// first (`?limit=`, at most 500, default 100).
+pub async fn motor_log(
+    State(state): State<AppState>,
+    owned: OwnedCradle,
+    Query(q): Query<LogQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let uuid = owned.cradle.uuid.to_string();
+    let entries = state
+        .store
+        .read(move |c| motor_log::for_cradle(c, &uuid, limit))
+        .await?;
+    let entries: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "at": format_millis(e.at),
+                "action": e.action,
+                "by": e.actor,
+                "username": e.username,
+                "sent": e.sent,
+                "error": e.error,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "entries": entries })))
 }

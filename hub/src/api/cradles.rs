@@ -202,6 +202,7 @@ pub async fn delete_cradle(
     state.live.set_owner(&uuid, None);
     state.sessions.forget_cradle(&uuid);
     state.alerts.forget_cradle(&uuid, user.user_id);
+    state.motor.forget(&uuid);
     tracing::info!(uuid, user = user.username, "cradle removed");
     Ok(Json(json!({"success": true, "message": Msg::CradleDeleted.text(lang)})).into_response())
 }

@@ -10,6 +10,8 @@ use serde_json::json;
 
 use crate::auth::AuthError;
 use crate::i18n::{Msg, request_lang};
+use crate::motor::{MotorError, Refusal};
+use crate::mqtt::ServoError;
 use crate::store::StoreError;
 
 use super::AppState;
@@ -69,6 +71,29 @@ impl From<AuthError> for ApiError {
             AuthError::Store(s) => s.into(),
             other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal)
                 .with_detail(other.to_string()),
+        }
+    }
+}
+
+impl From<MotorError> for ApiError {
+    fn from(e: MotorError) -> ApiError {
+        match e {
+            MotorError::Refused(refusal) => {
+                let msg = match refusal {
+                    Refusal::TooMany { .. } => Msg::TooManyMotorCommands,
+                    Refusal::TooSoonAfterStop { .. } => Msg::MotorRestartTooSoon,
+                };
+                let mut err = ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg);
+                err.retry_after = Some((refusal.retry_after_ms().max(1) as u64).div_ceil(1000));
+                err
+            }
+            MotorError::NotSent(e) => {
+                let msg = match e {
+                    ServoError::Endpoint(_) => Msg::CradleNotConnected,
+                    ServoError::Broker(_) => Msg::MotorUnavailable,
+                };
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, msg).with_detail(e.to_string())
+            }
         }
     }
 }

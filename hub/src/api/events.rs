@@ -1,7 +1,8 @@
 //! `/api/events`: one Server-Sent-Events stream per logged-in user. It sends
 //! a `snapshot` (every cradle's status and the unresolved alerts of the last
 //! 24 h) first, then `status`, `alert` and `alert_resolved` events as they
-//! happen. A reconnect (with or without `Last-Event-ID`) gets a fresh
+//! happen, and `alert_reminder` when an alert is still unresolved after 5
+//! minutes. A reconnect (with or without `Last-Event-ID`) gets a fresh
 //! snapshot, so a client never needs to replay anything.
 
 use std::convert::Infallible;
@@ -102,6 +103,9 @@ async fn run(state: AppState, user_id: i64, lang: Lang, tx: mpsc::Sender<Event>)
                     Ok(HubEvent::AlertRaised { owner, alert }) if owner == user_id => event("alert", &alert_json(&alert, lang)),
                     Ok(HubEvent::AlertResolved { owner, alert }) if owner == user_id => {
                         event("alert_resolved", &alert_json(&alert, lang))
+                    }
+                    Ok(HubEvent::AlertReminder { owner, alert }) if owner == user_id => {
+                        event("alert_reminder", &alert_json(&alert, lang))
                     }
                     Ok(HubEvent::CradlesChanged { owner }) if owner == user_id => continue 'snapshot,
                     Ok(_) => continue,

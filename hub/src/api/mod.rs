@@ -50,6 +50,7 @@ pub struct AppState {
     pub mqtt: MqttLink,
     pub ingest: Arc<Ingest>,
     pub alerts: Arc<Alerts>,
+    pub motor: Arc<crate::motor::Motor>,
     pub clips: Arc<ClipCache>,
     pub qr_decoders: Arc<tokio::sync::Semaphore>,
     /// Serve the UI from this folder instead of the embedded copy.
@@ -102,6 +103,10 @@ pub fn router(state: AppState) -> Router {
         // Live view and control
         .route("/stream/{uuid}", get(stream::mjpeg))
         .route("/control_motor/{uuid}", post(control::control_motor))
+        .route(
+            "/api/cradles/{uuid}/motor_log",
+            get(control::motor_log),
+        )
         .route(
             "/api/cradles/{uuid}/mqtt_password",
             get(mqtt_password::get).post(mqtt_password::set),

@@ -14,7 +14,12 @@ use super::{ApiError, AppState, CurrentUser, JsonObject, OwnedCradle};
 
 pub const TEMPERATURE_LIMITS: std::ops::RangeInclusive<f64> = 30.0..=45.0;
 /// Durations up to a day are accepted.
-pub const MAX_SECONDS: u64 = 86_400;
+pub const MAX_SECONDS: u32 = 86_400;
+/// `offline_after` and `camera_silent_after`.
+pub const WATCH_SECONDS: std::ops::RangeInclusive<u32> = 10..=3600;
+/// `max_rock_minutes` and `soothe_minutes`.
+pub const ROCK_MINUTES: std::ops::RangeInclusive<u32> = 1..=60;
+pub const SOOTHE_AFTER_SECONDS: std::ops::RangeInclusive<u32> = 5..=600;
 
 pub fn settings_json(s: &AlertSettings) -> Value {
     json!({
@@ -23,6 +28,15 @@ pub fn settings_json(s: &AlertSettings) -> Value {
         "crying_duration_threshold": s.crying_duration_threshold,
         "push_notifications_enabled": s.push_notifications_enabled,
         "email_notifications_enabled": s.email_notifications_enabled,
+        "offline_alert_enabled": s.offline_alert_enabled,
+        "offline_after": s.offline_after,
+        "camera_silent_alert_enabled": s.camera_silent_alert_enabled,
+        "camera_silent_after": s.camera_silent_after,
+        "sensor_fault_alert_enabled": s.sensor_fault_alert_enabled,
+        "max_rock_minutes": s.max_rock_minutes,
+        "soothing_enabled": s.soothing_enabled,
+        "soothe_after": s.soothe_after,
+        "soothe_minutes": s.soothe_minutes,
     })
 }
 
@@ -63,15 +77,20 @@ pub fn apply(
             Some(_) => Err(invalid(f)),
         }
     };
-    let seconds = |f: &'static str| -> Result<Option<u32>, ApiError> {
+    let whole = |f: &'static str, range: std::ops::RangeInclusive<u32>| -> Result<Option<u32>, ApiError> {
         match number(f)? {
             None => Ok(None),
-            Some(v) if v >= 0.0 && v <= MAX_SECONDS as f64 && v.fract() == 0.0 => {
+            Some(v)
+                if v >= f64::from(*range.start())
+                    && v <= f64::from(*range.end())
+                    && v.fract() == 0.0 =>
+            {
                 Ok(Some(v as u32))
             }
             Some(_) => Err(invalid(f)),
         }
     };
+    let seconds = |f: &'static str| whole(f, 0..=MAX_SECONDS);
     if let Some(t) = number("max_temperature")? {
         if !TEMPERATURE_LIMITS.contains(&t) {
             return Err(invalid("max_temperature"));
@@ -89,6 +108,33 @@ pub fn apply(
     }
     if let Some(v) = flag("email_notifications_enabled")? {
         s.email_notifications_enabled = v;
+    }
+    if let Some(v) = flag("offline_alert_enabled")? {
+        s.offline_alert_enabled = v;
+    }
+    if let Some(v) = whole("offline_after", WATCH_SECONDS)? {
+        s.offline_after = v;
+    }
+    if let Some(v) = flag("camera_silent_alert_enabled")? {
+        s.camera_silent_alert_enabled = v;
+    }
+    if let Some(v) = whole("camera_silent_after", WATCH_SECONDS)? {
+        s.camera_silent_after = v;
+    }
+    if let Some(v) = flag("sensor_fault_alert_enabled")? {
+        s.sensor_fault_alert_enabled = v;
+    }
+    if let Some(v) = whole("max_rock_minutes", ROCK_MINUTES)? {
+        s.max_rock_minutes = v;
+    }
+    if let Some(v) = flag("soothing_enabled")? {
+        s.soothing_enabled = v;
+    }
+    if let Some(v) = whole("soothe_after", SOOTHE_AFTER_SECONDS)? {
+        s.soothe_after = v;
+    }
+    if let Some(v) = whole("soothe_minutes", ROCK_MINUTES)? {
+        s.soothe_minutes = v;
     }
     Ok(s)
 }

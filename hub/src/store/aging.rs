@@ -20,6 +20,10 @@ pub const VIDEO_FRAMES: Aging = Aging {
     table: "video_frames",
     time: "ts",
 };
+pub const MOTOR_LOG: Aging = Aging {
+    table: "motor_log",
+    time: "at",
+};
 /// An alert's frame links go with it (ON DELETE CASCADE).
 pub const ALERT_LOGS: Aging = Aging {
     table: "alert_logs",

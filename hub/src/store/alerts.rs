@@ -104,8 +104,24 @@ pub fn resolve(c: &Connection, id: i64, now: Millis) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The highest alert id ever stored, deleted ones included.
 pub fn max_id(c: &Connection) -> rusqlite::Result<i64> {
-    c.query_row("SELECT COALESCE(MAX(id), 0) FROM alert_logs", [], |r| {
-        r.get(0)
-    })
+    super::high_id(c, "alert_logs")
+}
+
+/// The unresolved alerts of these types: (cradle, type, id).
+pub fn unresolved_of_types(
+    c: &Connection,
+    types: &[&str],
+) -> rusqlite::Result<Vec<(String, String, i64)>> {
+    let mut out = Vec::new();
+    let mut q = c.prepare_cached(
+        "SELECT agent_uuid, alert_type, id FROM alert_logs WHERE alert_type = ?1 AND resolved = 0",
+    )?;
+    for t in types {
+        for row in q.query_map([t], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
+            out.push(row?);
+        }
+    }
+    Ok(out)
 }

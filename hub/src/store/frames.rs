@@ -77,10 +77,9 @@ pub fn minutes(
     .collect()
 }
 
+/// The highest frame id ever stored, deleted ones included.
 pub fn max_id(c: &Connection) -> rusqlite::Result<i64> {
-    c.query_row("SELECT COALESCE(MAX(id), 0) FROM video_frames", [], |r| {
-        r.get(0)
-    })
+    super::high_id(c, "video_frames")
 }
 
 pub fn total_bytes(c: &Connection) -> rusqlite::Result<i64> {

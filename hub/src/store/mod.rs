@@ -17,6 +17,7 @@ pub mod agents;
 pub mod aging;
 pub mod alerts;
 pub mod frames;
+pub mod motor_log;
 pub mod sensors;
 pub mod sessions;
 pub mod settings;
@@ -680,6 +681,19 @@ fn is_disk_full(conn: &Connection, code: &ffi::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// The highest id `table` ever held: its high-water mark (kept by a
+/// trigger, migration 04) or its current maximum, whichever is larger.
+fn high_id(c: &Connection, table: &'static str) -> rusqlite::Result<i64> {
+    c.query_row(
+        &format!(
+            "SELECT max(COALESCE((SELECT MAX(id) FROM {table}), 0),
+                        COALESCE((SELECT value FROM hub_meta WHERE key = '{table}_high_id'), 0))"
+        ),
+        [],
+        |r| r.get(0),
+    )
 }
 
 fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
