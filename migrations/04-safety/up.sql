@@ -2,7 +2,8 @@
 
 -- Alert and frame ids are handed out by the hub before their rows are
 -- written. Their high-water marks survive deletes, so an id seen by a client
--- is never given to another alert (clients deduplicate on ids).
+-- is never given to another alert (clients deduplicate on ids). ("WHERE
+-- true" lets SQLite parse ON CONFLICT after a SELECT.)
 CREATE TRIGGER alert_logs_high_id AFTER INSERT ON alert_logs BEGIN
     INSERT INTO hub_meta (key, value) VALUES ('alert_logs_high_id', NEW.id)
     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value);
@@ -12,10 +13,10 @@ CREATE TRIGGER video_frames_high_id AFTER INSERT ON video_frames BEGIN
     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value);
 END;
 INSERT INTO hub_meta (key, value)
-    SELECT 'alert_logs_high_id', COALESCE(MAX(id), 0) FROM alert_logs
+    SELECT 'alert_logs_high_id', COALESCE(MAX(id), 0) FROM alert_logs WHERE true
     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value);
 INSERT INTO hub_meta (key, value)
-    SELECT 'video_frames_high_id', COALESCE(MAX(id), 0) FROM video_frames
+    SELECT 'video_frames_high_id', COALESCE(MAX(id), 0) FROM video_frames WHERE true
     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value);
 
 -- Per-cradle liveness rules and motor limits (seconds and minutes).

@@ -418,7 +418,7 @@ mod tests {
         let good = START + S;
         let mut o = healthy(good);
         let mut t = good;
-        while t < good + SENSOR_FAULT_AFTER_MS - S {
+        while t + 10 * S < good + SENSOR_FAULT_AFTER_MS {
             t += 10 * S;
             o = Observed {
                 last_seen: Some(t),
