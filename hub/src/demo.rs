@@ -1,11 +1,15 @@
 //! `cradle-hub --demo`: the hub, two simulated cradles and an account that
-//! owns them, ready to open in a browser.
+//! owns them, ready to open in a browser. Within its first minutes the demo
+//! shows the safety features: the first cradle's baby cries from 10 s on,
+//! its soothing loop rocks it (the baby calms after half a minute of
+//! rocking) and a crying alert fires; the second cradle's camera drops out
+//! from minute 2 to minute 4 (`camera_silent`, then resolved by itself).
 
 use crate::RunningHub;
 use crate::auth;
 use crate::store::{agents, users};
 use crate::timefmt::now_millis;
-use cradle_tools::simulator::{self, SimulateArgs, Simulator};
+use cradle_tools::simulator::{self, Faults, SimulateArgs, Simulator};
 
 pub const DEMO_USER: &str = "demo";
 pub const DEMO_CRADLES: [&str; 2] = ["demo-cradle-1", "demo-cradle-2"];
@@ -43,6 +47,18 @@ pub async fn setup(hub: &RunningHub) -> anyhow::Result<(String, Simulator)> {
             .await?;
         hub.state.live.set_owner(uuid, Some(user_id));
     }
+    let soothed = DEMO_CRADLES[0];
+    let settings = hub.state.alerts.settings(soothed);
+    hub.state
+        .alerts
+        .save_settings(
+            soothed,
+            crate::alerts::engine::AlertSettings {
+                soothing_enabled: true,
+                ..settings
+            },
+        )
+        .await?;
     let mqtt_url = match hub.mqtt_addr {
         Some(addr) => format!("mqtt://127.0.0.1:{}", addr.port()),
         None => format!("mqtt://{}", hub.state.mqtt.address()),
@@ -56,6 +72,20 @@ pub async fn setup(hub: &RunningHub) -> anyhow::Result<(String, Simulator)> {
         fps: 10.0,
         junk: false,
         no_register: false,
+        faults: Faults::default(),
+        faults_per_cradle: vec![
+            Faults {
+                cry_after: 10,
+                cry_for: Some(600),
+                calms_after_rocking: Some(30),
+                ..Faults::default()
+            },
+            Faults {
+                camera_dies_after: Some(120),
+                camera_off_for: Some(120),
+                ..Faults::default()
+            },
+        ],
     };
     let sim = simulator::start(&args).await?;
     Ok((password, sim))

@@ -196,9 +196,7 @@ impl Msg {
             (MotorRestartTooSoon, Lang::En) => {
                 "The motor just stopped. Wait two seconds before starting it again."
             }
-            (MotorRestartTooSoon, Lang::Ko) => {
-                "모터가 방금 멈췄습니다. 2초 후에 다시 시작하세요."
-            }
+            (MotorRestartTooSoon, Lang::Ko) => "모터가 방금 멈췄습니다. 2초 후에 다시 시작하세요.",
             (MqttPasswordOn, Lang::En) => {
                 "The cradle now needs this password to connect. It is shown only once: enter it in the cradle's settings now."
             }

@@ -2,7 +2,7 @@
 //! the MQTT client hands over (topic, payload) and nothing else.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -18,11 +18,17 @@ use crate::timefmt::{Millis, now_millis};
 pub struct IngestCounters {
     pub frames: AtomicU64,
     pub readings: AtomicU64,
+    /// Unix ms of the last message taken in (a frame or a reading), 0 if none.
+    last_taken_at: AtomicI64,
     dropped: [AtomicU64; DropReason::ALL.len()],
     log_gate: LogGate<{ DropReason::ALL.len() }>,
 }
 
 impl IngestCounters {
+    pub fn last_taken_at(&self) -> Option<Millis> {
+        Some(self.last_taken_at.load(Ordering::Relaxed)).filter(|t| *t != 0)
+    }
+
     pub fn dropped(&self, reason: DropReason) -> u64 {
         self.dropped[reason as usize].load(Ordering::Relaxed)
     }
@@ -119,6 +125,7 @@ impl Ingest {
             Message::Frame(jpeg) => {
                 let frame = cradle.publish_frame(jpeg, now);
                 self.counters.frames.fetch_add(1, Ordering::Relaxed);
+                self.counters.last_taken_at.store(now, Ordering::Relaxed);
                 self.alerts.on_frame(&cradle.uuid, &frame).await;
                 Ok(Accepted::Done)
             }
@@ -132,6 +139,7 @@ impl Ingest {
                     .await
                     .map_err(|_| DropReason::StoreUnavailable)?;
                 self.counters.readings.fetch_add(1, Ordering::Relaxed);
+                self.counters.last_taken_at.store(now, Ordering::Relaxed);
                 Ok(Accepted::Committing(Box::pin(committed)))
             }
         }

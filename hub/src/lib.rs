@@ -19,6 +19,7 @@ pub mod retention;
 pub mod store;
 pub mod tasks;
 pub mod timefmt;
+pub mod watchdog;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -225,7 +226,8 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         }
     };
     let mqtt_addr = mqtt.endpoint().map(|s| s.addr);
-    let motor = motor::Motor::load(mqtt.clone(), store.clone(), live.clone(), alerts.clone()).await?;
+    let motor =
+        motor::Motor::load(mqtt.clone(), store.clone(), live.clone(), alerts.clone()).await?;
     {
         let motor = motor.clone();
         tasks.spawn("motor", move |token, health| motor.run(token, health));
@@ -261,6 +263,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         },
         default_lang: DefaultLang(settings.default_language),
         started_at: std::time::Instant::now(),
+        started_at_ms: timefmt::now_millis(),
         tasks: tasks.clone(),
         maintenance,
         register_limiter: Arc::new(RateLimiter::register_agent()),

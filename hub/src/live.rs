@@ -289,6 +289,21 @@ impl Live {
         self.get(uuid).filter(|c| c.owner() == Some(user_id))
     }
 
+    /// Cradles connected to the hub's endpoint now, and when the newest of
+    /// those connections came up.
+    pub fn connected(&self) -> (usize, Option<Millis>) {
+        let cradles = self.cradles.read();
+        let mut count = 0;
+        let mut newest = None;
+        for c in cradles.values() {
+            if let Some(Link::Up { since }) = c.status.borrow().link {
+                count += 1;
+                newest = newest.max(Some(since));
+            }
+        }
+        (count, newest)
+    }
+
     /// Every cradle that has an owner.
     pub fn claimed(&self) -> Vec<Arc<CradleLive>> {
         self.cradles

@@ -297,9 +297,10 @@ const SEEN_KEPT: usize = 1024;
 
 impl Seen {
     fn is_new(&self, note: &notify::AlertNote) -> bool {
-        self.keys
-            .as_ref()
-            .is_none_or(|k| !k.iter().any(|(id, at)| *id == note.id && *at == note.created_at))
+        self.keys.as_ref().is_none_or(|k| {
+            !k.iter()
+                .any(|(id, at)| *id == note.id && *at == note.created_at)
+        })
     }
     fn mark(&mut self, note: &notify::AlertNote) {
         let keys = self.keys.get_or_insert_with(Default::default);
@@ -395,7 +396,10 @@ mod tests {
         assert!(on_event("status", &json!({}), Lang::En, &mut seen).is_empty());
         // Reconnected: 6 and 7 came while the link was down.
         let snap = json!({"unresolved_alerts": [alert(7), alert(4), alert(6)]});
-        assert_eq!(ids(&on_event("snapshot", &snap, Lang::En, &mut seen)), [6, 7]);
+        assert_eq!(
+            ids(&on_event("snapshot", &snap, Lang::En, &mut seen)),
+            [6, 7]
+        );
     }
 
     #[test]
@@ -416,7 +420,12 @@ mod tests {
     #[test]
     fn an_alert_with_a_lower_or_reused_id_is_still_news() {
         let mut seen = Seen::default();
-        on_event("snapshot", &json!({"unresolved_alerts": []}), Lang::En, &mut seen);
+        on_event(
+            "snapshot",
+            &json!({"unresolved_alerts": []}),
+            Lang::En,
+            &mut seen,
+        );
         assert_eq!(on_event("alert", &alert(40), Lang::En, &mut seen).len(), 1);
         let reused = alert_at(40, "2026-11-23T03:10:00.000Z");
         assert_eq!(on_event("alert", &reused, Lang::En, &mut seen).len(), 1);
@@ -426,18 +435,32 @@ mod tests {
     #[test]
     fn a_reminder_is_shown_once_and_says_so() {
         let mut seen = Seen::default();
-        on_event("snapshot", &json!({"unresolved_alerts": []}), Lang::En, &mut seen);
+        on_event(
+            "snapshot",
+            &json!({"unresolved_alerts": []}),
+            Lang::En,
+            &mut seen,
+        );
         on_event("alert", &alert(3), Lang::En, &mut seen);
         let again = on_event("alert_reminder", &alert(3), Lang::En, &mut seen);
         assert_eq!(ids(&again), [3]);
-        assert!(again[0].summary.starts_with("Still unresolved"), "{}", again[0].summary);
+        assert!(
+            again[0].summary.starts_with("Still unresolved"),
+            "{}",
+            again[0].summary
+        );
         assert!(on_event("alert_reminder", &alert(3), Lang::En, &mut seen).is_empty());
     }
 
     #[test]
     fn critical_comes_from_the_event() {
         let mut seen = Seen::default();
-        on_event("snapshot", &json!({"unresolved_alerts": []}), Lang::En, &mut seen);
+        on_event(
+            "snapshot",
+            &json!({"unresolved_alerts": []}),
+            Lang::En,
+            &mut seen,
+        );
         let mut offline = alert(8);
         offline["alert_type"] = json!("cradle_offline");
         offline["critical"] = json!(true);

@@ -44,6 +44,59 @@ pub struct SimulateArgs {
     /// Do not call `/register_agent` (like a cradle with the wrong hub address).
     #[arg(long)]
     pub no_register: bool,
+    #[command(flatten)]
+    pub faults: Faults,
+    /// Faults per cradle, by index, instead of `faults` (the demo's story).
+    #[arg(skip)]
+    pub faults_per_cradle: Vec<Faults>,
+}
+
+/// Failures to play, so each of the hub's safety rules can be watched.
+/// Times count from the cradle's start, in seconds.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Faults {
+    /// Lose power after this many seconds: send nothing, close the connection.
+    #[arg(long, value_name = "SECS")]
+    pub go_silent_after: Option<u64>,
+    /// With --go-silent-after: come back after this long (default: never).
+    #[arg(long, value_name = "SECS")]
+    pub silent_for: Option<u64>,
+    /// The camera stops after this many seconds; the sensors go on.
+    #[arg(long, value_name = "SECS")]
+    pub camera_dies_after: Option<u64>,
+    /// With --camera-dies-after: the camera comes back after this long (default: never).
+    #[arg(long, value_name = "SECS")]
+    pub camera_off_for: Option<u64>,
+    /// The thermometer sends "nan" instead of a temperature.
+    #[arg(long)]
+    pub nan_temperature: bool,
+    /// The baby cries for this long (from --cry-after on).
+    #[arg(long, value_name = "SECS")]
+    pub cry_for: Option<u64>,
+    /// With --cry-for: when the crying starts.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub cry_after: u64,
+    /// With --cry-for: rocking this long calms the baby (default: it does not).
+    #[arg(long, value_name = "SECS")]
+    pub calms_after_rocking: Option<u64>,
+}
+
+impl Faults {
+    fn camera_off(&self, second: u64) -> bool {
+        window(self.camera_dies_after, self.camera_off_for, second)
+    }
+    fn silent(&self, second: u64) -> bool {
+        window(self.go_silent_after, self.silent_for, second)
+    }
+    fn crying_spell(&self, second: u64) -> bool {
+        self.cry_for
+            .is_some_and(|len| second >= self.cry_after && second < self.cry_after + len)
+    }
+}
+
+/// Inside [start, start + length) (forever without a length).
+fn window(start: Option<u64>, length: Option<u64>, second: u64) -> bool {
+    start.is_some_and(|s| second >= s && length.is_none_or(|l| second < s + l))
 }
 
 impl SimulateArgs {
@@ -144,12 +197,20 @@ pub async fn start(args: &SimulateArgs) -> Result<Simulator, SimError> {
         if !args.no_register {
             register(&args.hub_url, &cradle.uuid).await;
         }
+        let faults = args
+            .faults_per_cradle
+            .get(i)
+            .unwrap_or(&args.faults)
+            .clone();
         let task = tokio::spawn(run_cradle(
             cradle.clone(),
-            host.clone(),
-            port,
+            Link {
+                host: host.clone(),
+                port,
+            },
             args.fps,
             args.junk,
+            faults,
             pool.clone(),
             i,
         ));
@@ -279,15 +340,14 @@ fn local_timestamp() -> String {
     )
 }
 
-async fn run_cradle(
-    cradle: Arc<SimCradle>,
+struct Link {
     host: String,
     port: u16,
-    fps: f64,
-    junk: bool,
-    pool: Arc<FramePool>,
-    index: usize,
-) {
+}
+
+/// Connects as the cradle and listens to its servo topic; the connection
+/// closes when the returned guard drops.
+fn connect(cradle: &Arc<SimCradle>, link: &Link) -> (AsyncClient, AbortOnDrop) {
     use std::sync::atomic::Ordering;
     let mut options = MqttOptions::new(
         format!(
@@ -295,8 +355,8 @@ async fn run_cradle(
             cradle.uuid,
             rand::random::<u32>() & 0xFF_FFFF
         ),
-        host,
-        port,
+        link.host.clone(),
+        link.port,
     );
     options
         .set_keep_alive(Duration::from_secs(15))
@@ -307,7 +367,6 @@ async fn run_cradle(
     let listener = {
         let cradle = cradle.clone();
         let client = client.clone();
-        let servo_topic = servo_topic.clone();
         tokio::spawn(async move {
             loop {
                 match eventloop.poll().await {
@@ -335,32 +394,82 @@ async fn run_cradle(
             }
         })
     };
-    let _listener = AbortOnDrop(listener);
+    (client, AbortOnDrop(listener))
+}
 
+async fn run_cradle(
+    cradle: Arc<SimCradle>,
+    link: Link,
+    fps: f64,
+    junk: bool,
+    faults: Faults,
+    pool: Arc<FramePool>,
+    index: usize,
+) {
+    use std::sync::atomic::Ordering;
+    let started = tokio::time::Instant::now();
+    let mut connection = Some(connect(&cradle, &link));
     let period = Duration::from_secs_f64(1.0 / fps.clamp(0.1, 100.0));
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let frames_per_sec = fps.round().max(1.0) as u64;
     let mut n: u64 = index as u64 * 3;
     let mut rng_state = 0x2545_F491_4F6C_DD1Du64 ^ (index as u64 + 1);
+    let mut rocked_since: Option<tokio::time::Instant> = None;
+    let mut calmed = false;
     loop {
         tick.tick().await;
+        let second = started.elapsed().as_secs();
+        if faults.silent(second) {
+            if connection.take().is_some() {
+                tracing::info!(uuid = cradle.uuid, "simulator: power lost (silent)");
+            }
+            continue;
+        }
+        let client = match &connection {
+            Some((client, _)) => client.clone(),
+            None => {
+                tracing::info!(uuid = cradle.uuid, "simulator: power back");
+                let (client, guard) = connect(&cradle, &link);
+                connection = Some((client.clone(), guard));
+                client
+            }
+        };
         n += 1;
         let rocking = cradle.rocking.load(Ordering::Relaxed);
-        let frames = if rocking { &pool.rocking } else { &pool.still };
-        let jpeg = &frames[(n as usize) % frames.len()];
+        rocked_since = if rocking {
+            Some(rocked_since.unwrap_or_else(tokio::time::Instant::now))
+        } else {
+            None
+        };
         let ts = local_timestamp();
         let topic = |kind: &str| format!("cradle/{}/{kind}", cradle.uuid);
-        let frame = json!({"frame": STANDARD.encode(jpeg), "timestamp": ts}).to_string();
-        let _ = client.try_publish(topic("frame"), QoS::AtMostOnce, false, frame);
+        if !faults.camera_off(second) {
+            let frames = if rocking { &pool.rocking } else { &pool.still };
+            let jpeg = &frames[(n as usize) % frames.len()];
+            let frame = json!({"frame": STANDARD.encode(jpeg), "timestamp": ts}).to_string();
+            let _ = client.try_publish(topic("frame"), QoS::AtMostOnce, false, frame);
+        }
 
-        let scenario = {
+        let mut scenario = {
             let mut s = cradle.scenario.lock();
             if s.auto {
                 wander(&mut s, n / frames_per_sec, &mut rng_state);
             }
             s.clone()
         };
+        if faults.cry_for.is_some() {
+            let spell = faults.crying_spell(second);
+            if let (Some(need), Some(since)) = (faults.calms_after_rocking, rocked_since)
+                && since.elapsed().as_secs() >= need
+            {
+                calmed = true;
+            }
+            if !spell {
+                calmed = false;
+            }
+            scenario.crying = spell && !calmed;
+        }
         let _ = client.try_publish(
             topic("direction"),
             QoS::AtMostOnce,
@@ -368,7 +477,12 @@ async fn run_cradle(
             json!({"direction": scenario.direction, "timestamp": ts}).to_string(),
         );
         if n.is_multiple_of(frames_per_sec) {
-            let t = json!({"temperature": format!("{:.1}", scenario.temperature)}).to_string();
+            let value = if faults.nan_temperature {
+                "nan".to_owned()
+            } else {
+                format!("{:.1}", scenario.temperature)
+            };
+            let t = json!({ "temperature": value }).to_string();
             let _ = client.try_publish(topic("temperature"), QoS::AtMostOnce, false, t);
         }
         if n.is_multiple_of(frames_per_sec * 3) {
@@ -430,4 +544,28 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     tokio::signal::ctrl_c().await?;
     sim.stop();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_windows() {
+        let f = Faults {
+            go_silent_after: Some(10),
+            silent_for: Some(5),
+            camera_dies_after: Some(3),
+            cry_for: Some(4),
+            cry_after: 2,
+            ..Faults::default()
+        };
+        assert!(!f.silent(9) && f.silent(10) && f.silent(14) && !f.silent(15));
+        assert!(
+            !f.camera_off(2) && f.camera_off(3) && f.camera_off(10_000),
+            "never back"
+        );
+        assert!(!f.crying_spell(1) && f.crying_spell(2) && f.crying_spell(5) && !f.crying_spell(6));
+        assert!(!Faults::default().silent(100));
+    }
 }

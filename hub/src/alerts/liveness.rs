@@ -46,7 +46,10 @@ pub fn is_liveness(t: AlertType) -> bool {
 pub enum Change {
     Fire(Fired),
     /// The spell of alert `id` is over: it resolves itself.
-    Resolve { alert_type: AlertType, id: i64 },
+    Resolve {
+        alert_type: AlertType,
+        id: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -317,8 +320,7 @@ mod tests {
         let mut w = Watch::new(START);
         w.restore_last_seen(START - 3_600 * S);
         assert!(
-            w.check(&Observed::default(), START + 59 * S, &s)
-                .is_empty(),
+            w.check(&Observed::default(), START + 59 * S, &s).is_empty(),
             "not at once: the cradle gets the usual window to come back"
         );
         let c = w.check(&Observed::default(), START + 60 * S, &s);

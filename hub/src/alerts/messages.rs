@@ -10,10 +10,18 @@ pub fn render(t: AlertType, f: &AlertFacts, resolved_after_s: Option<u64>, lang:
     let mut text = sentence(t, f, secs, lang);
     if let Some(after) = resolved_after_s.filter(|_| super::liveness::is_liveness(t)) {
         let back = match (t, lang) {
-            (AlertType::CradleOffline, Lang::En) => format!(" Back online {} later.", span(after, lang)),
-            (AlertType::CradleOffline, Lang::Ko) => format!(" {} 후 다시 연결되었습니다.", span(after, lang)),
-            (AlertType::CameraSilent, Lang::En) => format!(" The camera came back {} later.", span(after, lang)),
-            (AlertType::CameraSilent, Lang::Ko) => format!(" {} 후 카메라가 돌아왔습니다.", span(after, lang)),
+            (AlertType::CradleOffline, Lang::En) => {
+                format!(" Back online {} later.", span(after, lang))
+            }
+            (AlertType::CradleOffline, Lang::Ko) => {
+                format!(" {} 후 다시 연결되었습니다.", span(after, lang))
+            }
+            (AlertType::CameraSilent, Lang::En) => {
+                format!(" The camera came back {} later.", span(after, lang))
+            }
+            (AlertType::CameraSilent, Lang::Ko) => {
+                format!(" {} 후 카메라가 돌아왔습니다.", span(after, lang))
+            }
             (_, Lang::En) => format!(" Readings came back {} later.", span(after, lang)),
             (_, Lang::Ko) => format!(" {} 후 측정값이 돌아왔습니다.", span(after, lang)),
         };
@@ -88,11 +96,20 @@ fn sentence(t: AlertType, f: &AlertFacts, secs: u64, lang: Lang) -> String {
                 "The thermometer has sent unusable values for {}.",
                 span(secs, lang)
             ),
-            _ => format!("No temperature for {}, though other data arrives.", span(secs, lang)),
+            _ => format!(
+                "No temperature for {}, though other data arrives.",
+                span(secs, lang)
+            ),
         },
         (AlertType::SensorFault, Lang::Ko) => match f.unusable_temperature {
-            Some(true) => format!("온도 센서 값이 {} 동안 올바르지 않습니다.", span(secs, lang)),
-            _ => format!("다른 데이터는 오지만 {} 동안 온도 값이 없습니다.", span(secs, lang)),
+            Some(true) => format!(
+                "온도 센서 값이 {} 동안 올바르지 않습니다.",
+                span(secs, lang)
+            ),
+            _ => format!(
+                "다른 데이터는 오지만 {} 동안 온도 값이 없습니다.",
+                span(secs, lang)
+            ),
         },
     }
 }

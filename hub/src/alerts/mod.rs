@@ -445,7 +445,12 @@ impl Alerts {
 
     /// Resolves `alert` (of `owner`'s cradle), stored or still in memory,
     /// and tells every screen.
-    pub async fn resolve(&self, owner: i64, alert: AlertRow, now: Millis) -> Result<(), StoreError> {
+    pub async fn resolve(
+        &self,
+        owner: i64,
+        alert: AlertRow,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         if let Some(resolved) = self.resolve_unsaved(alert.id, now) {
             // Not stored yet (disk full): stored resolved once it can be.
             self.resolved(owner, resolved);
@@ -485,7 +490,12 @@ impl Alerts {
             let Some(owner) = alerts.live.get(&row.agent_uuid).and_then(|c| c.owner()) else {
                 return;
             };
-            tracing::info!(uuid = row.agent_uuid, alert = row.alert_type, id, "alert resolved itself");
+            tracing::info!(
+                uuid = row.agent_uuid,
+                alert = row.alert_type,
+                id,
+                "alert resolved itself"
+            );
             if let Err(e) = alerts.resolve(owner, row, now).await {
                 tracing::warn!(id, error = %e, "alerts: cannot resolve an alert");
             }
@@ -494,7 +504,13 @@ impl Alerts {
 
     /// The soothing loop rocked `minutes` and the baby still cries: a
     /// critical crying alert that names the attempt.
-    pub async fn soothing_failed(self: &Arc<Self>, uuid: &str, minutes: u32, crying_for_ms: Millis, now: Millis) {
+    pub async fn soothing_failed(
+        self: &Arc<Self>,
+        uuid: &str,
+        minutes: u32,
+        crying_for_ms: Millis,
+        now: Millis,
+    ) {
         let settings = self.settings(uuid);
         let fired = Fired {
             alert_type: AlertType::Crying,
@@ -545,24 +561,33 @@ impl Alerts {
             ids.iter().filter_map(|id| reminders.remove(id)).collect()
         };
         for (owner, alert) in due {
-            tracing::info!(id = alert.id, alert = alert.alert_type, "alert still unresolved: reminding");
+            tracing::info!(
+                id = alert.id,
+                alert = alert.alert_type,
+                "alert still unresolved: reminding"
+            );
             let _ = self.events.send(HubEvent::AlertReminder { owner, alert });
         }
     }
 
     /// Writes the cradles' last-seen times that changed, every
-    /// [`SAVE_LAST_SEEN_MS`], in one job.
+    /// [`SAVE_LAST_SEEN_MS`], in one job; a cradle heard from for the first
+    /// time is written at once.
     async fn save_last_seen(&self, now: Millis) {
         let changed: Vec<(String, Millis)> = {
             let mut saved = self.last_seen_saved.lock();
-            if now - saved.0 < SAVE_LAST_SEEN_MS {
-                return;
+            let due = now - saved.0 >= SAVE_LAST_SEEN_MS;
+            if due {
+                saved.0 = now;
             }
-            saved.0 = now;
             let mut changed = Vec::new();
             for c in self.live.claimed() {
+                let known = saved.1.get(&*c.uuid).copied();
+                if known.is_some() && !due {
+                    continue;
+                }
                 if let Some(t) = c.status().last_seen()
-                    && saved.1.get(&*c.uuid) != Some(&t)
+                    && known != Some(t)
                 {
                     saved.1.insert(c.uuid.to_string(), t);
                     changed.push((c.uuid.to_string(), t));

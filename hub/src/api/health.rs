@@ -1,7 +1,9 @@
 //! `/health`: hub, database and MQTT state for monitors and the desktop app.
 //! `status` is `degraded` (503) with the reasons in `problems` when the
 //! database cannot be read, the writer thread or any owned task has
-//! stopped, the disk is full, or MQTT is disconnected.
+//! stopped, the disk is full, or MQTT is disconnected, and when the hub's
+//! self-watchdog ([`crate::watchdog`]) sees ingest stopped while cradles are
+//! connected, writes failing for 30 s, or the disk nearly full.
 
 use std::time::Duration;
 
@@ -13,7 +15,8 @@ use serde_json::json;
 use std::sync::atomic::Ordering;
 
 use crate::tasks::MQTT_TASK;
-use crate::timefmt::format_millis;
+use crate::timefmt::{format_millis, now_millis};
+use crate::watchdog;
 
 use super::AppState;
 use crate::mqtt::MqttLink;
@@ -85,6 +88,23 @@ pub async fn health(State(state): State<AppState>) -> Response {
     if !mqtt_ok {
         problems.push("mqtt disconnected".into());
     }
+    let dir = store.dir().to_owned();
+    let disk = tokio::task::spawn_blocking(move || watchdog::disk_space(&dir))
+        .await
+        .ok()
+        .flatten();
+    let (connected_cradles, newest_connection_at) = state.live.connected();
+    let watched = watchdog::problems(&watchdog::Observed {
+        now: now_millis(),
+        started_at: state.started_at_ms,
+        connected_cradles,
+        newest_connection_at,
+        last_ingest_at: state.ingest.counters.last_taken_at(),
+        last_commit_at: writer.last_beat(),
+        last_write_failure_at: store.stats().last_failure_at(),
+        disk,
+    });
+    problems.extend(watched.iter().map(|p| p.as_str().to_owned()));
     let ok = problems.is_empty();
 
     let counters = &state.ingest.counters;
@@ -135,6 +155,9 @@ pub async fn health(State(state): State<AppState>) -> Response {
         },
         "tasks": tasks,
         "unsaved_alerts": state.alerts.unsaved_count(),
+        "disk": disk.map(|d| json!({"free_bytes": d.free_bytes, "total_bytes": d.total_bytes})),
+        "connected_cradles": connected_cradles,
+        "last_ingest": state.ingest.counters.last_taken_at().map(format_millis),
         "version": env!("CARGO_PKG_VERSION"),
     });
     let status = if ok {

@@ -59,6 +59,8 @@ pub struct AppState {
     pub mqtt_port: Option<u16>,
     pub default_lang: DefaultLang,
     pub started_at: std::time::Instant,
+    /// The same moment as Unix ms.
+    pub started_at_ms: crate::timefmt::Millis,
     /// The hub's tasks and root cancellation token: open streams end when
     /// it is cancelled (shutdown).
     pub tasks: Arc<Tasks>,
@@ -103,10 +105,7 @@ pub fn router(state: AppState) -> Router {
         // Live view and control
         .route("/stream/{uuid}", get(stream::mjpeg))
         .route("/control_motor/{uuid}", post(control::control_motor))
-        .route(
-            "/api/cradles/{uuid}/motor_log",
-            get(control::motor_log),
-        )
+        .route("/api/cradles/{uuid}/motor_log", get(control::motor_log))
         .route(
             "/api/cradles/{uuid}/mqtt_password",
             get(mqtt_password::get).post(mqtt_password::set),

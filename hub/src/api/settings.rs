@@ -77,19 +77,20 @@ pub fn apply(
             Some(_) => Err(invalid(f)),
         }
     };
-    let whole = |f: &'static str, range: std::ops::RangeInclusive<u32>| -> Result<Option<u32>, ApiError> {
-        match number(f)? {
-            None => Ok(None),
-            Some(v)
-                if v >= f64::from(*range.start())
-                    && v <= f64::from(*range.end())
-                    && v.fract() == 0.0 =>
-            {
-                Ok(Some(v as u32))
+    let whole =
+        |f: &'static str, range: std::ops::RangeInclusive<u32>| -> Result<Option<u32>, ApiError> {
+            match number(f)? {
+                None => Ok(None),
+                Some(v)
+                    if v >= f64::from(*range.start())
+                        && v <= f64::from(*range.end())
+                        && v.fract() == 0.0 =>
+                {
+                    Ok(Some(v as u32))
+                }
+                Some(_) => Err(invalid(f)),
             }
-            Some(_) => Err(invalid(f)),
-        }
-    };
+        };
     let seconds = |f: &'static str| whole(f, 0..=MAX_SECONDS);
     if let Some(t) = number("max_temperature")? {
         if !TEMPERATURE_LIMITS.contains(&t) {

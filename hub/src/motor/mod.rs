@@ -87,8 +87,15 @@ impl Motor {
         let now = now_millis();
         let checked = self.rules.lock().parent_command(uuid, action, now);
         if let Err(refusal) = checked {
-            self.log(uuid, now, action, Actor::User, Some(by), Some("refused: rate limit"))
-                .await;
+            self.log(
+                uuid,
+                now,
+                action,
+                Actor::User,
+                Some(by),
+                Some("refused: rate limit"),
+            )
+            .await;
             return Err(MotorError::Refused(refusal));
         }
         self.send(uuid, action, Actor::User, Some(by), now)
@@ -106,23 +113,38 @@ impl Motor {
     ) -> Result<(), ServoError> {
         let sent = self.mqtt.publish_servo(uuid, action == Action::Start);
         let s = self.alerts.settings(uuid);
-        let rocking = {
+        let (rocking, retried) = {
             let mut rules = self.rules.lock();
+            let retried = actor == Actor::Automatic && rules.retrying_stop(uuid);
             match &sent {
                 Ok(()) => rules.sent(uuid, action, actor, now, &s),
                 Err(_) => rules.failed(uuid, action, actor, now),
             }
-            rules.rocking(uuid)
+            (rules.rocking(uuid), retried)
         };
         if let Some(cradle) = self.live.get(uuid) {
             cradle.set_rocking(rocking);
         }
+        // While the cradle is away its automatic stop is tried every few
+        // seconds: the first failure is logged, then the outcome.
+        if retried && sent.is_err() {
+            return sent;
+        }
+        let (action_name, actor_name) = (action.as_str(), actor.as_str());
         match &sent {
-            Ok(()) => tracing::info!(uuid, action = action.as_str(), actor = actor.as_str(), "motor command sent"),
-            Err(e) => tracing::warn!(uuid, action = action.as_str(), actor = actor.as_str(), error = %e, "motor command not sent"),
+            Ok(()) => tracing::info!(
+                uuid,
+                action = action_name,
+                actor = actor_name,
+                "motor command sent"
+            ),
+            Err(e) => {
+                tracing::warn!(uuid, action = action_name, actor = actor_name, error = %e, "motor command not sent")
+            }
         }
         let error = sent.as_ref().err().map(ToString::to_string);
-        self.log(uuid, now, action, actor, by, error.as_deref()).await;
+        self.log(uuid, now, action, actor, by, error.as_deref())
+            .await;
         sent
     }
 

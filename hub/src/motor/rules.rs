@@ -93,9 +93,15 @@ impl Refusal {
 /// What the caller must do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    Send { action: Action, by: Actor },
+    Send {
+        action: Action,
+        by: Actor,
+    },
     /// The soothing loop rocked `minutes` and the baby is still crying.
-    SoothingFailed { minutes: u32, crying_for_ms: Millis },
+    SoothingFailed {
+        minutes: u32,
+        crying_for_ms: Millis,
+    },
 }
 
 pub const MAX_COMMANDS_PER_MINUTE: usize = 30;
@@ -151,6 +157,13 @@ fn minutes(m: u32) -> Millis {
 impl MotorRules {
     pub fn rocking(&self, uuid: &str) -> Option<Rocking> {
         self.cradles.get(uuid).and_then(|c| c.rocking)
+    }
+
+    /// An automatic stop failed and is being tried again.
+    pub fn retrying_stop(&self, uuid: &str) -> bool {
+        self.cradles
+            .get(uuid)
+            .is_some_and(|c| c.stop_retry_at.is_some())
     }
 
     /// After a restart: the last command the cradle took was a start at
@@ -444,7 +457,12 @@ mod tests {
             r.parent_command("a", Action::Stop, i * 100).unwrap();
         }
         let refused = r.parent_command("a", Action::Stop, 3_100).unwrap_err();
-        assert_eq!(refused, Refusal::TooMany { retry_after_ms: MIN - 3_100 });
+        assert_eq!(
+            refused,
+            Refusal::TooMany {
+                retry_after_ms: MIN - 3_100
+            }
+        );
         // Rocking (say the soothing loop started): a stop still goes through.
         r.sent("a", Action::Start, Actor::Soothing, 3_200, &s);
         assert!(r.parent_command("a", Action::Stop, 3_300).is_ok());

@@ -100,6 +100,20 @@ pub struct WriterStats {
     pub jobs: AtomicU64,
     pub failed_jobs: AtomicU64,
     pub panicked_jobs: AtomicU64,
+    /// Unix ms of the last failed job, 0 if none.
+    last_failure_at: AtomicI64,
+}
+
+impl WriterStats {
+    fn failed(&self) {
+        self.failed_jobs.fetch_add(1, Ordering::Relaxed);
+        self.last_failure_at
+            .store(crate::timefmt::now_millis(), Ordering::Relaxed);
+    }
+
+    pub fn last_failure_at(&self) -> Option<Millis> {
+        Some(self.last_failure_at.load(Ordering::Relaxed)).filter(|t| *t != 0)
+    }
 }
 
 #[derive(Clone)]
@@ -255,6 +269,11 @@ impl Store {
     /// The writer thread's liveness; its last beat is the last commit.
     pub fn writer_health(&self) -> &Arc<TaskHealth> {
         &self.shared.health
+    }
+
+    /// The folder the database lives in.
+    pub fn dir(&self) -> &Path {
+        self.readers.path.parent().unwrap_or(Path::new("."))
     }
 
     /// Jobs waiting for the writer.
@@ -826,7 +845,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, shared: &Shared) 
         if !in_tx {
             in_tx = begin(conn);
             if !in_tx {
-                stats.failed_jobs.fetch_add(1, Ordering::Relaxed);
+                stats.failed();
                 job.finish(Outcome::NotCommitted {
                     disk_full: shared.disk_full(),
                 });
@@ -859,7 +878,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, shared: &Shared) 
             ran.push(job);
             continue;
         };
-        stats.failed_jobs.fetch_add(1, Ordering::Relaxed);
+        stats.failed();
         let disk_full = code.as_ref().is_some_and(|c| is_disk_full(conn, c));
         if disk_full {
             shared.set_disk_full(true);

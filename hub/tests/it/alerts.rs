@@ -348,7 +348,11 @@ async fn settings_round_trip_with_partial_updates_and_named_errors() {
     assert_eq!(
         defaults,
         json!({"max_temperature": 38.0, "abnormal_position_timeout": 30, "crying_duration_threshold": 30,
-               "push_notifications_enabled": true, "email_notifications_enabled": false})
+               "push_notifications_enabled": true, "email_notifications_enabled": false,
+               "offline_alert_enabled": true, "offline_after": 60,
+               "camera_silent_alert_enabled": true, "camera_silent_after": 60,
+               "sensor_fault_alert_enabled": true, "max_rock_minutes": 15,
+               "soothing_enabled": false, "soothe_after": 20, "soothe_minutes": 5})
     );
     // The app sends back what it got plus extras.
     let mut body = defaults.clone();
@@ -377,6 +381,11 @@ async fn settings_round_trip_with_partial_updates_and_named_errors() {
             json!({"push_notifications_enabled": "no"}),
             "push_notifications_enabled",
         ),
+        (json!({"camera_silent_after": 3601}), "camera_silent_after"),
+        (json!({"max_rock_minutes": 0}), "max_rock_minutes"),
+        (json!({"max_rock_minutes": 61}), "max_rock_minutes"),
+        (json!({"soothe_minutes": 1.5}), "soothe_minutes"),
+        (json!({"soothing_enabled": 1}), "soothing_enabled"),
     ] {
         let (s, body) = ann.post("/api/alert_settings/c1", bad).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);

@@ -63,15 +63,7 @@ impl TestHub {
 
     /// Registers the cradle like firmware does and claims it for `owner`.
     pub async fn cradle_for(&self, owner: &mut Client, uuid: &str) {
-        let (s, _) = self
-            .client()
-            .post("/register_agent", json!({"uuid": uuid, "ip": "10.0.0.7"}))
-            .await;
-        assert_eq!(s, StatusCode::OK);
-        let (s, body) = owner
-            .post("/register_cradle", json!({"cradle_uuid": uuid}))
-            .await;
-        assert_eq!(s, StatusCode::OK, "{body}");
+        claim_cradle(&self.hub.url(), owner, uuid).await;
     }
 
     pub async fn cradle(&self, uuid: &str) -> Cradle {
@@ -208,11 +200,25 @@ impl Client {
     }
 }
 
+/// Registers the cradle like firmware does on the hub at `base`, and claims
+/// it for `owner`.
+pub async fn claim_cradle(base: &str, owner: &mut Client, uuid: &str) {
+    let (s, _) = Client::new(base)
+        .post("/register_agent", json!({"uuid": uuid, "ip": "10.0.0.7"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = owner
+        .post("/register_cradle", json!({"cradle_uuid": uuid}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
 /// A test cradle publishing over real MQTT and listening to its servo topic.
 pub struct Cradle {
     pub uuid: String,
     pub client: AsyncClient,
     pub servo: mpsc::UnboundedReceiver<Value>,
+    connection: tokio::task::AbortHandle,
 }
 
 impl Cradle {
@@ -228,7 +234,7 @@ impl Cradle {
         let (ready_tx, mut ready_rx) = mpsc::unbounded_channel();
         let topic = format!("cradle/{uuid}/servo");
         let sub = client.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -253,7 +259,14 @@ impl Cradle {
             uuid: uuid.to_owned(),
             client,
             servo,
+            connection: task.abort_handle(),
         }
+    }
+
+    /// Like a cradle losing power: the connection closes, with no
+    /// DISCONNECT and no reconnect.
+    pub fn power_off(self) {
+        self.connection.abort();
     }
 
     pub async fn publish(&self, kind: &str, payload: impl Into<Vec<u8>>) {
@@ -296,4 +309,69 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// An open `/api/events` stream of one user.
+pub struct Events {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buf: String,
+}
+
+impl Client {
+    pub async fn events(&self) -> Events {
+        let res = self
+            .raw(reqwest::Method::GET, "/api/events")
+            // A stream: the client's 10 s request timeout does not apply.
+            .timeout(Duration::from_secs(3600))
+            .send()
+            .await
+            .expect("events stream opens");
+        assert_eq!(res.status(), StatusCode::OK);
+        Events {
+            body: Box::pin(res.bytes_stream()),
+            buf: String::new(),
+        }
+    }
+}
+
+impl Events {
+    /// The next event named `name` whose data passes `check`, within `within`
+    /// (other events are skipped).
+    pub async fn next_matching(
+        &mut self,
+        name: &str,
+        within: Duration,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let field = |f: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(f).map(|v| v.trim().to_owned()))
+                };
+                if let (Some(e), Some(d)) = (field("event:"), field("data:"))
+                    && e == name
+                {
+                    let data: Value = serde_json::from_str(&d).expect("event data is JSON");
+                    if check(&data) {
+                        return data;
+                    }
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
+                .await
+                .unwrap_or_else(|_| panic!("no matching {name} event within {within:?}"))
+                .expect("events stream open")
+                .expect("chunk");
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    pub async fn next(&mut self, name: &str, within: Duration) -> Value {
+        self.next_matching(name, within, |_| true).await
+    }
 }

@@ -13,3 +13,4 @@ mod media;
 mod monitoring;
 mod mosquitto;
 mod mqtt_input;
+mod safety;
