@@ -5,6 +5,7 @@
 
 mod commands;
 mod home;
+mod hub_watch;
 mod mode;
 mod notify;
 mod relaunch;
@@ -136,7 +137,14 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     let handle = app.handle().clone();
     match mode {
         Mode::Home => tauri::async_runtime::spawn(home::run(handle)),
-        Mode::Remote(url) => tauri::async_runtime::spawn(remote::run(handle, url)),
+        Mode::Remote(url) => {
+            tauri::async_runtime::spawn(hub_watch::run(
+                handle.clone(),
+                url.clone(),
+                hub_watch::REMOTE_GRACE,
+            ));
+            tauri::async_runtime::spawn(remote::run(handle, url))
+        }
     };
     Ok(())
 }

@@ -196,6 +196,32 @@ fn show_blocking(_app: &AppHandle, note: &AlertNote, _lang: Lang, _hub_base: &st
     }
 }
 
+/// A notice about the hub itself (unreachable, unhealthy, back), shown on
+/// a thread of its own like alerts.
+pub fn show_notice(summary: String, body: String, critical: bool) {
+    let spawned = std::thread::Builder::new()
+        .name("notify-hub".into())
+        .spawn(move || {
+            let mut n = notify_rust::Notification::new();
+            n.appname("Cradle Hub").summary(&summary).body(&body);
+            #[cfg(all(unix, not(target_os = "macos")))]
+            n.icon("cradle-app").urgency(if critical {
+                notify_rust::Urgency::Critical
+            } else {
+                notify_rust::Urgency::Normal
+            });
+            #[cfg(not(all(unix, not(target_os = "macos"))))]
+            let _ = critical;
+            match n.show() {
+                Ok(_) => tracing::info!(summary, "notification shown"),
+                Err(e) => tracing::warn!(summary, error = %e, "notification: not shown"),
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "notification: cannot start a thread");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,6 +231,23 @@ pub fn wipe_done(c: &Connection, uuid: &str, upto: Millis) -> rusqlite::Result<(
     Ok(())
 }
 
+/// Every cradle's last-seen time, where known.
+pub fn last_seen_all(c: &Connection) -> rusqlite::Result<Vec<(String, Millis)>> {
+    c.prepare("SELECT uuid, last_seen FROM agents WHERE last_seen IS NOT NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
+
+pub fn save_last_seen(c: &Connection, seen: &[(String, Millis)]) -> rusqlite::Result<()> {
+    let mut update = c.prepare_cached(
+        "UPDATE agents SET last_seen = max(COALESCE(last_seen, 0), ?2) WHERE uuid = ?1",
+    )?;
+    for (uuid, at) in seen {
+        update.execute(params![uuid, at])?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,21 +330,4 @@ mod tests {
             .unwrap();
         assert!(claim_again);
     }
-}
-
-/// Every cradle's last-seen time, where known.
-pub fn last_seen_all(c: &Connection) -> rusqlite::Result<Vec<(String, Millis)>> {
-    c.prepare("SELECT uuid, last_seen FROM agents WHERE last_seen IS NOT NULL")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect()
-}
-
-pub fn save_last_seen(c: &Connection, seen: &[(String, Millis)]) -> rusqlite::Result<()> {
-    let mut update = c.prepare_cached(
-        "UPDATE agents SET last_seen = max(COALESCE(last_seen, 0), ?2) WHERE uuid = ?1",
-    )?;
-    for (uuid, at) in seen {
-        update.execute(params![uuid, at])?;
-    }
-    Ok(())
 }
