@@ -6,7 +6,7 @@ import { connectEvents, disconnectEvents } from './events.js';
 import { getLang, initLang, onLangChange, t } from './i18n.js';
 import { h, fill, setText } from './dom.js';
 import { go } from './nav.js';
-import { state, on, loadCradles, resetAccount, unresolvedCount, mergeAlerts, selectCradle } from './state.js';
+import { state, on, loadCradles, resetAccount, unresolvedCount, reloadAlerts, selectCradle } from './state.js';
 import { isOffline, offlineCradles, watchPresence } from './presence.js';
 import { cradleName } from './components.js';
 import { alertTitle, formatTemp } from './format.js';
@@ -270,15 +270,24 @@ function toastAlert(alert) {
   }
 }
 
-/** The hub's alert messages are in the language of the request: refresh them. */
+/** Toasts of alerts no longer unresolved (resolved here or elsewhere, or forgotten) go. */
+function dropResolvedToasts() {
+  for (const el of toasts.querySelectorAll('.toast')) {
+    if (!(el instanceof HTMLElement)) continue;
+    const a = state.alerts.get(Number(el.dataset.alertId));
+    if (!a || a.resolved) el.remove();
+  }
+}
+
+/**
+ * The alerts of the last 24 h: their messages are in the language of the
+ * request, and after a reconnect the resolved ones come back as resolved.
+ */
 let refreshTimer = 0;
 function refreshAlertMessages() {
   window.clearTimeout(refreshTimer);
   refreshTimer = window.setTimeout(() => {
-    api
-      .alerts()
-      .then((list) => mergeAlerts(list, getLang(), true))
-      .catch(() => {});
+    reloadAlerts().catch(() => {});
   }, 300);
 }
 
@@ -375,7 +384,12 @@ on('auth', () => {
   renderCradleOff();
 });
 on('presence', renderCradleOff);
-on('alerts', updateBadge);
+on('alerts', () => {
+  updateBadge();
+  dropResolvedToasts();
+});
+// Alerts resolved elsewhere while the stream was down: shown as resolved.
+on('reconnected', refreshAlertMessages);
 on('newAlert', (a) => {
   toastAlert(a);
   refreshAlertMessages();

@@ -1,13 +1,15 @@
 // The one module that listens to the hub's live events (/api/events, SSE).
 // All live data comes from here, never from polling. A (re)connection
-// always starts with a fresh `snapshot`, so nothing needs replaying. When
-// the hub goes away (restart, Wi-Fi) the browser retries by itself; when it
-// gives up (e.g. the hub answered 503 while starting) we retry with backoff,
-// and a 401 means the session is gone.
+// always starts with a fresh `snapshot`, so nothing needs replaying: its
+// unresolved alerts replace the ones held (some may have been resolved
+// elsewhere meanwhile). When the hub goes away (restart, Wi-Fi) the browser
+// retries by itself; when it gives up (e.g. the hub answered 503 while
+// starting) we retry with backoff, and a 401 means the session is gone.
 
 import { api, ApiError } from './api.js';
 import { noteFreshHubTime, parseTime } from './clock.js';
-import { state, emit, setConnection, setStatus, mergeAlerts, loadCradles } from './state.js';
+import { getLang } from './i18n.js';
+import { state, emit, setConnection, setStatus, mergeAlerts, replaceUnresolved, loadCradles } from './state.js';
 
 /** @type {EventSource | null} */
 let source = null;
@@ -42,8 +44,19 @@ function open() {
     setConnection('offline');
     return;
   }
-  const es = new EventSource('/api/events', { withCredentials: true });
+  // Alert messages come in the language asked for (EventSource cannot send
+  // Accept-Language); after a switch, the UI words them itself until the
+  // next list or connection.
+  const lang = getLang();
+  const es = new EventSource(`/api/events?lang=${lang}`, { withCredentials: true });
   source = es;
+
+  /** The alert an alert event carries. @param {Event} ev @returns {import('./api.js').Alert | null} */
+  const alertOf = (ev) => {
+    const d = data(/** @type {MessageEvent} */ (ev));
+    const alert = d && (d.alert ?? d);
+    return alert && typeof alert.id === 'number' ? alert : null;
+  };
 
   es.addEventListener('snapshot', (ev) => {
     const snap = data(/** @type {MessageEvent} */ (ev));
@@ -54,7 +67,7 @@ function open() {
     const known = new Set(state.cradles.map((c) => c.uuid));
     const listed = Array.isArray(snap.cradles) ? snap.cradles : [];
     for (const c of listed) setStatus(c.uuid, c.status);
-    mergeAlerts(Array.isArray(snap.unresolved_alerts) ? snap.unresolved_alerts : [], null);
+    replaceUnresolved(Array.isArray(snap.unresolved_alerts) ? snap.unresolved_alerts : [], lang);
     // Snapshot after a change of cradles (added elsewhere, removed): reload the list.
     const same = listed.length === known.size && listed.every((/** @type {{uuid: string}} */ c) => known.has(c.uuid));
     if (!same || reconnected) loadCradles().catch(() => {});
@@ -70,18 +83,15 @@ function open() {
   });
 
   es.addEventListener('alert', (ev) => {
-    const d = data(/** @type {MessageEvent} */ (ev));
-    const alert = d && (d.alert ?? d);
-    if (!alert || typeof alert.id !== 'number') return;
-    mergeAlerts([alert], null);
+    const alert = alertOf(ev);
+    if (!alert) return;
+    mergeAlerts([alert], lang);
     emit('newAlert', alert);
   });
 
   es.addEventListener('alert_resolved', (ev) => {
-    const d = data(/** @type {MessageEvent} */ (ev));
-    const alert = d && (d.alert ?? d);
-    if (!alert || typeof alert.id !== 'number') return;
-    mergeAlerts([alert], null);
+    const alert = alertOf(ev);
+    if (alert) mergeAlerts([alert], lang);
   });
 
   es.addEventListener('error', () => {

@@ -3,7 +3,8 @@
 // event stream and the actions below change it.
 
 import { api } from './api.js';
-import { parseTime } from './clock.js';
+import { hubNow, parseTime } from './clock.js';
+import { getLang } from './i18n.js';
 
 /**
  * @typedef {import('./api.js').Agent} Agent
@@ -15,6 +16,9 @@ import { parseTime } from './clock.js';
  * @typedef {'auth'|'cradles'|'selected'|'status'|'alerts'|'connection'|'lang'|'newAlert'|'reconnected'|'presence'} Topic
  *   presence: a cradle went online or offline (detail: its uuid; see presence.js)
  */
+
+/** The alert list covers this long. */
+const DAY_MS = 86_400_000;
 
 export const state = {
   /** @type {User | null} known after login; after a reload only `loggedIn` is known */
@@ -106,22 +110,39 @@ export function setStatus(uuid, status) {
 }
 
 /**
- * Merges alerts into the store.
+ * Merges alerts into the store. Resolving is one way: an alert known to be
+ * resolved is never reopened by an older copy (a list fetched before it was
+ * resolved). A message already in the UI's language is kept over one in
+ * another language, unless the alert changed (a resolved alert's message
+ * says how it ended).
  * @param {Alert[]} list
  * @param {string | null} lang the language their messages are in, null if unknown
- * @param {boolean} [replaceAll] the list is the full 24 h list: forget others that are resolved
+ * @param {boolean} [replaceAll] the list is the full 24 h list: forget others
+ *   that are resolved or older than 24 h (unresolved newer ones may have been
+ *   raised after the list was read)
  */
 export function mergeAlerts(list, lang, replaceAll = false) {
   if (replaceAll) {
     const ids = new Set(list.map((a) => a.id));
-    for (const [id, a] of state.alerts) if (!ids.has(id) && a.resolved) state.alerts.delete(id);
+    const dayAgo = hubNow() - DAY_MS;
+    for (const [id, a] of state.alerts) {
+      if (ids.has(id)) continue;
+      if (a.resolved || (parseTime(a.created_at) ?? 0) < dayAgo) state.alerts.delete(id);
+    }
   }
+  const ui = getLang();
   for (const a of list) {
     const old = state.alerts.get(a.id);
     /** @type {StoredAlert} */
     const merged = { ...old, ...a, lang };
-    // Keep a message we already have in the right language.
-    if (lang === null && old && old.lang) {
+    if (old && old.resolved && !a.resolved) {
+      // An older copy: keep what we know.
+      merged.resolved = true;
+      merged.resolved_at = old.resolved_at;
+      merged.message = old.message;
+      merged.alert_message = old.alert_message;
+      merged.lang = old.lang;
+    } else if (old && old.lang === ui && lang !== ui && old.resolved === a.resolved) {
       merged.message = old.message;
       merged.alert_message = old.alert_message;
       merged.lang = old.lang;
@@ -129,6 +150,39 @@ export function mergeAlerts(list, lang, replaceAll = false) {
     state.alerts.set(a.id, merged);
   }
   emit('alerts');
+}
+
+/** Counts snapshots, so an alert list read before the latest one is known to be older. */
+let snapshots = 0;
+
+/**
+ * A snapshot of the event stream: its unresolved alerts are all there are
+ * (of the last 24 h). Any other alert held as unresolved was resolved
+ * elsewhere while this page was not listening, or is older than 24 h: it
+ * goes (the next alert list brings a resolved one back, as resolved).
+ * @param {Alert[]} unresolved
+ * @param {string | null} lang
+ */
+export function replaceUnresolved(unresolved, lang) {
+  snapshots += 1;
+  const ids = new Set(unresolved.map((a) => a.id));
+  for (const [id, a] of state.alerts) if (!a.resolved && !ids.has(id)) state.alerts.delete(id);
+  mergeAlerts(unresolved, lang);
+}
+
+/**
+ * Loads the alerts of the last 24 h (in the UI's language) into the store.
+ * A list read while a snapshot arrived is read again: it may predate it.
+ */
+export async function reloadAlerts() {
+  for (let tries = 0; ; tries += 1) {
+    const seen = snapshots;
+    const lang = getLang();
+    const list = await api.alerts();
+    if (seen !== snapshots && tries < 2) continue;
+    mergeAlerts(list, lang, true);
+    return;
+  }
 }
 
 /** Alerts newest first, unresolved before resolved. */

@@ -5,7 +5,7 @@ import { api, ApiError } from '../api.js';
 import { h, fill, setText } from '../dom.js';
 import { getLang, t } from '../i18n.js';
 import { parseTime, hubNow } from '../clock.js';
-import { state, on, mergeAlerts, sortedAlerts, unresolvedCount } from '../state.js';
+import { state, on, mergeAlerts, reloadAlerts, sortedAlerts, unresolvedCount } from '../state.js';
 import { busy, cradleName, messageBox, page } from '../components.js';
 import { Series, drawChart, legend } from '../chart.js';
 import {
@@ -114,11 +114,10 @@ export function alertsScreen() {
 
   const off = on('alerts', draw);
   draw();
-  api
-    .alerts()
-    .then((rows) => {
+  reloadAlerts()
+    .then(() => {
       loaded = true;
-      mergeAlerts(rows, getLang(), true);
+      draw();
     })
     .catch((e) => {
       loaded = true;
