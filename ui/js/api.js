@@ -21,11 +21,14 @@ import { noteServerDate } from './clock.js';
  *   temperature_time?: string | null, crying_time?: string | null,
  *   last_frame_time?: string | null, rocking?: boolean | null, online?: boolean,
  *   last_seen?: string | null, connection?: CradleLink | null}} Status
- * @typedef {'high_temperature'|'crying'|'abnormal_position'|'face_not_detected'} AlertType
+ * @typedef {'high_temperature'|'crying'|'abnormal_position'|'face_not_detected'|'cradle_offline'
+ *   |'camera_silent'|'sensor_fault'} AlertType
+ *   the last three resolve themselves when the cradle, its camera or its thermometer is back
  * @typedef {{id: number, agent_uuid: string, alert_type: AlertType | string, message?: string,
  *   alert_message?: string, temperature: number | null, face_detected: boolean | null,
  *   notification_sent?: boolean, resolved: boolean, created_at: string,
- *   resolved_at: string | null}} Alert
+ *   resolved_at: string | null, critical?: boolean}} Alert
+ *   critical: sent with the highest urgency (offline, camera silent, high temperature, soothing failed)
  * @typedef {{timestamp: string, temperature: number | null, crying: string | null,
  *   direction: string | null}} SensorRow
  * @typedef {{alert: Alert, sensor_data: SensorRow[], video_frames: {id: number, timestamp: string}[],

@@ -232,34 +232,61 @@ function updateBadge() {
 
 // --- New alerts --------------------------------------------------------------
 
-/** @param {import('./api.js').Alert} alert */
-function toastAlert(alert) {
+/**
+ * A toast for a new alert, or for one the hub reminds of. Urgent ones stay
+ * until dismissed or resolved; others go after a minute. One toast per alert.
+ * @param {import('./api.js').Alert} alert
+ * @param {boolean} [reminder] still unresolved after 5 minutes
+ */
+function toastAlert(alert, reminder = false) {
   const title = alertTitle(alert.alert_type);
   const detail =
     alert.alert_type === 'high_temperature' && alert.temperature !== null ? formatTemp(alert.temperature) : '';
+  const critical = !!alert.critical;
   const close = () => el.remove();
+  for (const old of toasts.querySelectorAll(`.toast[data-alert-id="${alert.id}"]`)) old.remove();
   const el = h(
     'div',
-    { class: 'toast', role: 'alert', 'data-alert-id': alert.id },
+    {
+      class: 'toast',
+      role: 'alert',
+      'data-alert-id': alert.id,
+      'data-type': alert.alert_type,
+      'data-critical': String(critical),
+      'data-reminder': String(reminder),
+    },
     h('span', { class: 'icon icon-alerts', 'aria-hidden': 'true' }),
     h(
       'div',
       { class: 'toast-text' },
+      critical || reminder
+        ? h(
+            'span',
+            { class: 'tags' },
+            critical ? h('span', { class: 'tag critical' }, t('alerts.critical')) : null,
+            reminder ? h('span', { class: 'tag reminder' }, t('alerts.reminderToast')) : null,
+          )
+        : null,
       h('strong', {}, title, detail ? ` · ${detail}` : ''),
       h('span', { class: 'muted' }, alert.agent_uuid),
     ),
     h('button', { class: 'btn small', type: 'button', onclick: () => { close(); go(`#/alerts/${alert.id}`); } }, t('alerts.view')),
-    h('button', { class: 'btn icon-only ghost', type: 'button', 'aria-label': t('common.dismiss'), onclick: close }, '×'),
+    h('button', { class: 'btn icon-only ghost', type: 'button', 'aria-label': t('common.dismiss'), 'data-action': 'dismiss', onclick: close }, '×'),
   );
   toasts.prepend(el);
   while (toasts.children.length > 3) toasts.lastElementChild?.remove();
-  window.setTimeout(close, 60_000);
+  if (!critical) window.setTimeout(close, 60_000);
   // A system notification too, when the parent allowed it and is elsewhere.
   // Inside the desktop app the app itself notifies natively.
   const inDesktopApp = '__TAURI_INTERNALS__' in window;
   if (!inDesktopApp && document.hidden && 'Notification' in window && Notification.permission === 'granted') {
     try {
-      const n = new Notification(title, { body: `${detail} ${alert.agent_uuid}`.trim(), tag: `alert-${alert.id}` });
+      const heading = reminder ? `${t('alerts.reminderToast')}: ${title}` : critical ? `${t('alerts.critical')}: ${title}` : title;
+      const n = new Notification(heading, {
+        body: `${detail} ${alert.agent_uuid}`.trim(),
+        tag: reminder ? `alert-${alert.id}-reminder` : `alert-${alert.id}`,
+        requireInteraction: critical,
+      });
       n.onclick = () => {
         window.focus();
         go(`#/alerts/${alert.id}`);
@@ -394,6 +421,7 @@ on('newAlert', (a) => {
   toastAlert(a);
   refreshAlertMessages();
 });
+on('reminder', (a) => toastAlert(a, true));
 on('cradles', () => {
   renderCradleOff();
   // The last cradle was removed, or the first added elsewhere.

@@ -9,7 +9,7 @@
 import { api, ApiError } from './api.js';
 import { noteFreshHubTime, parseTime } from './clock.js';
 import { getLang } from './i18n.js';
-import { state, emit, setConnection, setStatus, mergeAlerts, replaceUnresolved, loadCradles } from './state.js';
+import { state, emit, setConnection, setStatus, mergeAlerts, replaceUnresolved, remindAlert, loadCradles } from './state.js';
 
 /** @type {EventSource | null} */
 let source = null;
@@ -92,6 +92,12 @@ function open() {
   es.addEventListener('alert_resolved', (ev) => {
     const alert = alertOf(ev);
     if (alert) mergeAlerts([alert], lang);
+  });
+
+  // Still unresolved after 5 minutes: announced once more (once).
+  es.addEventListener('alert_reminder', (ev) => {
+    const alert = alertOf(ev);
+    if (alert) remindAlert(alert, lang);
   });
 
   es.addEventListener('error', () => {

@@ -120,20 +120,26 @@ export function cryingLabel(crying) {
   return isCrying(crying) ? t('cry.crying') : t('cry.calm');
 }
 
+/** The alert types this UI knows (others show as a plain "Alert"). */
+export const ALERT_TYPES = /** @type {const} */ ([
+  'high_temperature',
+  'crying',
+  'abnormal_position',
+  'face_not_detected',
+  'cradle_offline',
+  'camera_silent',
+  'sensor_fault',
+]);
+
+/** @param {string} type @returns {import('./api.js').AlertType | 'other'} */
+export function knownAlertType(type) {
+  return /** @type {readonly string[]} */ (ALERT_TYPES).includes(type) ? /** @type {import('./api.js').AlertType} */ (type) : 'other';
+}
+
 /** @param {import('./api.js').AlertType | string} type */
 export function alertTitle(type) {
-  switch (type) {
-    case 'high_temperature':
-      return t('alertType.high_temperature');
-    case 'crying':
-      return t('alertType.crying');
-    case 'abnormal_position':
-      return t('alertType.abnormal_position');
-    case 'face_not_detected':
-      return t('alertType.face_not_detected');
-    default:
-      return t('alertType.other');
-  }
+  const known = knownAlertType(type);
+  return known === 'other' ? t('alertType.other') : t(`alertType.${known}`);
 }
 
 /** Local calendar date as YYYY-MM-DD. @param {Date} d */

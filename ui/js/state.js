@@ -12,9 +12,11 @@ import { getLang } from './i18n.js';
  * @typedef {import('./api.js').Alert} Alert
  * @typedef {import('./api.js').User} User
  * @typedef {'connecting'|'open'|'reconnecting'|'offline'} Connection
- * @typedef {Alert & {lang?: string | null}} StoredAlert alert plus the language its message is in (null: unknown)
- * @typedef {'auth'|'cradles'|'selected'|'status'|'alerts'|'connection'|'lang'|'newAlert'|'reconnected'|'presence'} Topic
- *   presence: a cradle went online or offline (detail: its uuid; see presence.js)
+ * @typedef {Alert & {lang?: string | null, reminded?: boolean}} StoredAlert alert plus the language its
+ *   message is in (null: unknown) and whether the hub reminded of it (still unresolved after 5 min)
+ * @typedef {'auth'|'cradles'|'selected'|'status'|'alerts'|'connection'|'lang'|'newAlert'|'reminder'|'reconnected'|'presence'} Topic
+ *   presence: a cradle went online or offline (detail: its uuid; see presence.js);
+ *   reminder: the hub reminds of an alert still unresolved (detail: the alert; once per alert)
  */
 
 /** The alert list covers this long. */
@@ -183,6 +185,22 @@ export async function reloadAlerts() {
     mergeAlerts(list, lang, true);
     return;
   }
+}
+
+/**
+ * The hub reminds of an alert still unresolved: marked and announced, once.
+ * @param {Alert} alert
+ * @param {string | null} lang the language of its message
+ */
+export function remindAlert(alert, lang) {
+  const known = state.alerts.get(alert.id);
+  if (known?.reminded) return;
+  mergeAlerts([alert], lang);
+  const stored = state.alerts.get(alert.id);
+  if (!stored || stored.resolved) return;
+  stored.reminded = true;
+  emit('alerts');
+  emit('reminder', stored);
 }
 
 /** Alerts newest first, unresolved before resolved. */

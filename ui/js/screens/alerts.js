@@ -18,6 +18,7 @@ import {
   formatDuration,
   formatTemp,
   formatWhen,
+  knownAlertType,
 } from '../format.js';
 
 /**
@@ -31,14 +32,31 @@ export function alertText(a) {
     case 'high_temperature':
       return a.temperature !== null ? t('alertMsg.high_temperature', { t: formatTemp(a.temperature) }) : alertTitle(a.alert_type);
     case 'crying':
-      return t('alertMsg.crying');
+      // Critical only when soothing rocked the whole time in vain.
+      return a.critical ? t('alertMsg.soothingFailed') : t('alertMsg.crying');
     case 'abnormal_position':
       return t('alertMsg.abnormal_position');
     case 'face_not_detected':
       return t('alertMsg.face_not_detected');
+    case 'cradle_offline':
+      return t('alertMsg.cradle_offline');
+    case 'camera_silent':
+      return t('alertMsg.camera_silent');
+    case 'sensor_fault':
+      return t('alertMsg.sensor_fault');
     default:
       return a.message ?? '';
   }
+}
+
+/**
+ * "Urgent" and "Still unresolved" marks of an alert (nothing for others).
+ * @param {import('../state.js').StoredAlert} a
+ */
+export function alertTags(a) {
+  const critical = a.critical ? h('span', { class: 'tag critical' }, t('alerts.critical')) : null;
+  const reminded = a.reminded && !a.resolved ? h('span', { class: 'tag reminder' }, t('alerts.reminder')) : null;
+  return critical || reminded ? h('span', { class: 'tags' }, critical, reminded) : null;
 }
 
 /**
@@ -68,12 +86,24 @@ function alertItem(a, onError) {
   );
   return h(
     'li',
-    { class: 'alert-item', 'data-id': a.id, 'data-type': a.alert_type, 'data-resolved': String(a.resolved) },
-    h('span', { class: 'type-icon', 'aria-hidden': 'true' }, h('span', { class: `icon icon-type-${knownType(a.alert_type)}` })),
+    {
+      class: 'alert-item',
+      'data-id': a.id,
+      'data-type': a.alert_type,
+      'data-resolved': String(a.resolved),
+      'data-critical': String(!!a.critical),
+      'data-reminded': String(!!a.reminded && !a.resolved),
+    },
+    h('span', { class: 'type-icon', 'aria-hidden': 'true' }, h('span', { class: `icon icon-type-${knownAlertType(a.alert_type)}` })),
     h(
       'div',
       { class: 'alert-body' },
-      h('a', { class: 'alert-title stretched', href: `#/alerts/${a.id}` }, alertTitle(a.alert_type)),
+      h(
+        'p',
+        { class: 'alert-head' },
+        h('a', { class: 'alert-title stretched', href: `#/alerts/${a.id}` }, alertTitle(a.alert_type)),
+        alertTags(a),
+      ),
       h('p', { class: 'alert-msg' }, alertText(a)),
       h(
         'p',
@@ -136,6 +166,7 @@ export function alertsScreen() {
 export function alertDetailScreen(id) {
   const msg = messageBox();
   const title = h('h1', { class: 'screen-title' }, t('alerts.alert'));
+  const tags = h('div', { class: 'detail-tags' });
   const text = h('p', { class: 'lead' }, '\u00a0');
   const meta = h('p', { class: 'muted' }, '\u00a0');
   const stateLine = h('p', { class: 'state-line' }, '\u00a0');
@@ -192,6 +223,9 @@ export function alertDetailScreen(id) {
     if (!a) return;
     const stored = /** @type {import('../state.js').StoredAlert} */ (a);
     setText(title, alertTitle(a.alert_type));
+    fill(tags, alertTags(stored));
+    tags.hidden = !tags.firstChild;
+    el.dataset.critical = String(!!a.critical);
     setText(text, alertText(stored));
     const created = parseTime(a.created_at);
     setText(meta, `${cradleName(a.agent_uuid)} · ${created !== null ? `${formatWhen(created)} (${formatAgo(created)})` : ''}`);
@@ -328,6 +362,7 @@ export function alertDetailScreen(id) {
     { class: 'screen alert-detail' },
     h('a', { href: '#/alerts', class: 'back link' }, `← ${t('alerts.back')}`),
     title,
+    tags,
     text,
     meta,
     stateLine,
@@ -378,7 +413,3 @@ function clipNote(d) {
   return t('alerts.clipFrames', { n: d.total_frames, d: formatDuration(from !== null && to !== null ? to - from : 0) });
 }
 
-/** @param {string} type */
-function knownType(type) {
-  return ['high_temperature', 'crying', 'abnormal_position', 'face_not_detected'].includes(type) ? type : 'other';
-}
