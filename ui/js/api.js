@@ -35,7 +35,11 @@ import { noteServerDate } from './clock.js';
  *   total_frames: number, recording?: {from: string, to: string, complete: boolean}}} AlertDetail
  * @typedef {{max_temperature: number, abnormal_position_timeout: number,
  *   crying_duration_threshold: number, push_notifications_enabled: boolean,
- *   email_notifications_enabled: boolean}} AlertSettings
+ *   email_notifications_enabled: boolean, offline_alert_enabled: boolean, offline_after: number,
+ *   camera_silent_alert_enabled: boolean, camera_silent_after: number,
+ *   sensor_fault_alert_enabled: boolean, max_rock_minutes: number, soothing_enabled: boolean,
+ *   soothe_after: number, soothe_minutes: number}} AlertSettings
+ *   offline_after, camera_silent_after, soothe_after in seconds; max_rock_minutes, soothe_minutes in minutes
  * @typedef {{start: string, date: string, time: string, frames: number}} Recording
  * @typedef {{urls: string[], mqtt_port: number | null, version: string, default_language: string}} HubInfo
  * @typedef {{required: boolean, username: string}} MqttPassword

@@ -1,4 +1,5 @@
-// Settings: alert thresholds and notifications per cradle, the cradle's
+// Settings: per cradle, its alert thresholds (baby, cradle offline, camera,
+// thermometer), motor limit and soothing, and notifications; the cradle's
 // connection password, language, this device's notifications, the hub's
 // address (and its QR code for a phone), the account's cradles (online or
 // not), and logging out.
@@ -18,6 +19,11 @@ import { cradlePasswordCard } from './cradle-password.js';
 export const LIMITS = {
   max_temperature: { min: 30, max: 45 },
   seconds: { min: 0, max: 86_400 },
+  offline_after: { min: 10, max: 3600 },
+  camera_silent_after: { min: 10, max: 3600 },
+  max_rock_minutes: { min: 1, max: 60 },
+  soothe_after: { min: 5, max: 600 },
+  soothe_minutes: { min: 1, max: 60 },
 };
 
 /**
@@ -34,6 +40,27 @@ function toggle(name, label, hint) {
   return { el, input };
 }
 
+/**
+ * A whole number of seconds or minutes within `range`, with its unit.
+ * @typedef {{name: keyof AlertSettings, input: HTMLInputElement, f: ReturnType<typeof field>,
+ *   range: {min: number, max: number}, unit: 'seconds' | 'minutes'}} WholeField
+ * @param {keyof AlertSettings} name
+ * @param {string} label @param {string} hint
+ * @param {{min: number, max: number}} range
+ * @param {'seconds' | 'minutes'} unit
+ * @returns {WholeField}
+ */
+function whole(name, label, hint, range, unit) {
+  const input = h('input', { type: 'number', name, inputmode: 'numeric', min: range.min, max: range.max, step: 1, required: true });
+  const f = field({ label, input, unit: unit === 'seconds' ? t('unit.seconds') : t('unit.minutes'), hint });
+  return { name, input, f, range, unit };
+}
+
+/** A group of settings under its own heading. @param {string} legend @param {...import('../dom.js').Child} children */
+function group(legend, ...children) {
+  return h('fieldset', { class: 'group' }, h('legend', {}, legend), ...children);
+}
+
 /** @param {() => Promise<void>} logout @returns {import('../app.js').Screen} */
 export function settingsScreen(logout) {
   const offs = /** @type {(() => void)[]} */ ([]);
@@ -43,23 +70,61 @@ export function settingsScreen(logout) {
   offs.push(switcher.destroy);
   const formMsg = messageBox();
   const maxTemp = h('input', { type: 'number', name: 'max_temperature', inputmode: 'decimal', min: 30, max: 45, step: 0.1, required: true });
-  const cryFor = h('input', { type: 'number', name: 'crying_duration_threshold', inputmode: 'numeric', min: 0, max: 86400, step: 1, required: true });
-  const awayFor = h('input', { type: 'number', name: 'abnormal_position_timeout', inputmode: 'numeric', min: 0, max: 86400, step: 1, required: true });
   const fTemp = field({ label: t('settings.maxTemp'), input: maxTemp, unit: '°C', hint: t('settings.maxTempHint') });
-  const fCry = field({ label: t('settings.cryFor'), input: cryFor, unit: t('unit.seconds'), hint: t('settings.cryForHint') });
-  const fAway = field({ label: t('settings.awayFor'), input: awayFor, unit: t('unit.seconds'), hint: t('settings.awayForHint') });
+  const cry = whole('crying_duration_threshold', t('settings.cryFor'), t('settings.cryForHint'), LIMITS.seconds, 'seconds');
+  const away = whole('abnormal_position_timeout', t('settings.awayFor'), t('settings.awayForHint'), LIMITS.seconds, 'seconds');
+  const offline = toggle('offline_alert_enabled', t('settings.offlineAlert'), t('settings.offlineAlertHint'));
+  const offlineAfter = whole('offline_after', t('settings.offlineAfter'), t('settings.offlineAfterHint'), LIMITS.offline_after, 'seconds');
+  const camera = toggle('camera_silent_alert_enabled', t('settings.cameraAlert'), t('settings.cameraAlertHint'));
+  const cameraAfter = whole('camera_silent_after', t('settings.cameraAfter'), t('settings.cameraAfterHint'), LIMITS.camera_silent_after, 'seconds');
+  const sensor = toggle('sensor_fault_alert_enabled', t('settings.sensorAlert'), t('settings.sensorAlertHint'));
+  const maxRock = whole('max_rock_minutes', t('settings.maxRock'), t('settings.maxRockHint'), LIMITS.max_rock_minutes, 'minutes');
+  const soothing = toggle('soothing_enabled', t('settings.soothing'), t('settings.soothingHint'));
+  const sootheAfter = whole('soothe_after', t('settings.sootheAfter'), t('settings.sootheAfterHint'), LIMITS.soothe_after, 'seconds');
+  const sootheMinutes = whole('soothe_minutes', t('settings.sootheMinutes'), t('settings.sootheMinutesHint'), LIMITS.soothe_minutes, 'minutes');
   const push = toggle('push_notifications_enabled', t('settings.push'), t('settings.pushHint'));
   const email = toggle('email_notifications_enabled', t('settings.email'), t('settings.emailHint'));
+  /** Number fields, in the form's order. */
+  const wholes = [cry, away, offlineAfter, cameraAfter, maxRock, sootheAfter, sootheMinutes];
+  /** Switches and the fields that mean nothing while they are off. */
+  const switches = [
+    { name: /** @type {const} */ ('offline_alert_enabled'), input: offline.input, needs: [offlineAfter] },
+    { name: /** @type {const} */ ('camera_silent_alert_enabled'), input: camera.input, needs: [cameraAfter] },
+    { name: /** @type {const} */ ('sensor_fault_alert_enabled'), input: sensor.input, needs: [] },
+    { name: /** @type {const} */ ('soothing_enabled'), input: soothing.input, needs: [sootheAfter, sootheMinutes] },
+    { name: /** @type {const} */ ('push_notifications_enabled'), input: push.input, needs: [] },
+    { name: /** @type {const} */ ('email_notifications_enabled'), input: email.input, needs: [] },
+  ];
+  /** Fields under a switch that is off are dimmed and not sent (the hub keeps them). */
+  const syncSwitches = () => {
+    for (const sw of switches) {
+      for (const w of sw.needs) {
+        w.input.disabled = !sw.input.checked;
+        w.f.el.dataset.off = String(!sw.input.checked);
+      }
+    }
+  };
+  for (const sw of switches) sw.input.addEventListener('change', syncSwitches);
   const saveBtn = h('button', { type: 'submit', class: 'btn primary block' }, t('settings.save'));
   const alertsHeading = h('h2', { id: 'set-alerts-h' }, t('settings.alertsFor', { name: '' }));
-  const fieldset = h('fieldset', { disabled: true }, fTemp.el, fCry.el, fAway.el, push.el, email.el);
+  const fieldset = h(
+    'fieldset',
+    { disabled: true },
+    group(t('settings.groupBaby'), fTemp.el, cry.f.el, away.f.el),
+    group(t('settings.groupOffline'), offline.el, offlineAfter.f.el),
+    group(t('settings.groupCamera'), camera.el, cameraAfter.f.el),
+    group(t('settings.groupThermometer'), sensor.el),
+    group(t('settings.groupMotor'), maxRock.f.el, soothing.el, sootheAfter.f.el, sootheMinutes.f.el),
+    group(t('settings.groupNotify'), push.el, email.el),
+  );
   const form = h('form', { class: 'card form', novalidate: true, 'aria-labelledby': 'set-alerts-h', 'data-form': 'alert-settings' }, alertsHeading, switcher.el, fieldset, formMsg.el, saveBtn);
 
   /** Fills the form from the hub. */
   async function loadSettings() {
     const uuid = state.selected;
     formMsg.clear();
-    for (const f of [fTemp, fCry, fAway]) f.setError('');
+    fTemp.setError('');
+    for (const w of wholes) w.f.setError('');
     if (!uuid) {
       form.hidden = true;
       return;
@@ -72,10 +137,10 @@ export function settingsScreen(logout) {
       const s = await api.settings(uuid);
       if (uuid !== state.selected) return;
       maxTemp.value = String(s.max_temperature);
-      cryFor.value = String(s.crying_duration_threshold);
-      awayFor.value = String(s.abnormal_position_timeout);
-      push.input.checked = s.push_notifications_enabled;
-      email.input.checked = s.email_notifications_enabled;
+      // A hub without a field leaves it empty (and it is not sent back).
+      for (const w of wholes) w.input.value = typeof s[w.name] === 'number' ? String(s[w.name]) : '';
+      for (const sw of switches) sw.input.checked = s[sw.name] === true;
+      syncSwitches();
       fieldset.disabled = false;
       saveBtn.disabled = false;
       form.dataset.loaded = 'true';
@@ -84,35 +149,40 @@ export function settingsScreen(logout) {
     }
   }
 
-  /** Client-side checks; returns the values or null. @returns {AlertSettings | null} */
+  /** Client-side checks; returns the values to send or null. @returns {Partial<AlertSettings> | null} */
   function validate() {
     let ok = true;
+    /** @type {Partial<AlertSettings>} */
+    const values = {};
     const temp = Number(maxTemp.value.replace(',', '.'));
     if (!maxTemp.value.trim() || !Number.isFinite(temp) || temp < LIMITS.max_temperature.min || temp > LIMITS.max_temperature.max) {
       fTemp.setError(t('settings.tempRange'));
       ok = false;
-    } else fTemp.setError('');
-    /** @param {HTMLInputElement} input @param {ReturnType<typeof field>} f */
-    const secs = (input, f) => {
-      const v = Number(input.value);
-      if (!input.value.trim() || !Number.isInteger(v) || v < LIMITS.seconds.min || v > LIMITS.seconds.max) {
-        f.setError(t('settings.secondsRange'));
-        ok = false;
-        return 0;
+    } else {
+      fTemp.setError('');
+      values.max_temperature = temp;
+    }
+    for (const w of wholes) {
+      if (w.input.disabled) {
+        // Under a switch that is off: kept as it is on the hub.
+        w.f.setError('');
+        continue;
       }
-      f.setError('');
-      return v;
-    };
-    const cry = secs(cryFor, fCry);
-    const away = secs(awayFor, fAway);
-    if (!ok) return null;
-    return {
-      max_temperature: temp,
-      crying_duration_threshold: cry,
-      abnormal_position_timeout: away,
-      push_notifications_enabled: push.input.checked,
-      email_notifications_enabled: email.input.checked,
-    };
+      const raw = w.input.value.trim();
+      const v = Number(raw);
+      if (!raw || !Number.isInteger(v) || v < w.range.min || v > w.range.max) {
+        const words = w === cry || w === away
+          ? t('settings.secondsRange')
+          : t(w.unit === 'seconds' ? 'settings.rangeSeconds' : 'settings.rangeMinutes', w.range);
+        w.f.setError(words);
+        ok = false;
+        continue;
+      }
+      w.f.setError('');
+      /** @type {Record<string, number>} */ (values)[w.name] = v;
+    }
+    for (const sw of switches) values[sw.name] = sw.input.checked;
+    return ok ? values : null;
   }
 
   form.addEventListener('submit', (ev) => {
@@ -132,22 +202,16 @@ export function settingsScreen(logout) {
         formMsg.ok(t('settings.saved'));
       } catch (e) {
         const text = e instanceof ApiError ? e.message : t('error.unexpected');
-        // A 400 names the field: show it there.
-        const target = e instanceof ApiError && e.status === 400
-          ? text.includes('max_temperature')
-            ? fTemp
-            : text.includes('crying_duration_threshold')
-              ? fCry
-              : text.includes('abnormal_position_timeout')
-                ? fAway
-                : null
-          : null;
-        if (target) target.setError(text);
+        // A 400 names the field ("offline_after"): show it there.
+        if (e instanceof ApiError && e.status === 400) {
+          const fields = [{ name: 'max_temperature', f: fTemp }, ...wholes.map((w) => ({ name: w.name, f: w.f }))];
+          fields.find((x) => text.includes(`"${x.name}"`))?.f.setError(text);
+        }
         formMsg.error(text);
       }
     });
   });
-  for (const input of [maxTemp, cryFor, awayFor]) input.addEventListener('input', () => formMsg.clear());
+  for (const input of [maxTemp, ...wholes.map((w) => w.input)]) input.addEventListener('input', () => formMsg.clear());
   offs.push(on('selected', loadSettings));
   loadSettings();
 
