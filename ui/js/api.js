@@ -19,8 +19,15 @@ import { noteServerDate } from './clock.js';
  *   last_direction_time: string | null, last_normal_face_time: string | null,
  *   last_update: string | null, direction_kind?: DirectionKind | null,
  *   temperature_time?: string | null, crying_time?: string | null,
- *   last_frame_time?: string | null, rocking?: boolean | null, online?: boolean,
+ *   last_frame_time?: string | null, rocking?: boolean | null, rocking_since?: string | null,
+ *   rocking_stops_at?: string | null, rocking_by?: RockedBy | null, online?: boolean,
  *   last_seen?: string | null, connection?: CradleLink | null}} Status
+ *   rocking: null when the hub has not commanded the motor yet (unknown);
+ *   rocking_stops_at: when the hub stops it by itself (max_rock_minutes)
+ * @typedef {'user'|'soothing'|'automatic'} RockedBy who sent a motor command: a parent, the
+ *   soothing loop (the baby cried), or the hub's automatic stop
+ * @typedef {{at: string, action: 'start'|'stop', by: RockedBy | string, username: string | null,
+ *   sent: boolean, error: string | null}} MotorLogEntry
  * @typedef {'high_temperature'|'crying'|'abnormal_position'|'face_not_detected'|'cradle_offline'
  *   |'camera_silent'|'sensor_fault'} AlertType
  *   the last three resolve themselves when the cradle, its camera or its thermometer is back
@@ -52,11 +59,13 @@ export class ApiError extends Error {
   /**
    * @param {number} status HTTP status, 0 when the hub could not be reached
    * @param {string} message what the hub said, in the UI's language
+   * @param {number | null} [retryAfter] seconds, from a Retry-After header (429, 503)
    */
-  constructor(status, message) {
+  constructor(status, message, retryAfter = null) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
+    this.retryAfter = retryAfter;
   }
   /** True when the hub did not answer at all (down, restarting, offline). */
   get unreachable() {
@@ -121,7 +130,8 @@ async function request(method, path, opts = {}) {
     const message =
       (data && typeof data === 'object' && (data.message || data.error)) || t('error.generic', { status: res.status });
     if (res.status === 401 && !opts.quiet401 && onUnauthorized) onUnauthorized();
-    throw new ApiError(res.status, String(message));
+    const retry = Number(res.headers.get('Retry-After'));
+    throw new ApiError(res.status, String(message), res.headers.has('Retry-After') && Number.isFinite(retry) ? retry : null);
   }
   return data;
 }
@@ -148,8 +158,15 @@ export const api = {
   deleteCradle: (uuid) => request('POST', '/delete_cradle', { json: { uuid } }),
   /** @param {string} uuid @returns {Promise<Status>} */
   status: (uuid) => request('GET', `/api/agent_status/${enc(uuid)}`),
-  /** @param {string} uuid @param {'start'|'stop'} action */
+  /**
+   * Rocks or stops. Refused with 429 (and Retry-After) when commands come too
+   * fast or a start follows a stop within 2 s.
+   * @param {string} uuid @param {'start'|'stop'} action
+   * @returns {Promise<{success: boolean, action: string, rocking_stops_at?: string | null}>}
+   */
   motor: (uuid, action) => request('POST', `/control_motor/${enc(uuid)}`, { json: { action } }),
+  /** Newest first. @param {string} uuid @param {number} limit @returns {Promise<{entries: MotorLogEntry[]}>} */
+  motorLog: (uuid, limit) => request('GET', `/api/cradles/${enc(uuid)}/motor_log?limit=${limit}`),
 
   /**
    * @param {string} uuid @param {Date} from @param {Date} to @param {AbortSignal} [signal]

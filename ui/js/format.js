@@ -60,6 +60,12 @@ export function formatDuration(ms) {
   return t('dur.s', { s: sec });
 }
 
+/** A countdown: "12:34" (minutes and seconds, rounded up). @param {number} ms */
+export function formatCountdown(ms) {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
+}
+
 /** "12 s ago" / "12초 전" against the hub's clock. @param {number} ms */
 export function formatAgo(ms) {
   const diff = hubNow() - ms;

@@ -1,11 +1,12 @@
-// The cradle view: live picture, readings, rock / stop, a prominent
-// "offline" banner when the cradle's connection to the hub is gone, and a
-// "silent" state when it is connected but stops reporting. Data comes from
-// the event stream (state.statuses); a 1 s local timer only refreshes
-// "… ago" texts.
+// The cradle view: live picture, readings, rock / stop (with the time left
+// until the hub stops it by itself, and who started it), the motor's
+// history, a prominent "offline" banner when the cradle's connection to the
+// hub is gone, and a "silent" state when it is connected but stops
+// reporting. Data comes from the event stream (state.statuses); a 1 s local
+// timer only refreshes "… ago" texts and countdowns.
 
 import { api, ApiError } from '../api.js';
-import { h, setText } from '../dom.js';
+import { h, fill, setText } from '../dom.js';
 import { t } from '../i18n.js';
 import { hubNow, parseTime } from '../clock.js';
 import { state, on, setStatus } from '../state.js';
@@ -18,6 +19,7 @@ import {
   formatAgo,
   formatAt,
   formatClock,
+  formatCountdown,
   formatDuration,
   formatTemp,
   formatWhen,
@@ -46,6 +48,51 @@ function tile(key, label) {
   const detail = h('p', { class: 'tile-detail' }, '\u00a0');
   const el = h('div', { class: 'tile', 'data-reading': key }, h('h2', { class: 'tile-label' }, label), value, detail);
   return { el, value, detail };
+}
+
+/** @typedef {import('../api.js').MotorLogEntry} MotorLogEntry */
+
+/** Motor log entries fetched at a time. */
+const MOTOR_LOG_LIMIT = 30;
+
+/** Who sent a logged command, in words ("by you", "by soothing"). @param {MotorLogEntry} e */
+function motorBy(e) {
+  switch (e.by) {
+    case 'soothing':
+      return t('motor.bySoothing');
+    case 'automatic':
+      return t('motor.byAutomatic');
+    default:
+      if (e.username && e.username === state.user?.username) return t('motor.byYou');
+      return e.username ? t('motor.byUser', { name: e.username }) : t('motor.byParent');
+  }
+}
+
+/** Why a logged command did not reach the motor. @param {MotorLogEntry} e */
+function motorFailure(e) {
+  const error = e.error ?? '';
+  if (error.startsWith('refused')) return t('motor.refused');
+  if (/not connected/i.test(error)) return t('motor.notConnected');
+  return t('motor.notSent');
+}
+
+/** One line of the motor history. @param {MotorLogEntry} e */
+function motorEntry(e) {
+  const ms = parseTime(e.at);
+  const today = ms !== null && new Date(ms).toDateString() === new Date().toDateString();
+  return h(
+    'li',
+    { class: 'motor-entry', 'data-action': e.action, 'data-by': e.by, 'data-sent': String(e.sent) },
+    h('time', { class: 'motor-time', datetime: e.at }, ms === null ? '—' : today ? formatClock(ms) : formatWhen(ms)),
+    h(
+      'span',
+      { class: 'motor-what' },
+      h('strong', {}, t(e.action === 'start' ? (e.sent ? 'motor.start' : 'motor.startTried') : e.sent ? 'motor.stop' : 'motor.stopTried')),
+      ' ',
+      h('span', { class: 'motor-by' }, motorBy(e)),
+      e.sent ? null : h('span', { class: 'motor-fail' }, motorFailure(e)),
+    ),
+  );
 }
 
 /** @returns {import('../app.js').Screen} */
@@ -111,7 +158,13 @@ export function liveScreen() {
   const rockLabel = h('span', { class: 'rock-label' }, t('live.startRocking'));
   const rockState = h('span', { class: 'rock-state' }, '\u00a0');
   rockBtn.append(h('span', { class: 'icon icon-rock', 'aria-hidden': 'true' }), h('span', { class: 'rock-text' }, rockLabel, rockState));
+  // Under the button while rocking: "Stops by itself in 12:34 · started by you".
+  const rockCountdown = h('span', { class: 'rock-countdown' });
+  const rockBy = h('span', { class: 'rock-by' });
+  const rockInfo = h('p', { class: 'rock-info', 'data-rocking': 'false' }, rockCountdown, rockBy);
   let rockPending = false;
+  /** A refused command (429): the hub's words, until it may be tried again (hub ms). */
+  let refused = { text: '', until: 0 };
   rockBtn.addEventListener('click', async () => {
     const uuid = state.selected;
     if (!uuid || rockPending) return;
@@ -121,28 +174,153 @@ export function liveScreen() {
     rockBtn.setAttribute('aria-busy', 'true');
     msg.clear();
     rockError = false;
+    refused = { text: '', until: 0 };
     draw();
     try {
-      await api.motor(uuid, action);
+      const res = await api.motor(uuid, action);
       const s = state.statuses.get(uuid);
-      if (s) setStatus(uuid, { ...s, rocking: action === 'start' });
+      const now = new Date(hubNow()).toISOString();
+      if (s) {
+        setStatus(uuid, {
+          ...s,
+          rocking: action === 'start',
+          rocking_since: action === 'start' ? s.rocking_since ?? now : null,
+          rocking_stops_at: action === 'start' ? res?.rocking_stops_at ?? s.rocking_stops_at ?? null : null,
+          rocking_by: action === 'start' ? s.rocking_by ?? 'user' : null,
+        });
+      }
     } catch (e) {
-      // The hub's own words (e.g. "The cradle is not connected to the hub
-      // right now…"); the cradle's state is whatever the hub says next.
-      msg.error(e instanceof ApiError ? e.message : t('error.unexpected'));
-      rockError = true;
-      if (e instanceof ApiError && !e.unreachable && e.status !== 401) {
-        api
-          .status(uuid)
-          .then((fresh) => setStatus(uuid, fresh))
-          .catch(() => {});
+      if (e instanceof ApiError && e.status === 429) {
+        // Too many commands, or a start right after a stop: the hub's words
+        // and when to try again; not a failure of the cradle.
+        refused = { text: e.message, until: hubNow() + Math.max(1, e.retryAfter ?? 5) * 1000 };
+        showRefusal();
+      } else {
+        // The hub's own words (e.g. "The cradle is not connected to the hub
+        // right now…"); the cradle's state is whatever the hub says next.
+        msg.error(e instanceof ApiError ? e.message : t('error.unexpected'));
+        rockError = true;
+        if (e instanceof ApiError && !e.unreachable && e.status !== 401) {
+          api
+            .status(uuid)
+            .then((fresh) => setStatus(uuid, fresh))
+            .catch(() => {});
+        }
       }
     } finally {
       rockPending = false;
       rockBtn.removeAttribute('aria-busy');
       draw();
+      // The log is written just after the command.
+      refreshMotorLog(800);
     }
   });
+
+  /**
+   * Shows a refused command once (a status region: not re-announced every
+   * second), and clears it when it may be tried again.
+   */
+  function showRefusal() {
+    if (!refused.text) return;
+    const left = Math.ceil((refused.until - hubNow()) / 1000);
+    if (left <= 0) {
+      refused = { text: '', until: 0 };
+      msg.clear();
+      return;
+    }
+    if (!msg.el.textContent?.startsWith(refused.text)) msg.info(`${refused.text} ${t('live.retryIn', { s: left })}`);
+  }
+
+  // The motor's history (folded; loaded when opened).
+  const motorList = h('ol', { class: 'motor-list' });
+  const motorMsg = h('p', { class: 'hint', role: 'status' });
+  const motorLog = h(
+    'details',
+    { class: 'motor-log' },
+    h('summary', {}, h('span', { class: 'motor-title' }, t('motor.title'))),
+    h('p', { class: 'hint' }, t('motor.hint')),
+    motorMsg,
+    motorList,
+  );
+  /** @type {MotorLogEntry[] | null} entries of `motorFor`, newest first */
+  let motorEntries = null;
+  /** @type {string | null} */
+  let motorFor = null;
+  let motorTimer = 0;
+  let whoTimer = 0;
+  let motorSeq = 0;
+  /** The rocking start whose sender was looked up in the log (by rocking_since), and how often. */
+  let askedWho = { since: '', times: 0 };
+
+  async function loadMotorLog() {
+    const uuid = state.selected;
+    if (!uuid) return;
+    const seq = ++motorSeq;
+    try {
+      const { entries } = await api.motorLog(uuid, MOTOR_LOG_LIMIT);
+      if (seq !== motorSeq || uuid !== state.selected) return;
+      motorEntries = entries;
+      motorFor = uuid;
+      setText(motorMsg, '');
+      drawMotorLog();
+      draw();
+    } catch (e) {
+      if (seq !== motorSeq) return;
+      setText(motorMsg, e instanceof ApiError ? e.message : t('motor.loadError'));
+    }
+  }
+
+  /** Reloads the log after `delay` ms, when it is shown. @param {number} delay */
+  function refreshMotorLog(delay) {
+    window.clearTimeout(motorTimer);
+    motorTimer = window.setTimeout(() => {
+      if (motorLog.open) loadMotorLog();
+    }, delay);
+  }
+
+  function drawMotorLog() {
+    if (!motorEntries) return;
+    motorList.dataset.loaded = 'true';
+    if (!motorEntries.length) {
+      fill(motorList, h('li', { class: 'muted' }, t('motor.empty')));
+      return;
+    }
+    fill(motorList, ...motorEntries.map(motorEntry));
+  }
+
+  motorLog.addEventListener('toggle', () => {
+    if (motorLog.open) loadMotorLog();
+  });
+
+  /**
+   * Who started the current rocking, in words. When a parent did, the log
+   * says who: it is asked (up to three times, as it is written just after
+   * the command); nothing is said meanwhile.
+   * @param {import('../api.js').Status} s
+   */
+  function rockedBy(s) {
+    if (s.rocking_by === 'soothing') return t('live.bySoothing');
+    if (s.rocking_by !== 'user') return '';
+    const since = parseTime(s.rocking_since);
+    const start = motorFor === state.selected && since !== null
+      ? motorEntries?.find((e) => e.action === 'start' && e.sent && Math.abs((parseTime(e.at) ?? 0) - since) < 1500)
+      : undefined;
+    if (start) {
+      if (start.username && start.username === state.user?.username) return t('live.byYou');
+      return start.username ? t('live.byUser', { name: start.username }) : t('live.byParent');
+    }
+    const key = s.rocking_since ?? '';
+    if (askedWho.since !== key) askedWho = { since: key, times: 0 };
+    if (askedWho.times >= 3) return t('live.byParent');
+    if (!whoTimer && !rockPending) {
+      askedWho.times += 1;
+      whoTimer = window.setTimeout(() => {
+        whoTimer = 0;
+        loadMotorLog();
+      }, askedWho.times * 700);
+    }
+    return '';
+  }
 
   // Readings
   const temp = tile('temperature', t('live.temperature'));
@@ -258,6 +436,12 @@ export function liveScreen() {
               ? t('live.notRocking')
               : t('live.rockHint'),
     );
+    const stopsAt = rocking ? parseTime(s?.rocking_stops_at) : null;
+    rockInfo.dataset.rocking = String(rocking);
+    rockInfo.dataset.by = rocking ? s?.rocking_by ?? '' : '';
+    setText(rockCountdown, stopsAt !== null ? t('live.stopsIn', { t: formatCountdown(stopsAt - now) }) : '');
+    setText(rockBy, rocking && s ? rockedBy(s) : '');
+    showRefusal();
 
     // Temperature
     setText(temp.value, formatTemp(s?.temperature));
@@ -308,8 +492,10 @@ export function liveScreen() {
     h(
       'div',
       { class: 'live-grid' },
-      h('div', { class: 'live-main' }, picture, rockBtn, msg.el),
+      h('div', { class: 'live-main' }, picture, rockBtn, rockInfo, msg.el),
       h('div', { class: 'tiles', role: 'group', 'aria-label': t('live.readings') }, temp.el, cry.el, face.el, last.el),
+      // After the readings on a phone; under the button on a wide screen.
+      motorLog,
     ),
   );
 
@@ -320,11 +506,25 @@ export function liveScreen() {
   document.addEventListener('visibilitychange', onVisibility);
   const offs = [
     on('status', (uuid) => {
-      if (uuid === state.selected) draw();
+      if (uuid !== state.selected) return;
+      const rocking = state.statuses.get(uuid)?.rocking ?? null;
+      if (rocking !== lastRocking) {
+        // Started or stopped (here, elsewhere, by soothing or on time): a new log line.
+        lastRocking = rocking;
+        refreshMotorLog(800);
+      }
+      draw();
     }),
     on('selected', () => {
-      if (rockError) msg.clear();
+      if (rockError || refused.text) msg.clear();
       rockError = false;
+      refused = { text: '', until: 0 };
+      motorEntries = null;
+      motorFor = null;
+      fill(motorList);
+      delete motorList.dataset.loaded;
+      lastRocking = state.statuses.get(state.selected ?? '')?.rocking ?? null;
+      if (motorLog.open) loadMotorLog();
       setStream();
       draw();
     }),
@@ -335,6 +535,8 @@ export function liveScreen() {
     on('connection', draw),
     on('reconnected', () => setStream(true)),
   ];
+  /** @type {boolean | null} */
+  let lastRocking = state.statuses.get(state.selected ?? '')?.rocking ?? null;
   const ticker = window.setInterval(draw, 1000);
   setStream();
   draw();
@@ -345,6 +547,9 @@ export function liveScreen() {
     destroy: () => {
       window.clearInterval(ticker);
       window.clearTimeout(imgRetry);
+      window.clearTimeout(motorTimer);
+      window.clearTimeout(whoTimer);
+      motorSeq += 1;
       document.removeEventListener('visibilitychange', onVisibility);
       offs.forEach((f) => f());
       switcher.destroy();
