@@ -135,6 +135,39 @@ async function pretendOnline(uuid) {
   }, uuid);
 }
 
+/**
+ * "Another phone": the same account logged in straight on the hub's API,
+ * outside the page. Returns a request function.
+ * @param {string} username @param {string} password
+ */
+async function apiSession(username, password) {
+  const login = await fetch(`${url}/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  assert(login.ok, `the other session logs in (${login.status})`);
+  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  /** @param {string} method @param {string} path @param {unknown} [body] */
+  return async (method, path, body) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { Cookie: cookie, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : null };
+  };
+}
+
+/** The unresolved-alerts count on the Alerts tab (0 when hidden) and the page title. */
+async function badgeAndTitle() {
+  return page.evaluate(() => {
+    const b = document.querySelector('[data-nav=alerts] .badge');
+    return { badge: b instanceof HTMLElement && !b.hidden ? Number(b.textContent) : 0, title: document.title };
+  });
+}
+
 /** @param {string} name @param {() => Promise<void>} fn */
 async function step(name, fn) {
   const t0 = Date.now();
@@ -153,6 +186,8 @@ let hub = /** @type {Child | null} */ (null);
 let sim = /** @type {Child | null} */ (null);
 let url = '';
 let mqttPort = 0;
+/** When the test stopped the simulated cradle (offline alert timing). */
+let cradleStoppedAt = 0;
 
 function startSimulator() {
   sim = start('simulator', ['simulate', '--hub-url', url, '--mqtt-url', `mqtt://127.0.0.1:${mqttPort}`, '--uuid', SIM_UUID]);
@@ -320,19 +355,26 @@ async function main() {
     await shot('cradle-live');
   });
 
-  await step('rock: the simulated cradle receives the servo command', async () => {
+  await step('rock: the simulated cradle receives the servo command; the time until it stops by itself, and who started it', async () => {
     await page.click('[data-action=rock]');
     await until('the simulator to log the servo command', () => /servo command.*cradle-unique-id-example.*action="?start/.test(sim?.log ?? '') || /servo command.*action="?start.*cradle-unique-id-example/.test(sim?.log ?? ''), 5000);
     await page.waitForSelector('[data-action=rock][data-rocking=true]:has-text("Stop rocking")');
+    // The hub stops it after max_rock_minutes (15 by default): a countdown that runs.
+    const countdown = '.rock-info[data-rocking=true] .rock-countdown';
+    await page.waitForFunction((sel) => /^Stops by itself in 1[45]:\d\d$/.test(document.querySelector(sel)?.textContent ?? ''), countdown);
+    const first = await page.textContent(countdown);
+    await page.waitForFunction(([sel, t]) => document.querySelector(sel)?.textContent !== t, [countdown, first], { timeout: 3000 });
+    await page.waitForSelector('.rock-info[data-by=user] .rock-by:has-text("started by you")');
     await page.waitForTimeout(600);
     await shot('cradle-rocking');
   });
 
-  await step('the cradle disconnects: offline banner at once, rock disabled, a refused command in the hub\'s words; online again', async () => {
+  await step('the cradle disconnects: offline banner at once, rock disabled, a refused command in the hub\'s words', async () => {
     simWatch = false;
     const cradle = await until('the simulator', () => sim, 10_000);
     sim = null;
     const t0 = Date.now();
+    cradleStoppedAt = t0;
     await stop(cradle);
     // The hub marks it offline the moment its connection closes.
     await page.waitForSelector('.cradle-offline:not([hidden]) .offline-title:has-text("Cradle offline since")', { timeout: 5000 });
@@ -364,36 +406,142 @@ async function main() {
     await page.waitForSelector('.cradle-offline:not([hidden])');
     await page.$eval('.live-main .msg', (el) => el.scrollIntoView({ block: 'center' }));
     await shot('cradle-offline-rock-refused');
+  });
 
+  // The same account on another phone, straight on the API.
+  const other = await apiSession(username, 'night-owl-3am');
+  let offlineAlertId = 0;
+  await step('still offline after offline_after (set to 10 s on another phone): an urgent "Cradle offline" alert', async () => {
+    const set = await other('POST', `/api/alert_settings/${SIM_UUID}`, { offline_after: 10 });
+    assert(set.status === 200 && set.json.settings.offline_after === 10, `offline_after saved (${JSON.stringify(set)})`);
+    const toast = await page.waitForSelector('.toast[data-type=cradle_offline][data-critical=true]', { timeout: 15_000 });
+    console.log(`      offline alert ${Date.now() - cradleStoppedAt} ms after the cradle stopped`);
+    offlineAlertId = Number(await toast.getAttribute('data-alert-id'));
+    const text = (await toast.textContent()) ?? '';
+    assert(text.includes('Cradle offline') && text.includes('Urgent'), `the toast says so, urgently (${text})`);
+    const { badge, title } = await badgeAndTitle();
+    assert(badge >= 1 && title.startsWith(`(${badge}) `), `badge ${badge} and title “${title}” count it`);
+    await shot('alert-offline-toast');
+  });
+
+  await step('an alert resolved on another phone while this page was cut off leaves the badge and title on reconnect', async () => {
+    const before = await badgeAndTitle();
+    await context?.setOffline(true);
+    await page.waitForSelector('#conn[data-state=offline]');
+    const resolved = await other('POST', `/api/alert_logs/${offlineAlertId}/resolve`);
+    assert(resolved.status === 200, `resolved on the other phone (${resolved.status})`);
+    const list = await other('GET', '/api/alert_logs');
+    const expected = list.json.filter((/** @type {{resolved: boolean}} */ a) => !a.resolved).length;
+    assert(expected === before.badge - 1, `the hub has ${expected} unresolved, the page showed ${before.badge}`);
+    assert((await badgeAndTitle()).badge === before.badge, 'the page cannot know yet');
+    await context?.setOffline(false);
+    await page.waitForSelector('#conn[data-state=open]', { timeout: 15_000 });
+    // The reconnect's snapshot has every unresolved alert: the one resolved elsewhere is not among them.
+    await page.waitForFunction((n) => {
+      const b = document.querySelector('[data-nav=alerts] .badge');
+      const count = b instanceof HTMLElement && !b.hidden ? Number(b.textContent) : 0;
+      return count === n && (n ? document.title.startsWith(`(${n}) `) : !document.title.startsWith('('));
+    }, expected, { timeout: 5000 });
+    // Its toast goes with it.
+    await page.waitForSelector(`.toast[data-alert-id="${offlineAlertId}"]`, { state: 'detached' });
+  });
+
+  await step('the cradle comes back: banner and refusal gone; the offline alert is listed as urgent and resolved', async () => {
     startSimulator();
     await page.waitForSelector('.screen.live[data-state=live]', { timeout: 30_000 });
     assert(await page.isHidden('.cradle-offline'), 'banner gone once the cradle is back');
     assert(await page.isHidden('.live-main .msg.error'), 'the refusal is cleared once the cradle is back');
     await page.waitForSelector('[data-action=rock]:not(:disabled)');
     simWatch = true;
+    const reset = await other('POST', `/api/alert_settings/${SIM_UUID}`, { offline_after: 60 });
+    assert(reset.status === 200, 'offline_after back to 60 s');
+    await page.click('[data-nav=alerts]');
+    const item = `li.alert-item[data-id="${offlineAlertId}"][data-type=cradle_offline][data-critical=true]`;
+    await page.waitForSelector(`${item}[data-resolved=true] .tag.critical:has-text("Urgent")`);
+    await page.waitForSelector(`${item} .alert-title:has-text("Cradle offline")`);
+    await page.waitForSelector(`${item} .alert-msg:has-text("offline")`);
+    await shot('alerts-offline-resolved');
+    await page.click('[data-nav=live]');
+    await page.waitForSelector('.screen.live[data-state=live]');
+  });
+
+  await step("rocking: stop works; a start at once after it is refused in the hub's words (429); the motor history says who, what and what failed", async () => {
+    // The hub still counts it rocking (it never took a stop); if not, start it.
+    if ((await page.getAttribute('[data-action=rock]', 'data-rocking')) !== 'true') {
+      await page.click('[data-action=rock]');
+      await page.waitForSelector('[data-action=rock][data-rocking=true]');
+      await page.waitForTimeout(2100);
+    }
+    await page.click('[data-action=rock]');
+    await until('the simulator to log the stop', () => /servo command.*action="?stop/.test(sim?.log ?? ''), 5000);
+    await page.waitForSelector('[data-action=rock][data-rocking=false]:has-text("Start rocking")');
+    await page.waitForSelector('.rock-info[data-rocking=false]', { state: 'attached' });
+    // Within 2 s of the stop: the hub refuses (429) and says why.
+    await page.click('[data-action=rock]');
+    await page.waitForSelector('.live-main .msg.info:has-text("Wait two seconds")');
+    assert(await page.isHidden('.live-main .msg.error'), 'not shown as an error');
+    assert((await page.getAttribute('[data-action=rock]', 'data-rocking')) === 'false', 'still not rocking');
+    await page.$eval('.live-main .msg', (el) => el.scrollIntoView({ block: 'center' }));
+    await shot('cradle-rock-too-soon');
+    await page.click('.motor-log summary');
+    await page.waitForSelector('.motor-entry[data-action=start][data-sent=false] .motor-fail:has-text("Refused")');
+    await page.waitForSelector('.motor-entry[data-action=stop][data-by=user][data-sent=true] .motor-by:has-text("by you")');
+    await page.waitForSelector('.motor-entry[data-action=start][data-by=user][data-sent=true]');
+    // The command while the cradle was offline (step above) did not reach it.
+    await page.waitForSelector('.motor-entry[data-sent=false] .motor-fail:has-text("not connected")');
+    await page.$eval('.motor-log', (el) => el.scrollIntoView({ block: 'start' }));
+    await shot('cradle-motor-history');
+    await page.click('.motor-log summary');
   });
 
   let alertId = 0;
   await step('a low temperature threshold raises an alert in the UI within 5 s, without reload', async () => {
     await page.click('[data-nav=settings]');
     await page.waitForSelector('form[data-form=alert-settings][data-loaded=true]');
-    // Out of range first: the field says so, nothing is sent.
+    // Out of range first: the fields say so, nothing is sent.
     await page.fill('input[name=max_temperature]', '29');
+    await page.fill('input[name=offline_after]', '5');
     await page.click('form[data-form=alert-settings] button[type=submit]');
     await page.waitForSelector('input[name=max_temperature][aria-invalid=true]');
+    await page.waitForSelector('input[name=offline_after][aria-invalid=true]');
+    await page.waitForSelector('.field:has(input[name=offline_after]) .field-error:has-text("between 10 and 3600")');
+    // The new groups: offline, camera, thermometer, motor and soothing.
+    assert(await page.isDisabled('input[name=soothe_after]'), 'soothing fields are off while soothing is');
+    await page.fill('input[name=offline_after]', '90');
+    await page.fill('input[name=camera_silent_after]', '120');
+    await page.click('label[for=set-sensor_fault_alert_enabled]');
+    await page.fill('input[name=max_rock_minutes]', '20');
+    await page.click('label[for=set-soothing_enabled]');
+    await page.fill('input[name=soothe_after]', '30');
+    await page.fill('input[name=soothe_minutes]', '3');
     await page.fill('input[name=max_temperature]', '30');
     await page.fill('input[name=crying_duration_threshold]', '45');
     await page.click('form[data-form=alert-settings] button[type=submit]');
     await page.waitForSelector('form[data-form=alert-settings] .msg.ok');
     const saved = Date.now();
     await shot('settings-saved');
-    const toast = await page.waitForSelector('.toast', { timeout: 5000 });
+    const toast = await page.waitForSelector('.toast[data-type=high_temperature]', { timeout: 5000 });
     console.log(`      alert shown ${Date.now() - saved} ms after saving`);
     alertId = Number(await toast.getAttribute('data-alert-id'));
     assert(alertId > 0, 'toast names the alert');
     assert((await toast.textContent())?.includes('High temperature'), 'toast says high temperature');
     await page.waitForSelector('[data-nav=alerts] .badge:not([hidden])');
     await shot('alert-toast');
+  });
+
+  await step('a reminder of an unresolved alert (the hub sends one after 5 min) announces it again, once', async () => {
+    // Through the app's own handler of the `alert_reminder` event, twice.
+    await page.evaluate(async (id) => {
+      const m = await import(`${location.origin}/js/state.js`);
+      const a = { ...m.state.alerts.get(id) };
+      m.remindAlert(a, 'en');
+      m.remindAlert(a, 'en');
+    }, alertId);
+    await page.waitForSelector(`.toast[data-alert-id="${alertId}"][data-reminder=true] .tag.reminder:has-text("still unresolved")`);
+    assert((await page.$$(`.toast[data-alert-id="${alertId}"]`)).length === 1, 'one toast per alert');
+    await page.click('[data-nav=alerts]');
+    await page.waitForSelector(`li.alert-item[data-id="${alertId}"][data-reminded=true][data-critical=true] .tag.reminder`);
+    await shot('alert-reminder');
   });
 
   await step("the alert's clip plays next to its readings", async () => {
@@ -428,7 +576,17 @@ async function main() {
     await page.waitForSelector('form[data-form=alert-settings][data-loaded=true]');
     assert((await page.inputValue('input[name=max_temperature]')) === '30', 'max temperature is still 30');
     assert((await page.inputValue('input[name=crying_duration_threshold]')) === '45', 'crying threshold is still 45');
-    // Back to a normal limit so the cradle stops raising alerts.
+    for (const [name, value] of [['offline_after', '90'], ['camera_silent_after', '120'], ['max_rock_minutes', '20'], ['soothe_after', '30'], ['soothe_minutes', '3']]) {
+      assert((await page.inputValue(`input[name=${name}]`)) === value, `${name} is still ${value}`);
+    }
+    assert(!(await page.isChecked('#set-sensor_fault_alert_enabled')), 'thermometer alerts still off');
+    assert(await page.isChecked('#set-soothing_enabled'), 'soothing still on');
+    assert(await page.isChecked('#set-offline_alert_enabled'), 'offline alerts still on');
+    await page.$eval('input[name=max_rock_minutes]', (el) => el.scrollIntoView({ block: 'center' }));
+    await shot('settings-motor-soothing');
+    // Back to a normal limit so the cradle stops raising alerts; soothing off again.
+    await page.click('label[for=set-soothing_enabled]');
+    await page.click('label[for=set-sensor_fault_alert_enabled]');
     await page.fill('input[name=max_temperature]', '38');
     await page.click('form[data-form=alert-settings] button[type=submit]');
     await page.waitForSelector('form[data-form=alert-settings] .msg.ok');
@@ -675,6 +833,8 @@ try {
     console.error(`--- ${c.name} log (last lines) ---\n${c.log.split('\n').slice(-25).join('\n')}`);
   }
 } finally {
+  // Stopping everything is not a simulator losing its connection.
+  simWatch = false;
   try {
     await context?.close();
   } catch {
