@@ -142,6 +142,10 @@ pub struct AlertFacts {
     /// opposed to no temperature at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unusable_temperature: Option<bool>,
+    /// A liveness alert that resolved itself: when the cradle (its camera,
+    /// its thermometer) came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_at: Option<Millis>,
 }
 
 impl AlertFacts {

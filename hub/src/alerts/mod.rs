@@ -305,7 +305,11 @@ impl Alerts {
                     let Some(u) = unsaved.remove(&id) else {
                         return;
                     };
-                    let resolve = u.row.resolved_at.filter(|_| u.row.resolved);
+                    let resolve = u
+                        .row
+                        .resolved_at
+                        .filter(|_| u.row.resolved)
+                        .map(|at| (at, u.row.detail.clone()));
                     let event = (!u.announced).then_some(HubEvent::AlertRaised {
                         owner: u.owner,
                         alert: u.row,
@@ -328,12 +332,12 @@ impl Alerts {
                 }
             }
         };
-        if let Some(at) = resolve {
+        if let Some((at, detail)) = resolve {
             // Resolved while it waited: the stored row catches up.
             let store = self.store.clone();
             tokio::spawn(async move {
                 if let Err(e) = store
-                    .write_waiting(move |c| alert_rows::resolve(c, id, at))
+                    .write_waiting(move |c| alert_rows::resolve_with_detail(c, id, at, &detail))
                     .await
                 {
                     tracing::warn!(id, error = %e, "alerts: cannot store a resolution");
@@ -469,6 +473,39 @@ impl Alerts {
         Ok(())
     }
 
+    /// Resolves a liveness alert whose spell ended at `now`: its facts
+    /// record when the cradle came back, for "back online 12 min later".
+    async fn resolve_back(
+        &self,
+        owner: i64,
+        alert: AlertRow,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut facts = facts_of(&alert);
+        facts.back_at = Some(now);
+        let detail = serde_json::to_string(&facts).unwrap_or_else(|_| alert.detail.clone());
+        let id = alert.id;
+        let resolved = AlertRow {
+            resolved: true,
+            resolved_at: alert.resolved_at.or(Some(now)),
+            detail: detail.clone(),
+            ..alert
+        };
+        let waiting = self
+            .unsaved
+            .lock()
+            .get_mut(&id)
+            .map(|u| u.row = resolved.clone())
+            .is_some();
+        if !waiting {
+            self.store
+                .write(move |c| alert_rows::resolve_with_detail(c, id, now, &detail))
+                .await?;
+        }
+        self.resolved(owner, resolved);
+        Ok(())
+    }
+
     /// A liveness spell ended: its alert `id` resolves itself (unless a
     /// parent resolved it meanwhile).
     fn resolve_by_hub(self: &Arc<Self>, id: i64, now: Millis) {
@@ -496,7 +533,7 @@ impl Alerts {
                 id,
                 "alert resolved itself"
             );
-            if let Err(e) = alerts.resolve(owner, row, now).await {
+            if let Err(e) = alerts.resolve_back(owner, row, now).await {
                 tracing::warn!(id, error = %e, "alerts: cannot resolve an alert");
             }
         });
@@ -717,11 +754,11 @@ pub fn message(row: &AlertRow, lang: crate::i18n::Lang) -> String {
     let Some(t) = AlertType::parse(&row.alert_type) else {
         return String::new();
     };
-    let resolved_after = row
-        .resolved_at
-        .filter(|_| row.resolved)
+    let facts = facts_of(row);
+    let back_after = facts
+        .back_at
         .map(|at| ((at - row.created_at).max(0) / 1000) as u64);
-    messages::render(t, &facts_of(row), resolved_after, lang)
+    messages::render(t, &facts, back_after, lang)
 }
 
 /// Whether the alert goes to every screen with the highest urgency.
@@ -742,6 +779,44 @@ pub fn facts_of(row: &AlertRow) -> AlertFacts {
 mod tests {
     use super::*;
     use crate::store::test_store;
+
+    /// Defect: ids restarted at MAX(id)+1, so once the newest alerts were
+    /// deleted (a removed cradle) an old id came back after a restart, and
+    /// the desktop app, which skipped ids it had seen, missed the new alert.
+    #[tokio::test]
+    async fn alert_ids_never_repeat_after_deletes_and_a_restart() {
+        let (store, _dir) = test_store();
+        let live = Arc::new(Live::default());
+        live.ensure("c1", Some(1));
+        let stored_ids = |store: Store| async move {
+            store.flush().await.unwrap();
+            store
+                .read(|c| {
+                    c.prepare("SELECT id FROM alert_logs")?
+                        .query_map([], |r| r.get::<_, i64>(0))?
+                        .collect::<rusqlite::Result<Vec<i64>>>()
+                })
+                .await
+                .unwrap()
+        };
+        let alerts = Alerts::load(store.clone(), live.clone()).await.unwrap();
+        alerts
+            .on_reading("c1", &Reading::Temperature(39.5), 1_000)
+            .await;
+        let first = stored_ids(store.clone()).await;
+        assert_eq!(first.len(), 1);
+        store
+            .write(|c| c.execute("DELETE FROM alert_logs", []))
+            .await
+            .unwrap();
+        let restarted = Alerts::load(store.clone(), live).await.unwrap();
+        restarted
+            .on_reading("c1", &Reading::Temperature(39.5), 2_000)
+            .await;
+        let second = stored_ids(store).await;
+        assert_eq!(second.len(), 1);
+        assert!(second[0] > first[0], "{second:?} after {first:?}");
+    }
 
     /// Defect: raising an alert waited for its commit, so a busy writer
     /// held up the MQTT loop.

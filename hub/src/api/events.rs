@@ -25,6 +25,9 @@ use super::alerts::alert_json;
 use super::monitoring::status_json;
 use super::{AppState, CurrentUser};
 
+/// Most unresolved alerts a snapshot carries (a day of a busy household).
+const SNAPSHOT_ALERTS: usize = 500;
+
 #[derive(serde::Deserialize)]
 pub struct EventsQuery {
     /// EventSource cannot set Accept-Language: `?lang=ko` chooses instead.
@@ -59,15 +62,19 @@ async fn snapshot(state: &AppState, user_id: i64, lang: Lang) -> Value {
         .map(|c| json!({"uuid": &*c.uuid, "status": status_json(&c.uuid, &c.status())}))
         .collect();
     let since = now_millis() - 86_400_000;
-    let alerts: Vec<Value> = state
+    // Complete (screens replace their unresolved set with it): the stored
+    // ones and those still waiting to be stored (disk full).
+    let mut unresolved = state
         .store
-        .read(move |c| alert_rows::for_user(c, user_id, since, 50))
+        .read(move |c| alert_rows::unresolved_for_user(c, user_id, since, SNAPSHOT_ALERTS))
         .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|a| !a.resolved)
-        .map(|a| alert_json(a, lang))
-        .collect();
+        .unwrap_or_default();
+    let waiting = state.alerts.unsaved_for(user_id, None, since);
+    unresolved.retain(|a| !waiting.iter().any(|w| w.id == a.id));
+    unresolved.extend(waiting.into_iter().filter(|a| !a.resolved));
+    unresolved.sort_by_key(|a| std::cmp::Reverse((a.created_at, a.id)));
+    unresolved.truncate(SNAPSHOT_ALERTS);
+    let alerts: Vec<Value> = unresolved.iter().map(|a| alert_json(a, lang)).collect();
     json!({"cradles": cradles, "unresolved_alerts": alerts})
 }
 

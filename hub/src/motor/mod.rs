@@ -93,7 +93,7 @@ impl Motor {
                 action,
                 Actor::User,
                 Some(by),
-                Some("refused: rate limit"),
+                Some(refusal.as_str()),
             )
             .await;
             return Err(MotorError::Refused(refusal));
@@ -167,12 +167,24 @@ impl Motor {
             sent: error.is_none(),
             error: error.map(str::to_owned),
         };
-        if let Err(e) = self
-            .store
-            .write_detached("motor log", move |c| motor_log::insert(c, &entry))
-            .await
-        {
-            tracing::warn!(uuid, error = %e, "motor: cannot queue a log entry");
+        // A parent's command answers once its entry is stored, so the log
+        // they open next shows it; the hub's own never wait for the writer.
+        let stored = if by.is_some() {
+            match self
+                .store
+                .enqueue(move |c| motor_log::insert(c, &entry))
+                .await
+            {
+                Ok(committed) => committed.await,
+                Err(e) => Err(e),
+            }
+        } else {
+            self.store
+                .write_detached("motor log", move |c| motor_log::insert(c, &entry))
+                .await
+        };
+        if let Err(e) = stored {
+            tracing::warn!(uuid, error = %e, "motor: cannot store a log entry");
         }
     }
 

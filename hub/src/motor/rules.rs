@@ -81,6 +81,14 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// For the motor log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::TooMany { .. } => "refused: more than 30 commands a minute",
+            Refusal::TooSoonAfterStop { .. } => "refused: a start less than 2 s after a stop",
+        }
+    }
+
     pub fn retry_after_ms(self) -> Millis {
         match self {
             Refusal::TooMany { retry_after_ms } | Refusal::TooSoonAfterStop { retry_after_ms } => {
@@ -241,8 +249,13 @@ impl MotorRules {
     pub fn failed(&mut self, uuid: &str, action: Action, by: Actor, now: Millis) {
         let c = self.cradles.entry(uuid.to_owned()).or_default();
         match (action, by) {
-            (Action::Stop, Actor::Automatic | Actor::Soothing) => {
-                c.stop_retry_at = Some(now + STOP_RETRY_MS);
+            // Whoever asked, a stop that did not reach a rocking cradle is
+            // the hub's to finish: it is tried again until it does.
+            (Action::Stop, _) => {
+                if let Some(r) = c.rocking.as_mut() {
+                    r.stops_at = r.stops_at.min(now);
+                    c.stop_retry_at = Some(now + STOP_RETRY_MS);
+                }
             }
             (Action::Start, Actor::Soothing) => {
                 c.soothing = Soothing::Idle;
@@ -577,6 +590,23 @@ mod tests {
             [Decision::Send {
                 action: Action::Start,
                 by: Actor::Soothing
+            }]
+        );
+    }
+
+    #[test]
+    fn a_parents_stop_that_did_not_reach_the_cradle_is_finished_by_the_hub() {
+        let mut r = MotorRules::default();
+        let s = AlertSettings::default();
+        r.sent("a", Action::Start, Actor::User, 0, &s);
+        r.parent_command("a", Action::Stop, 10 * S).unwrap();
+        r.failed("a", Action::Stop, Actor::User, 10 * S);
+        assert!(r.tick("a", 10 * S + 500, false, &s).is_empty());
+        assert_eq!(
+            r.tick("a", 10 * S + STOP_RETRY_MS, false, &s),
+            [Decision::Send {
+                action: Action::Stop,
+                by: Actor::Automatic
             }]
         );
     }

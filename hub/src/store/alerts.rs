@@ -104,6 +104,39 @@ pub fn resolve(c: &Connection, id: i64, now: Millis) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Resolves alert `id` and replaces its facts (a liveness alert records
+/// when the cradle came back).
+pub fn resolve_with_detail(
+    c: &Connection,
+    id: i64,
+    now: Millis,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE alert_logs SET resolved = 1, resolved_at = COALESCE(resolved_at, ?2), detail = ?3
+         WHERE id = ?1 AND resolved = 0",
+        params![id, now, detail],
+    )?;
+    Ok(())
+}
+
+/// The unresolved alerts of every cradle `user_id` owns since `since`,
+/// newest first: the complete set a screen shows (at most `limit`).
+pub fn unresolved_for_user(
+    c: &Connection,
+    user_id: i64,
+    since: Millis,
+    limit: usize,
+) -> rusqlite::Result<Vec<AlertRow>> {
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM alert_logs WHERE created_at >= ?2 AND resolved = 0
+           AND agent_uuid IN (SELECT uuid FROM agents WHERE owner_id = ?1)
+         ORDER BY created_at DESC, id DESC LIMIT ?3"
+    ))?
+    .query_map(params![user_id, since, limit as i64], from_row)?
+    .collect()
+}
+
 /// The highest alert id ever stored, deleted ones included.
 pub fn max_id(c: &Connection) -> rusqlite::Result<i64> {
     super::high_id(c, "alert_logs")

@@ -409,45 +409,11 @@ async fn settings_round_trip_with_partial_updates_and_named_errors() {
     );
 }
 
-async fn next_event(
-    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
-    buf: &mut String,
-) -> (String, Value) {
-    loop {
-        if let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            let name = block.lines().find_map(|l| {
-                l.strip_prefix("event: ")
-                    .or_else(|| l.strip_prefix("event:"))
-            });
-            let data = block
-                .lines()
-                .find_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")));
-            if let (Some(name), Some(data)) = (name, data) {
-                return (
-                    name.trim().to_owned(),
-                    serde_json::from_str(data.trim()).unwrap(),
-                );
-            }
-            continue;
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next())
-            .await
-            .expect("an event within 10 s")
-            .expect("open")
-            .expect("chunk");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 #[tokio::test]
 async fn the_event_stream_sends_a_snapshot_then_changes_and_alerts() {
     let (t, ann, cradle) = setup().await;
-    let res = ann.raw(Method::GET, "/api/events").send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let mut stream = res.bytes_stream();
-    let mut buf = String::new();
-    let (name, snap) = next_event(&mut stream, &mut buf).await;
+    let mut events = ann.events().await;
+    let (name, snap) = events.next_any(Duration::from_secs(10)).await;
     assert_eq!(name, "snapshot");
     assert_eq!(snap["cradles"][0]["uuid"], "c1");
     assert_eq!(snap["unresolved_alerts"], json!([]));
@@ -457,7 +423,7 @@ async fn the_event_stream_sends_a_snapshot_then_changes_and_alerts() {
         .await;
     let (mut saw_status, mut alert) = (false, None);
     while !saw_status || alert.is_none() {
-        let (name, data) = next_event(&mut stream, &mut buf).await;
+        let (name, data) = events.next_any(Duration::from_secs(10)).await;
         match name.as_str() {
             "status" => saw_status |= data["status"]["temperature"] == json!(40.1),
             "alert" => alert = Some(data),
@@ -473,13 +439,8 @@ async fn the_event_stream_sends_a_snapshot_then_changes_and_alerts() {
     let id = alert["id"].as_i64().unwrap();
     ann.post(&format!("/api/alert_logs/{id}/resolve"), json!({}))
         .await;
-    loop {
-        let (name, data) = next_event(&mut stream, &mut buf).await;
-        if name == "alert_resolved" {
-            assert_eq!(data["id"], id);
-            break;
-        }
-    }
+    let resolved = events.next("alert_resolved", Duration::from_secs(10)).await;
+    assert_eq!(resolved["id"], id);
     assert_eq!(
         t.client().get("/api/events").await.0,
         StatusCode::UNAUTHORIZED

@@ -335,14 +335,8 @@ impl Client {
 }
 
 impl Events {
-    /// The next event named `name` whose data passes `check`, within `within`
-    /// (other events are skipped).
-    pub async fn next_matching(
-        &mut self,
-        name: &str,
-        within: Duration,
-        check: impl Fn(&Value) -> bool,
-    ) -> Value {
+    /// The next event, whatever its name: (name, data).
+    pub async fn next_any(&mut self, within: Duration) -> (String, Value) {
         use futures_util::StreamExt;
         let deadline = tokio::time::Instant::now() + within;
         loop {
@@ -353,21 +347,39 @@ impl Events {
                         .lines()
                         .find_map(|l| l.strip_prefix(f).map(|v| v.trim().to_owned()))
                 };
-                if let (Some(e), Some(d)) = (field("event:"), field("data:"))
-                    && e == name
-                {
-                    let data: Value = serde_json::from_str(&d).expect("event data is JSON");
-                    if check(&data) {
-                        return data;
-                    }
+                if let (Some(name), Some(data)) = (field("event:"), field("data:")) {
+                    return (
+                        name,
+                        serde_json::from_str(&data).expect("event data is JSON"),
+                    );
                 }
             }
             let chunk = tokio::time::timeout_at(deadline, self.body.next())
                 .await
-                .unwrap_or_else(|_| panic!("no matching {name} event within {within:?}"))
+                .unwrap_or_else(|_| panic!("no event within {within:?}"))
                 .expect("events stream open")
                 .expect("chunk");
             self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next event named `name` whose data passes `check`, within `within`
+    /// (other events are skipped).
+    pub async fn next_matching(
+        &mut self,
+        name: &str,
+        within: Duration,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let (event, data) = tokio::time::timeout(left, self.next_any(within))
+                .await
+                .unwrap_or_else(|_| panic!("no matching {name} event within {within:?}"));
+            if event == name && check(&data) {
+                return data;
+            }
         }
     }
 

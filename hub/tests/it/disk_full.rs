@@ -75,36 +75,6 @@ async fn wait_health(c: &Client, what: &str, check: impl Fn(&Value) -> bool) -> 
     }
 }
 
-/// Reads the next SSE event named `name` (skips others).
-async fn next_event(
-    body: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
-    buf: &mut String,
-    name: &str,
-) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            let field = |f: &str| {
-                block
-                    .lines()
-                    .find_map(|l| l.strip_prefix(f).map(|v| v.trim().to_owned()))
-            };
-            if let (Some(e), Some(d)) = (field("event:"), field("data:"))
-                && e == name
-            {
-                return serde_json::from_str(&d).unwrap();
-            }
-        }
-        let chunk = tokio::time::timeout_at(deadline, body.next())
-            .await
-            .unwrap_or_else(|_| panic!("no {name} event"))
-            .expect("events stream open")
-            .unwrap();
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 #[tokio::test]
 #[ignore = "run in a child process by disk_full_keeps_live_view_and_alerts_and_recovers"]
 async fn disk_full_child() {
@@ -129,14 +99,8 @@ async fn disk_full_child() {
 
     let mut watcher = ann.client_clone();
     watcher.http = reqwest::Client::new();
-    let events = watcher
-        .raw(Method::GET, "/api/events")
-        .send()
-        .await
-        .unwrap();
-    let mut events = events.bytes_stream();
-    let mut buf = String::new();
-    next_event(&mut events, &mut buf, "snapshot").await;
+    let mut events = watcher.events().await;
+    events.next("snapshot", Duration::from_secs(10)).await;
     let viewer = watcher.raw(Method::GET, "/stream/c1").send().await.unwrap();
     let mut viewer = viewer.bytes_stream();
 
@@ -174,7 +138,7 @@ async fn disk_full_child() {
     cradle
         .publish("temperature", r#"{"temperature": "39.5"}"#)
         .await;
-    let alert = next_event(&mut events, &mut buf, "alert").await;
+    let alert = events.next("alert", Duration::from_secs(10)).await;
     assert_eq!(alert["alert_type"], "high_temperature");
     let id = alert["id"].as_i64().unwrap();
     let (s, list) = ann.get("/api/alert_logs").await;

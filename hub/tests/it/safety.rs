@@ -182,6 +182,10 @@ async fn motor_commands_are_limited_logged_and_show_when_rocking_stops() {
         "newest first: {log}"
     );
     assert_eq!(entries[2]["username"], "ann");
+    assert!(
+        entries[0]["error"].as_str().unwrap().contains("2 s after a stop"),
+        "{log}"
+    );
 
     // Only the owner sees it.
     let bob = t.user("bob").await;
