@@ -166,6 +166,8 @@ async fn run_phase(
     let mut settings = Settings::ephemeral(dir);
     settings.retention_days = retention_days;
     let hub = cradle_hub::start(settings).await?;
+    // Not the minute's grace a real start gives the cradles first.
+    hub.state.maintenance.sweep_soon();
     let base = hub.url();
     let http = reqwest::Client::new();
     // An account owning the 4 cradles (once; kept in the database).

@@ -185,6 +185,7 @@ pub struct Maintenance {
     store: Store,
     policy: Retention,
     wake: Notify,
+    sweep_now: Notify,
 }
 
 impl Maintenance {
@@ -193,12 +194,19 @@ impl Maintenance {
             store,
             policy,
             wake: Notify::new(),
+            sweep_now: Notify::new(),
         })
     }
 
     /// A wipe was queued: do it now rather than at the next sweep.
     pub fn wipe_soon(&self) {
         self.wake.notify_one();
+    }
+
+    /// Sweeps now rather than at the next scheduled sweep (benchmarks, and
+    /// the soak, which measures a hub while it deletes).
+    pub fn sweep_soon(&self) {
+        self.sweep_now.notify_one();
     }
 
     /// Completes the cradle's pending wipe, if any (before it is claimed again).
@@ -248,7 +256,12 @@ impl Maintenance {
             health.beat_now();
             let work = async {
                 tokio::select! {
-                    _ = sweep_at.tick() => {
+                    _ = async {
+                        tokio::select! {
+                            _ = sweep_at.tick() => {}
+                            _ = self.sweep_now.notified() => {}
+                        }
+                    } => {
                         if let Err(e) = self.pending_wipes().await {
                             tracing::warn!(error = %e, "retention: wipe failed");
                         }

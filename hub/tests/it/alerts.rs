@@ -4,7 +4,6 @@
 use std::process::Command;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

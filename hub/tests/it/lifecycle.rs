@@ -11,6 +11,50 @@ use serde_json::json;
 
 use crate::common::{Client, TestHub, fixture_frame};
 
+/// Starts the `cradle-hub` binary on free loopback ports; returns it and
+/// its HTTP URL (the first line it prints).
+fn spawn_hub_binary(data_dir: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cradle-hub"))
+        .args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--mqtt-addr",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the hub binary");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_owned();
+    (child, url)
+}
+
+fn wait_exit(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the hub did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Reads a streamed body until it ends; panics if it ends with an error
 /// (a reset instead of a clean close) or does not end within `limit`.
 async fn reads_to_a_clean_end(res: reqwest::Response, what: &str, limit: Duration) {
@@ -154,30 +198,7 @@ async fn health_reports_the_writer_and_the_tasks() {
 #[test]
 fn sigterm_stops_the_binary_cleanly_with_a_viewer_open() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cradle-hub"))
-        .args([
-            "--http-addr",
-            "127.0.0.1:0",
-            "--mqtt-addr",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the hub binary");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .filter(|u| u.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_owned();
+    let (mut child, url) = spawn_hub_binary(dir.path());
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (viewer, events) = rt.block_on(async {
@@ -212,16 +233,7 @@ fn sigterm_stops_the_binary_cleanly_with_a_viewer_open() {
     let started = Instant::now();
     // SAFETY: sending a signal to our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(5) {
-            let _ = child.kill();
-            panic!("the hub did not exit within 5 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = wait_exit(&mut child, Duration::from_secs(5));
     let took = started.elapsed();
     let log = log_reader.join().unwrap();
     assert!(status.success(), "exit status {status:?}; log:\n{log}");
@@ -232,4 +244,41 @@ fn sigterm_stops_the_binary_cleanly_with_a_viewer_open() {
         reads_to_a_clean_end(viewer, "MJPEG", Duration::from_secs(1)).await;
         reads_to_a_clean_end(events, "events", Duration::from_secs(1)).await;
     });
+}
+
+/// While a shutdown waits (here for a request whose body never comes, up to
+/// a second), a second Ctrl-C ends the process at once.
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = spawn_hub_binary(dir.path());
+    let addr = url.trim_start_matches("http://");
+    let mut slow = std::net::TcpStream::connect(addr).unwrap();
+    slow.write_all(
+        b"POST /login HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let pid = child.id() as i32;
+    let signal = |sig| {
+        // SAFETY: sending a signal to our own child.
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+    };
+    signal(libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first Ctrl-C waits for the request in flight"
+    );
+    let second = Instant::now();
+    signal(libc::SIGINT);
+    let status = wait_exit(&mut child, Duration::from_secs(5));
+    assert!(
+        second.elapsed() < Duration::from_millis(500),
+        "exited {:?} after the second Ctrl-C",
+        second.elapsed()
+    );
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    drop(slow);
 }

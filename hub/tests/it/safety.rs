@@ -183,7 +183,10 @@ async fn motor_commands_are_limited_logged_and_show_when_rocking_stops() {
     );
     assert_eq!(entries[2]["username"], "ann");
     assert!(
-        entries[0]["error"].as_str().unwrap().contains("2 s after a stop"),
+        entries[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("2 s after a stop"),
         "{log}"
     );
 
