@@ -50,7 +50,7 @@ bench_out="$(mktemp -d)"
 cargo run --locked -q -p cradle-hub -- bench --scenario all --duration 2 --warmup 1 --burst 5000 \
   --churn 50 --json "$bench_out/bench.json"
 # A tiny soak and its plot: checks the RSS series and the PNG writer end to end.
-cargo run --locked -q -p cradle-hub -- bench --scenario soak --cradles 2 --viewers 2 --duration 3 \
+cargo run --locked -q -p cradle-hub -- bench --scenario soak --cradles 2 --viewers 2 --duration 3 --old-readings 20000 \
   --warmup 1 --sample-every 1 --json "$bench_out/soak.json"
 cargo run --locked -q -p cradle-hub -- bench plot --json "$bench_out/soak.json" --out "$bench_out/soak.png"
 rm -rf "$bench_out"

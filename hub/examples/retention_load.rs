@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use cradle_hub::config::Settings;
 use cradle_hub::readings::Reading;
-use cradle_hub::store::{Store, sensors};
+use cradle_hub::store::sensors;
 use cradle_hub::timefmt::now_millis;
 use parking_lot::Mutex;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
@@ -95,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let t = Instant::now();
-    fill(dir.path(), rows).await?;
+    cradle_hub::store::backlog::seed_old_readings(dir.path(), rows, 40).await?;
     println!("filled in {:.1} s", t.elapsed().as_secs_f64());
     if index_only {
         let conn = rusqlite::Connection::open(dir.path().join("cradle-hub.sqlite3"))?;
@@ -123,38 +123,6 @@ fn report(s: &Stats) {
     s.http_write.report("POST /api/alert_settings");
     s.http_history.report("GET /api/sensor_data (1 min)");
     s.http_status.report("GET /api/agent_status");
-}
-
-/// N readings 40 days old, through the store, 200 000 per job.
-async fn fill(dir: &std::path::Path, rows: i64) -> anyhow::Result<()> {
-    let store = Store::open(dir)?;
-    let old = now_millis() - 40 * 86_400_000;
-    let mut done = 0;
-    while done < rows {
-        let n = (rows - done).min(200_000);
-        let from = done;
-        store
-            .write_waiting(move |c| {
-                c.execute(
-                    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1)
-                     INSERT INTO sensor_data (agent_uuid, ts, temperature, direction)
-                     SELECT 'load-' || ((?2 + i) % 4), ?3 + (?2 + i) / 10,
-                            CASE WHEN i % 11 = 0 THEN 36.6 END,
-                            CASE WHEN i % 11 <> 0 THEN '정면 유지 중' END
-                     FROM n",
-                    rusqlite::params![n, from, old],
-                )
-            })
-            .await?;
-        done += n;
-    }
-    // A hub that has been running has its data in the database file, not
-    // in a WAL of hundreds of MB.
-    store
-        .write_waiting(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
-        .await?;
-    store.close(Duration::from_secs(30)).await?;
-    Ok(())
 }
 
 async fn run_phase(

@@ -28,4 +28,14 @@ pub enum Command {
     /// Measure a hub from outside (MQTT + HTTP) under the load scenarios of docs/PERFORMANCE.md;
     /// `bench plot` draws a soak's memory curve.
     Bench(cradle_tools::bench::BenchArgs),
+    /// Fill a data folder with readings past retention (for `bench --old-readings`).
+    #[command(hide = true)]
+    SeedOldReadings {
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+        #[arg(long)]
+        rows: i64,
+        #[arg(long, default_value_t = 40)]
+        days_old: i64,
+    },
 }

@@ -30,6 +30,11 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Simulate(args)) => cradle_tools::simulator::run(args).await,
         Some(Command::Bench(args)) => cradle_tools::bench::run(args).await,
+        Some(Command::SeedOldReadings {
+            data_dir,
+            rows,
+            days_old,
+        }) => Ok(cradle_hub::store::backlog::seed_old_readings(&data_dir, rows, days_old).await?),
         None => serve(&cli.serve).await,
     }
 }

@@ -16,6 +16,7 @@
 pub mod agents;
 pub mod aging;
 pub mod alerts;
+pub mod backlog;
 pub mod frames;
 pub mod motor_log;
 pub mod sensors;

@@ -63,10 +63,30 @@ fn free_port() -> Result<u16> {
 ///
 /// The hub is this very executable: the tools are linked into `cradle-hub`,
 /// whose default command (no subcommand) is the hub.
-pub(super) async fn start_hub() -> Result<(Hub, Duration)> {
+pub(super) async fn start_hub(old_readings: Option<u64>) -> Result<(Hub, Duration)> {
     let dir = TempDir::new()?;
     let (http, mqtt) = (free_port()?, free_port()?);
     let exe = std::env::current_exe()?;
+    if let Some(rows) = old_readings {
+        let seeded = Instant::now();
+        let status = tokio::process::Command::new(&exe)
+            .arg("seed-old-readings")
+            .arg("--data-dir")
+            .arg(&dir.0)
+            .arg("--rows")
+            .arg(rows.to_string())
+            .env("RUST_LOG", "warn")
+            .status()
+            .await
+            .context("seeding old readings")?;
+        if !status.success() {
+            bail!("seeding old readings failed: {status}");
+        }
+        eprintln!(
+            "bench: {rows} readings past retention seeded in {:.1} s",
+            seeded.elapsed().as_secs_f64()
+        );
+    }
     let started = Instant::now();
     let mut cmd = tokio::process::Command::new(exe);
     cmd.arg("--http-addr")
@@ -130,7 +150,7 @@ pub(super) async fn hub_for(args: &BenchArgs) -> Result<Hub> {
                 _dir: None,
             })
         }
-        None => Ok(start_hub().await?.0),
+        None => Ok(start_hub(args.old_readings).await?.0),
     }
 }
 

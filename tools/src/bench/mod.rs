@@ -85,6 +85,11 @@ pub struct BenchArgs {
     /// Write the results as JSON here.
     #[arg(long, default_value = "bench-results.json")]
     pub json: PathBuf,
+    /// Each hub the bench starts holds this many readings past the retention
+    /// period, which its maintenance deletes from a minute after start: a
+    /// soak then measures the hub while retention runs.
+    #[arg(long)]
+    pub old_readings: Option<u64>,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

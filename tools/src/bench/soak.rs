@@ -42,6 +42,12 @@ pub(super) async fn soak(args: &BenchArgs) -> Result<ScenarioResult> {
     };
     meter.finish(&mut r);
     load.fill(&mut r, secs);
+    if let Some(rows) = args.old_readings.filter(|_| args.hub_url.is_none()) {
+        r.notes.push(format!(
+            "the hub started with {rows} readings past retention; its maintenance deletes them \
+             from a minute after start, during the soak"
+        ));
+    }
     match recorder {
         Some(recorder) => {
             let series = recorder.finish();

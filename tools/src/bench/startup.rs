@@ -11,7 +11,7 @@ use super::hub_process::start_hub;
 pub(super) async fn startup() -> Result<ScenarioResult> {
     let mut times = Vec::new();
     for _ in 0..5 {
-        let (hub, ready) = start_hub().await?;
+        let (hub, ready) = start_hub(None).await?;
         times.push(ready.as_secs_f64() * 1000.0);
         drop(hub);
         tokio::time::sleep(Duration::from_millis(100)).await;
