@@ -188,6 +188,8 @@ let url = '';
 let mqttPort = 0;
 /** When the test stopped the simulated cradle (offline alert timing). */
 let cradleStoppedAt = 0;
+/** When the hub finished, on the cradle's return, the stop that had not reached it. */
+let hubStoppedAt = 0;
 
 function startSimulator() {
   sim = start('simulator', ['simulate', '--hub-url', url, '--mqtt-url', `mqtt://127.0.0.1:${mqttPort}`, '--uuid', SIM_UUID]);
@@ -452,6 +454,11 @@ async function main() {
     assert(await page.isHidden('.cradle-offline'), 'banner gone once the cradle is back');
     assert(await page.isHidden('.live-main .msg.error'), 'the refusal is cleared once the cradle is back');
     await page.waitForSelector('[data-action=rock]:not(:disabled)');
+    // The parent's stop that did not reach it (above) is the hub's to finish
+    // once it is back: the cradle stops and the page says so.
+    await until('the hub to finish the stop on the cradle', () => /servo command.*action="?stop/.test(sim?.log ?? ''), 10_000);
+    hubStoppedAt = Date.now();
+    await page.waitForSelector('[data-action=rock][data-rocking=false]');
     simWatch = true;
     const reset = await other('POST', `/api/alert_settings/${SIM_UUID}`, { offline_after: 60 });
     assert(reset.status === 200, 'offline_after back to 60 s');
@@ -466,8 +473,9 @@ async function main() {
   });
 
   await step("rocking: stop works; a start at once after it is refused in the hub's words (429); the motor history says who, what and what failed", async () => {
-    // The hub still counts it rocking (it never took a stop); if not, start it.
+    // The hub stopped it when it came back: start it again (not within 2 s of that stop).
     if ((await page.getAttribute('[data-action=rock]', 'data-rocking')) !== 'true') {
+      await page.waitForTimeout(Math.max(0, hubStoppedAt + 2100 - Date.now()));
       await page.click('[data-action=rock]');
       await page.waitForSelector('[data-action=rock][data-rocking=true]');
       await page.waitForTimeout(2100);
@@ -487,8 +495,10 @@ async function main() {
     await page.waitForSelector('.motor-entry[data-action=start][data-sent=false] .motor-fail:has-text("Refused")');
     await page.waitForSelector('.motor-entry[data-action=stop][data-by=user][data-sent=true] .motor-by:has-text("by you")');
     await page.waitForSelector('.motor-entry[data-action=start][data-by=user][data-sent=true]');
-    // The command while the cradle was offline (step above) did not reach it.
+    // The command while the cradle was offline (step above) did not reach it;
+    // the hub sent that stop itself once the cradle was back.
     await page.waitForSelector('.motor-entry[data-sent=false] .motor-fail:has-text("not connected")');
+    await page.waitForSelector('.motor-entry[data-action=stop][data-by=automatic][data-sent=true]');
     await page.$eval('.motor-log', (el) => el.scrollIntoView({ block: 'start' }));
     await shot('cradle-motor-history');
     await page.click('.motor-log summary');
