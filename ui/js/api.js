@@ -50,6 +50,9 @@ import { noteServerDate } from './clock.js';
  * @typedef {{start: string, date: string, time: string, frames: number}} Recording
  * @typedef {{urls: string[], mqtt_port: number | null, version: string, default_language: string}} HubInfo
  * @typedef {{required: boolean, username: string}} MqttPassword
+ * @typedef {{free_bytes: number, total_bytes: number}} DiskSpace
+ * @typedef {{status: 'ok' | 'degraded' | string, problems?: string[], disk?: DiskSpace | null}} HubHealth
+ *   `GET /health`: 200 ok, or 503 degraded with `problems` ("ingest stopped", "disk nearly full", …)
  * @typedef {{success: boolean, required: boolean, username: string, password?: string, message?: string}} MqttPasswordChange
  *   `password` only when it was just turned on or renewed: shown once, never again
  */
@@ -136,6 +139,33 @@ async function request(method, path, opts = {}) {
   return data;
 }
 
+/**
+ * The hub's own health (no login needed). A 503 is an answer here, not an
+ * error: the body says what is wrong. Null when the answer is not the hub's
+ * (no JSON body with a status, e.g. a proxy's error page); throws an
+ * `ApiError` with status 0 when the hub could not be reached.
+ * @param {AbortSignal} [signal] @returns {Promise<HubHealth | null>}
+ */
+async function health(signal) {
+  /** @type {Response} */
+  let res;
+  try {
+    res = await fetch('/health', { headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store', signal });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
+    throw new ApiError(0, t('error.unreachable'));
+  }
+  noteServerDate(res.headers.get('Date'));
+  /** @type {any} */
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  return data && typeof data === 'object' && typeof data.status === 'string' ? data : null;
+}
+
 /** @param {string} s */
 const enc = (s) => encodeURIComponent(s);
 
@@ -213,4 +243,5 @@ export const api = {
   /** @returns {Promise<HubInfo>} */
   hubInfo: () => request('GET', '/api/hub_info'),
   hubQrUrl: () => '/api/hub_qr.svg',
+  health,
 };

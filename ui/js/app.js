@@ -8,6 +8,7 @@ import { h, fill, setText } from './dom.js';
 import { go } from './nav.js';
 import { state, on, loadCradles, resetAccount, unresolvedCount, reloadAlerts, selectCradle } from './state.js';
 import { isOffline, offlineCradles, watchPresence } from './presence.js';
+import { health, problemLines, watchHealth } from './health.js';
 import { cradleName } from './components.js';
 import { alertTitle, formatTemp } from './format.js';
 import { authScreen } from './screens/auth.js';
@@ -30,6 +31,7 @@ const header = /** @type {HTMLElement} */ (document.getElementById('topbar'));
 const nav = /** @type {HTMLElement} */ (document.getElementById('nav'));
 const toasts = /** @type {HTMLElement} */ (document.getElementById('toasts'));
 const banner = /** @type {HTMLElement} */ (document.getElementById('banner'));
+const healthSlot = /** @type {HTMLElement} */ (document.getElementById('health'));
 
 /** @type {Screen | null} */
 let current = null;
@@ -172,6 +174,38 @@ function renderConnection() {
   const problem = c === 'reconnecting' || c === 'offline';
   banner.hidden = !problem;
   if (problem) setText(banner, c === 'offline' ? t('conn.offlineLong') : t('conn.reconnectingLong'));
+}
+
+/**
+ * The hub says it cannot be trusted to raise alerts (`/health` degraded):
+ * a banner on every screen, one line per problem, until it is ok again.
+ * Redrawn only when what it says changes (the slot is a live region).
+ */
+let healthShown = '';
+function renderHealth() {
+  const lines = health.problems.length ? problemLines() : [];
+  const key = lines.length ? `${getLang()}\n${lines.join('\n')}` : '';
+  if (key === healthShown) return;
+  healthShown = key;
+  if (!lines.length) {
+    fill(healthSlot);
+    return;
+  }
+  fill(
+    healthSlot,
+    h(
+      'div',
+      { class: 'health-banner', 'data-problems': health.problems.join('|') },
+      h('span', { class: 'health-icon', 'aria-hidden': 'true' }, '!'),
+      h(
+        'div',
+        { class: 'health-text' },
+        h('p', { class: 'health-title' }, t('health.title')),
+        h('ul', { class: 'health-list' }, ...lines.map((line) => h('li', {}, line))),
+        h('p', { class: 'health-advice' }, t('health.advice')),
+      ),
+    ),
+  );
 }
 
 /** @param {string} path */
@@ -411,6 +445,7 @@ on('auth', () => {
   renderCradleOff();
 });
 on('presence', renderCradleOff);
+on('health', renderHealth);
 on('alerts', () => {
   updateBadge();
   dropResolvedToasts();
@@ -433,7 +468,9 @@ on('cradles', () => {
 onLangChange(() => {
   document.documentElement.lang = getLang();
   renderHeader();
+  renderHealth();
   if (state.loggedIn) refreshAlertMessages();
   render();
 });
 boot();
+watchHealth();

@@ -60,6 +60,14 @@ export function formatDuration(ms) {
   return t('dur.s', { s: sec });
 }
 
+/** Free space in the units a disk's size is told in: "150 MB", "3.2 GB" (binary, like the hub's 200 MB limit). @param {number} bytes */
+export function formatBytes(bytes) {
+  const mb = bytes / 1024 ** 2;
+  if (mb < 1000) return `${Math.max(0, Math.floor(mb)).toLocaleString(locale())} MB`;
+  const gb = bytes / 1024 ** 3;
+  return `${gb.toLocaleString(locale(), { maximumFractionDigits: gb < 100 ? 1 : 0 })} GB`;
+}
+
 /** A countdown: "12:34" (minutes and seconds, rounded up). @param {number} ms */
 export function formatCountdown(ms) {
   const total = Math.max(0, Math.ceil(ms / 1000));

@@ -38,6 +38,27 @@ const en = {
   'unreachable.title': 'Looking for the hub…',
   'unreachable.body': 'The hub is not answering. It may be restarting; this page keeps trying.',
 
+  'health.title': 'The hub may miss alerts',
+  'health.advice': 'Check on your baby in person until this message goes away. Restarting the hub may help.',
+  'health.ingestStopped': 'The hub has stopped receiving data from the cradles.',
+  'health.writesFailing': 'The hub cannot save data.',
+  'health.diskNearlyFull': 'The hub’s disk is nearly full.',
+  /** @type {Entry} */
+  'health.diskNearlyFullLeft': (v) => `The hub’s disk is nearly full (${v.left} left).`,
+  'health.diskFull': 'The hub’s disk is full: new readings and recordings are not saved.',
+  'health.dbUnreadable': 'The hub cannot read its saved data.',
+  'health.writerStopped': 'The part of the hub that saves data has stopped.',
+  'health.mqtt': 'The hub cannot talk to the cradles right now.',
+  'health.alertTickerStopped': 'The hub’s alert checks have stopped.',
+  'health.motorStopped': 'The hub’s rocking control has stopped.',
+  'health.maintenanceStopped': 'The hub’s clean-up of old data has stopped.',
+  'health.sessionsStopped': 'The hub’s clean-up of old logins has stopped.',
+  /** @type {Entry} */
+  'health.taskStopped': (v) => `A part of the hub has stopped working (${v.name}).`,
+  'health.unknown': 'The hub reports a problem with itself.',
+  /** @type {Entry} */
+  'health.other': (v) => `The hub reports a problem: ${v.problem}`,
+
   'auth.loginTitle': 'Log in',
   'auth.signupTitle': 'Create an account',
   'auth.tagline': 'Watch, rock and get alerts from your cradles — all on your home network.',
@@ -457,6 +478,24 @@ const ko = {
 
   'unreachable.title': '허브를 찾는 중…',
   'unreachable.body': '허브가 응답하지 않습니다. 다시 시작하는 중일 수 있으며, 이 화면이 계속 시도합니다.',
+
+  'health.title': '허브가 알림을 놓칠 수 있습니다',
+  'health.advice': '이 메시지가 사라질 때까지 아기를 직접 확인하세요. 허브를 다시 시작하면 나아질 수 있습니다.',
+  'health.ingestStopped': '허브가 요람에서 데이터를 받지 못하고 있습니다.',
+  'health.writesFailing': '허브가 데이터를 저장하지 못하고 있습니다.',
+  'health.diskNearlyFull': '허브의 저장 공간이 거의 다 찼습니다.',
+  'health.diskNearlyFullLeft': (v) => `허브의 저장 공간이 거의 다 찼습니다 (${v.left} 남음).`,
+  'health.diskFull': '허브의 저장 공간이 가득 찼습니다. 새 측정값과 녹화가 저장되지 않습니다.',
+  'health.dbUnreadable': '허브가 저장된 데이터를 읽지 못하고 있습니다.',
+  'health.writerStopped': '허브의 데이터 저장 기능이 멈췄습니다.',
+  'health.mqtt': '허브가 지금 요람과 통신할 수 없습니다.',
+  'health.alertTickerStopped': '허브의 알림 확인 기능이 멈췄습니다.',
+  'health.motorStopped': '허브의 흔들기 제어 기능이 멈췄습니다.',
+  'health.maintenanceStopped': '허브의 오래된 데이터 정리 기능이 멈췄습니다.',
+  'health.sessionsStopped': '허브의 오래된 로그인 정리 기능이 멈췄습니다.',
+  'health.taskStopped': (v) => `허브의 일부 기능이 멈췄습니다 (${v.name}).`,
+  'health.unknown': '허브가 스스로 문제를 보고했습니다.',
+  'health.other': (v) => `허브가 문제를 보고했습니다: ${v.problem}`,
 
   'auth.loginTitle': '로그인',
   'auth.signupTitle': '계정 만들기',

@@ -14,8 +14,9 @@ import { getLang } from './i18n.js';
  * @typedef {'connecting'|'open'|'reconnecting'|'offline'} Connection
  * @typedef {Alert & {lang?: string | null, reminded?: boolean}} StoredAlert alert plus the language its
  *   message is in (null: unknown) and whether the hub reminded of it (still unresolved after 5 min)
- * @typedef {'auth'|'cradles'|'selected'|'status'|'alerts'|'connection'|'lang'|'newAlert'|'reminder'|'reconnected'|'presence'} Topic
+ * @typedef {'auth'|'cradles'|'selected'|'status'|'alerts'|'connection'|'lang'|'newAlert'|'reminder'|'reconnected'|'presence'|'health'} Topic
  *   presence: a cradle went online or offline (detail: its uuid; see presence.js);
+ *   health: what the hub's `/health` said changed (see health.js);
  *   reminder: the hub reminds of an alert still unresolved (detail: the alert; once per alert)
  */
 
