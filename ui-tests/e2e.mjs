@@ -614,6 +614,83 @@ async function main() {
     await shot('history');
   });
 
+  await step('the hub says it is degraded (/health 503): a banner on every screen, one plain line per problem; gone when ok again', async () => {
+    // The real hub cannot be made to stall here: its answer is replaced.
+    const problems = ['ingest stopped', 'database writes failing', 'disk nearly full', 'alert-ticker stopped', 'mqtt stopped', 'mqtt disconnected', 'flux capacitor overheated'];
+    /** @type {'hub' | 'degraded' | 'unreachable'} */
+    let mode = 'hub';
+    let asked = 0;
+    await page.route('**/health', async (route) => {
+      asked += 1;
+      if (mode === 'hub') return route.continue();
+      if (mode === 'unreachable') return route.abort('connectionrefused');
+      await route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify({ status: 'degraded', problems, hub: 'ok', disk: { free_bytes: 150 * 1024 ** 2, total_bytes: 64 * 1024 ** 3 } }),
+      });
+    });
+    try {
+      // Asked twice a second instead of every 20 s.
+      await page.goto(`${url}/?health_poll_ms=500#/live`);
+      await page.waitForSelector('#conn[data-state=open]');
+      await until('the page to ask /health', () => asked > 0, 5000);
+      assert(await page.$eval('#health', (el) => el.childElementCount === 0), 'no banner while the hub is ok');
+      mode = 'degraded';
+      const t0 = Date.now();
+      await page.waitForSelector('#health .health-banner', { timeout: 5000 });
+      console.log(`      banner ${Date.now() - t0} ms after /health turned 503`);
+      const lines = await page.$$eval('#health .health-list li', (els) => els.map((el) => el.textContent ?? ''));
+      const expected = [
+        'The hub has stopped receiving data from the cradles.',
+        'The hub cannot save data.',
+        'The hub’s disk is nearly full (150 MB left).',
+        'The hub’s alert checks have stopped.',
+        'The hub cannot talk to the cradles right now.',
+        'The hub reports a problem: flux capacitor overheated',
+      ];
+      assert(JSON.stringify(lines) === JSON.stringify(expected), `one plain line per problem (${JSON.stringify(lines)})`);
+      assert((await page.textContent('#health .health-title')) === 'The hub may miss alerts', 'the banner says what it means');
+      assert(await page.isHidden('#banner'), 'not the "lost contact" banner');
+      assert((await page.getAttribute('#conn', 'data-state')) === 'open', 'the live connection is not touched');
+      await shot('hub-degraded');
+      // On every screen.
+      for (const nav of ['alerts', 'history', 'settings', 'live']) {
+        await page.click(`[data-nav=${nav}]`);
+        await page.waitForSelector(`[data-nav=${nav}][aria-current=page]`);
+        assert(await page.isVisible('#health .health-banner'), `banner on #/${nav}`);
+      }
+      // In Korean as well (through the app's own language switch).
+      await page.evaluate(async () => (await import(`${location.origin}/js/i18n.js`)).setLang('ko'));
+      await page.waitForSelector('#health .health-title:has-text("허브가 알림을 놓칠 수 있습니다")');
+      await page.waitForSelector('#health li:has-text("허브가 요람에서 데이터를 받지 못하고 있습니다")');
+      await page.waitForSelector('#health li:has-text("허브의 저장 공간이 거의 다 찼습니다 (150 MB 남음)")');
+      await page.setViewportSize({ width: 360, height: 740 });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.waitForTimeout(300);
+      await checkPhoneLayout('degraded banner');
+      await shot('phone-hub-degraded-korean-dark');
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.setViewportSize({ width: 1280, height: 860 });
+      await page.evaluate(async () => (await import(`${location.origin}/js/i18n.js`)).setLang('en'));
+      await page.waitForSelector('#health .health-title:has-text("The hub may miss alerts")');
+      // No answer (the live stream still up) does not make the hub fine.
+      mode = 'unreachable';
+      const before = asked;
+      await until('two unanswered checks', () => asked >= before + 2, 5000);
+      assert(await page.isVisible('#health .health-banner'), 'the banner stays while /health does not answer');
+      // The hub's own answer again: ok, and the banner goes.
+      mode = 'hub';
+      await page.waitForSelector('#health .health-banner', { state: 'detached', timeout: 5000 });
+      assert(await page.$eval('#health', (el) => el.childElementCount === 0), 'no banner once the hub is ok');
+    } finally {
+      await page.unroute('**/health');
+    }
+    // Back to the normal interval.
+    await page.goto(`${url}/#/live`);
+    await page.waitForSelector('main h1');
+  });
+
   await step('switching to Korean changes the labels (and is remembered)', async () => {
     await page.click('[data-nav=settings]');
     await page.click('button[data-lang=ko]');
