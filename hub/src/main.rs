@@ -2,7 +2,9 @@ use clap::Parser;
 
 // glibc's per-thread arenas fragment under ~10 MB/s of 40-80 KB frame
 // buffers allocated on one runtime thread and freed on another; mimalloc
-// returns the memory.
+// returns the memory. Built with `no_thp`: with transparent huge pages each
+// touched 2 MiB page of its arenas stayed resident whole (12 of the idle
+// hub's 25 MB RSS).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
