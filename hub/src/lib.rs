@@ -201,27 +201,20 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
                 tasks.child_token(),
             )
             .map_err(mqtt_error)?;
-            // `/health` turns 503 ("mqtt stopped") if the endpoint's task ends.
-            let health = tasks::TaskHealth::new(tasks::MQTT_TASK);
-            let alive = health.alive_guard();
-            tasks.register(health);
-            tasks.adopt(
-                tasks::MQTT_TASK,
-                tokio::spawn(async move {
-                    let _alive = alive;
-                    if let Err(e) = task.await {
-                        tracing::error!(error = %e, "mqtt: endpoint task failed");
-                    }
-                }),
-            );
+            tasks.adopt_with_health(tasks::MQTT_TASK, task);
             tracing::info!(addr = %server.addr, "mqtt: listening for cradles");
             MqttLink::Endpoint(server)
         }
         MqttMode::External { host, port } => {
-            // rumqttc's event loop runs on a task the client spawns itself; a
-            // lost broker shows as "mqtt": "disconnected" in `/health`.
-            let client =
-                mqtt::client::spawn(host, *port, settings.max_mqtt_payload, ingest.clone());
+            // A lost broker shows as "mqtt": "disconnected" in `/health`.
+            let (client, task) = mqtt::client::spawn(
+                host,
+                *port,
+                settings.max_mqtt_payload,
+                ingest.clone(),
+                tasks.child_token(),
+            );
+            tasks.adopt_with_health(tasks::MQTT_TASK, task);
             MqttLink::Broker(client)
         }
     };

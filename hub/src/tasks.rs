@@ -137,6 +137,23 @@ impl Tasks {
         handles.push((name, handle));
     }
 
+    /// Adopts a task spawned elsewhere and shows its liveness in `/health`,
+    /// which turns 503 ("<name> stopped") if it ends before shutdown.
+    pub fn adopt_with_health(&self, name: &'static str, task: JoinHandle<()>) {
+        let health = TaskHealth::new(name);
+        let alive = health.alive_guard();
+        self.register(health);
+        self.adopt(
+            name,
+            tokio::spawn(async move {
+                let _alive = alive;
+                if let Err(e) = task.await {
+                    tracing::error!(task = name, error = %e, "task failed");
+                }
+            }),
+        );
+    }
+
     /// Spawns `make(token, health)` on the runtime: the token is a child of
     /// the root, the health is registered and marked alive for as long as
     /// the future runs. The future should return soon after its token is

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeFilter};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::ingest::Ingest;
 use crate::mqtt::{SUBSCRIPTIONS, servo_topic};
@@ -61,8 +63,15 @@ impl MqttHandle {
     }
 }
 
-/// Connects to `host:port` and runs the event loop on the runtime forever.
-pub fn spawn(host: &str, port: u16, max_payload: usize, ingest: Arc<Ingest>) -> MqttHandle {
+/// Connects to `host:port` and runs the event loop on the runtime until
+/// `stop` is cancelled (then it says DISCONNECT to the broker and ends).
+pub fn spawn(
+    host: &str,
+    port: u16,
+    max_payload: usize,
+    ingest: Arc<Ingest>,
+    stop: CancellationToken,
+) -> (MqttHandle, JoinHandle<()>) {
     let client_id = format!("cradle-hub-{:08x}", rand::random::<u32>());
     let mut options = MqttOptions::new(client_id, host, port);
     options
@@ -85,11 +94,15 @@ pub fn spawn(host: &str, port: u16, max_payload: usize, ingest: Arc<Ingest>) -> 
     let reconnects = handle.reconnects.clone();
     let broker = handle.broker.clone();
 
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut backoff = BACKOFF_START;
         let mut ever_connected = false;
         loop {
-            match eventloop.poll().await {
+            let polled = tokio::select! {
+                _ = stop.cancelled() => break,
+                polled = eventloop.poll() => polled,
+            };
+            match polled {
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
                     ingest
                         .handle(&publish.topic, publish.payload, max_payload)
@@ -121,11 +134,23 @@ pub fn spawn(host: &str, port: u16, max_payload: usize, ingest: Arc<Ingest>) -> 
                         tracing::debug!(broker, error = %e, retry_in = ?backoff, "mqtt: cannot connect");
                     }
                     connected_tx.send_replace(false);
-                    tokio::time::sleep(backoff).await;
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
                     backoff = (backoff * 2).min(BACKOFF_MAX);
                 }
             }
         }
+        // A clean goodbye, so the broker does not wait for the keepalive.
+        if connected.swap(false, Ordering::AcqRel) && client.try_disconnect().is_ok() {
+            let _ = tokio::time::timeout(Duration::from_millis(200), async {
+                while eventloop.poll().await.is_ok() {}
+            })
+            .await;
+        }
+        connected_tx.send_replace(false);
+        tracing::debug!(broker, "mqtt: client stopped");
     });
-    handle
+    (handle, task)
 }

@@ -124,6 +124,14 @@ async fn works_through_mosquitto_and_survives_its_restart() {
         .await;
     let (_, health) = t.client().get("/health").await;
     assert!(health["mqtt_reconnects"].as_u64().unwrap() >= 1);
+    assert_eq!(health["tasks"]["mqtt"]["alive"], true, "{health}");
+    // Shutdown stops the broker client's task too.
+    let tasks = t.hub.tasks().clone();
+    t.hub.shutdown().await;
+    assert!(
+        tasks.health().iter().all(|h| !h.is_alive()),
+        "every task stopped, the MQTT client's included"
+    );
     drop(broker);
 }
 
