@@ -48,6 +48,11 @@ const WRITE_QUEUE: usize = 8192;
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 2048;
 const READERS: usize = 4;
+/// Page cache of each read connection, in KiB (SQLite's default is 2 MiB
+/// per connection). Reads are history ranges walked once through an index,
+/// which a cache barely helps; with the default the four of them could
+/// slowly fill up to 8 MiB of a small hub's memory.
+const READER_CACHE_KIB: i64 = 512;
 /// Reads queued beyond this get `Busy` (503) instead of piling up.
 const MAX_QUEUED_READS: usize = 256;
 /// A batch holding the writer longer than this is logged.
@@ -246,6 +251,9 @@ impl Store {
         *shared.thread.lock() = Some(thread);
         let checkpoint_conn = Connection::open(&readers.path)?;
         configure(&checkpoint_conn)?;
+        // It copies WAL frames into the file; it reads almost nothing through
+        // a cache.
+        checkpoint_conn.pragma_update(None, "cache_size", -64)?;
         let (stop, stopped) = std::sync::mpsc::channel();
         let thread_shared = shared.clone();
         let checkpointer = std::thread::Builder::new()
@@ -670,6 +678,7 @@ fn open_reader(path: &Path, open: &Arc<AtomicUsize>) -> Result<Reader, StoreErro
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&conn)?;
+    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
     open.fetch_add(1, Ordering::Relaxed);
     Ok(Reader {
         conn,
