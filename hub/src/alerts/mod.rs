@@ -115,7 +115,7 @@ impl Alerts {
     pub async fn load(store: Store, live: Arc<Live>) -> Result<Arc<Alerts>, StoreError> {
         let started = now_millis();
         let liveness_types = liveness::TYPES.map(AlertType::as_str);
-        let (settings, alert_max, frame_max, last_seen, open) = store
+        let (settings, alert_max, frame_max, last_seen, open, hub_alive_at) = store
             .read(move |c| {
                 Ok((
                     settings_rows::all(c)?,
@@ -123,12 +123,22 @@ impl Alerts {
                     frames::max_id(c)?,
                     agents::last_seen_all(c)?,
                     alert_rows::unresolved_of_types(c, &liveness_types)?,
+                    agents::hub_alive_at(c)?,
                 ))
             })
             .await?;
         let mut engine = Engine::default();
         for (uuid, seen) in &last_seen {
-            engine.restore_liveness(uuid, started, Some(*seen), &[]);
+            let window = Millis::from(
+                settings
+                    .iter()
+                    .find(|(u, _)| u == uuid)
+                    .map_or(AlertSettings::default(), |(_, s)| *s)
+                    .offline_after,
+            ) * 1000;
+            if was_online(*seen, hub_alive_at, window) {
+                engine.restore_liveness(uuid, started, Some(*seen), &[]);
+            }
         }
         for (uuid, t, id) in &open {
             if let Some(t) = AlertType::parse(t) {
@@ -611,7 +621,7 @@ impl Alerts {
     /// [`SAVE_LAST_SEEN_MS`], in one job; a cradle heard from for the first
     /// time is written at once.
     async fn save_last_seen(&self, now: Millis) {
-        let changed: Vec<(String, Millis)> = {
+        let (changed, due) = {
             let mut saved = self.last_seen_saved.lock();
             let due = now - saved.0 >= SAVE_LAST_SEEN_MS;
             if due {
@@ -630,14 +640,19 @@ impl Alerts {
                     changed.push((c.uuid.to_string(), t));
                 }
             }
-            changed
+            (changed, due)
         };
-        if changed.is_empty() {
+        if changed.is_empty() && !due {
             return;
         }
+        // With the time the hub was last alive: after a restart, only the
+        // cradles heard shortly before it count as having been online.
         if let Err(e) = self
             .store
-            .write_detached("last seen", move |c| agents::save_last_seen(c, &changed))
+            .write_detached("last seen", move |c| {
+                agents::save_last_seen(c, &changed)?;
+                agents::save_hub_alive(c, now)
+            })
             .await
         {
             tracing::warn!(error = %e, "alerts: cannot queue the cradles' last-seen times");
@@ -729,6 +744,14 @@ impl Drop for ListenerGuard {
     }
 }
 
+/// Whether a cradle last heard at `seen` was online when the hub, last
+/// alive at `hub_alive_at`, stopped: heard within its offline window (plus
+/// the half minute between two saves). One gone for weeks is not reported
+/// again at every restart.
+fn was_online(seen: Millis, hub_alive_at: Option<Millis>, window: Millis) -> bool {
+    hub_alive_at.is_none_or(|alive| seen >= alive - window - SAVE_LAST_SEEN_MS)
+}
+
 /// What the liveness rules go by, from a cradle's live status.
 fn observed(s: &CradleStatus) -> Observed {
     Observed {
@@ -779,6 +802,26 @@ pub fn facts_of(row: &AlertRow) -> AlertFacts {
 mod tests {
     use super::*;
     use crate::store::test_store;
+
+    #[test]
+    fn only_cradles_heard_shortly_before_the_hub_stopped_count_as_online() {
+        let alive = 1_000_000_000;
+        let window = 60_000;
+        assert!(was_online(alive - 10_000, Some(alive), window));
+        assert!(was_online(
+            alive - window - SAVE_LAST_SEEN_MS,
+            Some(alive),
+            window
+        ));
+        assert!(
+            !was_online(alive - 7 * 86_400_000, Some(alive), window),
+            "gone for a week"
+        );
+        assert!(
+            was_online(alive - 7 * 86_400_000, None, window),
+            "hub never recorded: assume so"
+        );
+    }
 
     /// Defect: ids restarted at MAX(id)+1, so once the newest alerts were
     /// deleted (a removed cradle) an old id came back after a restart, and

@@ -238,6 +238,25 @@ pub fn last_seen_all(c: &Connection) -> rusqlite::Result<Vec<(String, Millis)>> 
         .collect()
 }
 
+/// When the hub last saved the cradles' last-seen times (it was running).
+pub fn save_hub_alive(c: &Connection, now: Millis) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO hub_meta (key, value) VALUES ('hub_alive_at', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([now])?;
+    Ok(())
+}
+
+pub fn hub_alive_at(c: &Connection) -> rusqlite::Result<Option<Millis>> {
+    c.query_row(
+        "SELECT value FROM hub_meta WHERE key = 'hub_alive_at'",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 pub fn save_last_seen(c: &Connection, seen: &[(String, Millis)]) -> rusqlite::Result<()> {
     let mut update = c.prepare_cached(
         "UPDATE agents SET last_seen = max(COALESCE(last_seen, 0), ?2) WHERE uuid = ?1",
