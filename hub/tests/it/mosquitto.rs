@@ -144,11 +144,16 @@ async fn without_a_broker_motor_commands_fail_clearly_and_health_says_so() {
     let (s, body) = ann
         .post("/control_motor/c1", json!({"action": "start"}))
         .await;
-    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(body["success"], false);
-    assert!(body["message"].as_str().unwrap().contains("not connected"));
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(body["success"], false, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not connected")),
+        "{body}"
+    );
     let (s, health) = t.client().get("/health").await;
-    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(health["mqtt"], "disconnected");
-    assert_eq!(health["database"], "ok");
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{health}");
+    assert_eq!(health["mqtt"], "disconnected", "{health}");
+    assert_eq!(health["database"], "ok", "{health}");
 }
