@@ -53,6 +53,7 @@ const READERS: usize = 4;
 /// which a cache barely helps; with the default the four of them could
 /// slowly fill up to 8 MiB of a small hub's memory.
 const READER_CACHE_KIB: i64 = 512;
+const WRITER_CACHE_KIB: i64 = 1024;
 /// Reads queued beyond this get `Busy` (503) instead of piling up.
 const MAX_QUEUED_READS: usize = 256;
 /// A batch holding the writer longer than this is logged.
@@ -203,6 +204,9 @@ impl Store {
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         writer.set_prepared_statement_cache_capacity(64);
+        // Writes append at the right edge of each index: 1 MiB of cache holds
+        // those pages (SQLite's default is 2 MiB).
+        writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         // Checkpoints (copying the WAL into the database file, with an
         // fsync) run on their own thread, never inside a commit: on the
         // writer they stalled everyone for tens of milliseconds. No

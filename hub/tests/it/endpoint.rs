@@ -517,6 +517,36 @@ async fn keepalive_expiry_and_takeover_close_the_old_connection() {
     assert_eq!(h["mqtt_endpoint"]["connections"], 1, "{h}");
 }
 
+/// A will (paho sets one on some firmware builds) is accepted, and the
+/// connection ending without DISCONNECT counts as lost.
+#[tokio::test]
+async fn a_will_is_accepted_and_an_unclean_end_counts_as_lost() {
+    let t = TestHub::start().await;
+    let mut ann = t.user("ann").await;
+    t.cradle_for(&mut ann, "c1").await;
+    let mut with_will = Connect::new("with-will");
+    with_will.last_will = Some(rumqttc::LastWill::new(
+        "cradle/c1/status",
+        "gone",
+        QoS::AtLeastOnce,
+        false,
+    ));
+    let (mut conn, code) = Raw::connect(t.mqtt_port(), with_will).await;
+    assert_eq!(code, ConnectReturnCode::Success);
+    conn.subscribe("cradle/c1/servo", 1).await;
+    ann.wait_for("/api/agent_status/c1", |b| b["online"] == true)
+        .await;
+    drop(conn);
+    let status = ann
+        .wait_for("/api/agent_status/c1", |b| b["online"] == false)
+        .await;
+    let reason = status["connection"]["reason"].as_str().unwrap_or("");
+    assert!(
+        !reason.is_empty() && reason != "disconnect",
+        "lost, not a clean goodbye: {status}"
+    );
+}
+
 #[tokio::test]
 async fn bad_packets_close_only_their_own_connection() {
     let t = TestHub::start().await;
