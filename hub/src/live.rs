@@ -169,6 +169,10 @@ impl CradleLive {
     pub fn owner(&self) -> Option<i64> {
         *self.owner.read()
     }
+    /// The latest crying reading says so (without copying the status).
+    pub fn is_crying(&self) -> bool {
+        self.status.borrow().crying == Some(Crying::Crying)
+    }
     pub fn status(&self) -> CradleStatus {
         self.status.borrow().clone()
     }

@@ -255,6 +255,34 @@ pub async fn sleep_or_cancel(token: &CancellationToken, period: Duration) -> boo
     }
 }
 
+/// Runs `tick(now)` every `period` until `token` is cancelled, beating
+/// `health` before each tick; a tick still running when `token` is
+/// cancelled is dropped. Ticks missed while one ran are skipped.
+pub async fn every<F, Fut>(
+    period: std::time::Duration,
+    token: CancellationToken,
+    health: Arc<TaskHealth>,
+    mut tick: F,
+) where
+    F: FnMut(crate::timefmt::Millis) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        let now = crate::timefmt::now_millis();
+        health.beat(now);
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tick(now) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -700,20 +700,10 @@ impl Alerts {
 
     /// The ticker task: [`Alerts::tick`] twice a second until `token` is cancelled.
     pub async fn run_ticker(self: Arc<Self>, token: CancellationToken, health: Arc<TaskHealth>) {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            tokio::select! {
-                _ = token.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            let now = now_millis();
-            health.beat(now);
-            tokio::select! {
-                _ = token.cancelled() => return,
-                _ = self.tick(now) => {}
-            }
-        }
+        crate::tasks::every(Duration::from_millis(500), token, health, |now| {
+            self.tick(now)
+        })
+        .await;
     }
 }
 

@@ -14,7 +14,6 @@ use tokio_util::sync::CancellationToken;
 use crate::alerts::Alerts;
 use crate::live::Live;
 use crate::mqtt::{MqttLink, ServoError};
-use crate::readings::Crying;
 use crate::store::{Store, StoreError, motor_log};
 use crate::tasks::TaskHealth;
 use crate::timefmt::{Millis, now_millis};
@@ -191,7 +190,7 @@ impl Motor {
     /// Automatic stops and the soothing loop, for every claimed cradle.
     pub async fn tick(&self, now: Millis) {
         for cradle in self.live.claimed() {
-            let crying = cradle.status().crying == Some(Crying::Crying);
+            let crying = cradle.is_crying();
             let s = self.alerts.settings(&cradle.uuid);
             let decisions = self.rules.lock().tick(&cradle.uuid, now, crying, &s);
             for decision in decisions {
@@ -218,19 +217,9 @@ impl Motor {
 
     /// The motor task: [`Motor::tick`] twice a second until `token` is cancelled.
     pub async fn run(self: Arc<Self>, token: CancellationToken, health: Arc<TaskHealth>) {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        loop {
-            tokio::select! {
-                _ = token.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            let now = now_millis();
-            health.beat(now);
-            tokio::select! {
-                _ = token.cancelled() => return,
-                _ = self.tick(now) => {}
-            }
-        }
+        crate::tasks::every(Duration::from_millis(500), token, health, |now| {
+            self.tick(now)
+        })
+        .await;
     }
 }

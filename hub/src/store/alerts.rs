@@ -72,12 +72,27 @@ pub fn for_user(
     since: Millis,
     limit: usize,
 ) -> rusqlite::Result<Vec<AlertRow>> {
+    owned_since(c, user_id, since, limit, false)
+}
+
+/// `user_id`'s alerts since `since`, newest first, optionally only the
+/// unresolved ones.
+fn owned_since(
+    c: &Connection,
+    user_id: i64,
+    since: Millis,
+    limit: usize,
+    unresolved_only: bool,
+) -> rusqlite::Result<Vec<AlertRow>> {
     c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM alert_logs WHERE created_at >= ?2
+        "SELECT {COLUMNS} FROM alert_logs WHERE created_at >= ?2 AND (?4 = 0 OR resolved = 0)
            AND agent_uuid IN (SELECT uuid FROM agents WHERE owner_id = ?1)
          ORDER BY created_at DESC, id DESC LIMIT ?3"
     ))?
-    .query_map(params![user_id, since, limit as i64], from_row)?
+    .query_map(
+        params![user_id, since, limit as i64, unresolved_only],
+        from_row,
+    )?
     .collect()
 }
 
@@ -128,13 +143,7 @@ pub fn unresolved_for_user(
     since: Millis,
     limit: usize,
 ) -> rusqlite::Result<Vec<AlertRow>> {
-    c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM alert_logs WHERE created_at >= ?2 AND resolved = 0
-           AND agent_uuid IN (SELECT uuid FROM agents WHERE owner_id = ?1)
-         ORDER BY created_at DESC, id DESC LIMIT ?3"
-    ))?
-    .query_map(params![user_id, since, limit as i64], from_row)?
-    .collect()
+    owned_since(c, user_id, since, limit, true)
 }
 
 /// The highest alert id ever stored, deleted ones included.
