@@ -49,9 +49,13 @@ pub struct ServeArgs {
     #[arg(long, env = "CRADLE_HUB_MAX_MQTT_PAYLOAD")]
     pub max_mqtt_payload: Option<usize>,
 
-    /// How long a login session lasts, in days. [default: 30]
+    /// A login session ends after this many days without use. [default: 30]
     #[arg(long, env = "CRADLE_HUB_SESSION_DAYS")]
     pub session_days: Option<u32>,
+
+    /// A login session ends this many days after sign-in, however much it is used. [default: 180]
+    #[arg(long, env = "CRADLE_HUB_SESSION_MAX_DAYS")]
+    pub session_max_days: Option<u32>,
 
     /// Serve the web UI from this folder instead of the copy built into the binary (UI development).
     #[arg(long, env = "CRADLE_HUB_UI_DIR")]
@@ -79,6 +83,7 @@ struct FileConfig {
     secret_key: Option<String>,
     max_mqtt_payload: Option<usize>,
     session_days: Option<u32>,
+    session_max_days: Option<u32>,
     retention_days: Option<u32>,
     max_recordings_mb: Option<u64>,
     ui_dir: Option<PathBuf>,
@@ -103,7 +108,10 @@ pub struct Settings {
     pub default_language: Lang,
     pub secret_key: Option<String>,
     pub max_mqtt_payload: usize,
+    /// Idle expiry of a session.
     pub session_days: u32,
+    /// Absolute expiry of a session, never shorter than the idle one.
+    pub session_max_days: u32,
     pub retention_days: u32,
     pub max_recording_bytes: i64,
     pub ui_dir: Option<PathBuf>,
@@ -143,6 +151,7 @@ impl Settings {
             secret_key: None,
             max_mqtt_payload: DEFAULT_MAX_MQTT_PAYLOAD,
             session_days: 30,
+            session_max_days: 180,
             retention_days: 30,
             max_recording_bytes: 2048 * 1024 * 1024,
             ui_dir: None,
@@ -184,6 +193,7 @@ impl Settings {
             }
         };
 
+        let session_days = args.session_days.or(file.session_days).unwrap_or(30).max(1);
         Ok(Settings {
             http_addr: args
                 .http_addr
@@ -209,7 +219,12 @@ impl Settings {
                 .max_mqtt_payload
                 .or(file.max_mqtt_payload)
                 .unwrap_or(DEFAULT_MAX_MQTT_PAYLOAD),
-            session_days: args.session_days.or(file.session_days).unwrap_or(30).max(1),
+            session_days,
+            session_max_days: args
+                .session_max_days
+                .or(file.session_max_days)
+                .unwrap_or(180)
+                .max(session_days),
             retention_days: args
                 .retention_days
                 .or(file.retention_days)

@@ -19,6 +19,7 @@ pub mod retention;
 pub mod store;
 pub mod tasks;
 pub mod timefmt;
+pub mod tls;
 pub mod watchdog;
 
 use std::net::SocketAddr;
@@ -260,6 +261,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         tasks: tasks.clone(),
         maintenance,
         register_limiter: Arc::new(RateLimiter::register_agent()),
+        tls: None,
     };
 
     let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

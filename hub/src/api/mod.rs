@@ -13,9 +13,11 @@ mod health;
 mod media;
 mod monitoring;
 mod mqtt_password;
+mod openapi;
 mod qr;
 mod settings;
 mod stream;
+mod tls_pages;
 mod ui;
 
 use std::sync::Arc;
@@ -67,6 +69,8 @@ pub struct AppState {
     pub maintenance: Arc<Maintenance>,
     /// `/register_agent` calls per source address.
     pub register_limiter: Arc<RateLimiter>,
+    /// The local CA when the hub serves HTTPS with its own certificate.
+    pub tls: Option<Arc<crate::tls::TlsInfo>>,
 }
 
 impl FromRef<AppState> for DefaultLang {
@@ -129,6 +133,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/hub_info", get(qr::hub_info))
         .route("/api/hub_qr.svg", get(qr::qr_svg))
         .route("/health", get(health::health))
+        .route("/api/openapi.json", get(openapi::spec))
+        .route("/ca.crt", get(tls_pages::ca_cert))
+        .route("/ca", get(tls_pages::install_page))
         .fallback(ui::fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
