@@ -55,6 +55,9 @@ import { noteServerDate } from './clock.js';
  *   `GET /health`: 200 ok, or 503 degraded with `problems` ("ingest stopped", "disk nearly full", …)
  * @typedef {{success: boolean, required: boolean, username: string, password?: string, message?: string}} MqttPasswordChange
  *   `password` only when it was just turned on or renewed: shown once, never again
+ * @typedef {{id: string, user_agent: string | null, ip: string | null, created_at: string,
+ *   last_seen_at: string, expires_at: string, current: boolean}} Session
+ *   a device signed in to the account (`current`: the one asking), most recently used first
  */
 
 /** An error answer from the hub (or no answer at all: status 0). */
@@ -175,6 +178,20 @@ export const api = {
   /** @param {string} username @param {string} password @returns {Promise<{user: User}>} */
   login: (username, password) => request('POST', '/login', { json: { username, password }, quiet401: true }),
   logout: () => request('POST', '/logout'),
+  /**
+   * Changes the account's password; every other device is signed out, this
+   * one stays. A wrong current password is a 401 that does not mean the
+   * session is gone (hence quiet; the caller checks), a too short one a 400.
+   * @param {string} current @param {string} next @returns {Promise<{success: boolean, message?: string}>}
+   */
+  changePassword: (current, next) =>
+    request('POST', '/api/account/password', { json: { current_password: current, new_password: next }, quiet401: true }),
+  /** The devices signed in to this account. @returns {Promise<Session[]>} */
+  sessions: () => request('GET', '/api/sessions'),
+  /** Signs one device out (404: it is gone already). @param {string} id @returns {Promise<{success: boolean, message?: string}>} */
+  endSession: (id) => request('DELETE', `/api/sessions/${enc(id)}`),
+  /** Signs out every device but this one. @returns {Promise<{success: boolean, revoked: number, message?: string}>} */
+  endOtherSessions: () => request('POST', '/api/sessions/revoke_others', { json: {} }),
   /** @param {string} name @param {AbortSignal} [signal] @returns {Promise<{exists: boolean}>} */
   checkUsername: (name, signal) => request('GET', `/check_username/${enc(name)}`, { signal }),
 

@@ -40,6 +40,12 @@ let baseTitle = document.title;
 let booted = false;
 /** True while the hub could not be reached at start. */
 let unreachable = false;
+/**
+ * True when the hub ended this device's session (signed out from another
+ * device, the password changed elsewhere, expired): the login screen says
+ * so until the next login.
+ */
+let signedOut = false;
 
 /** @returns {Route} */
 function parseRoute() {
@@ -56,7 +62,7 @@ const NEEDS_CRADLE = new Set(['live', 'history', 'settings']);
 function resolve(r) {
   if (unreachable) return unreachableScreen(retryBoot);
   if (!state.loggedIn) {
-    return PUBLIC.has(r.path) ? authScreen(r.path === 'signup' ? 'signup' : 'login', afterLogin) : '#/login';
+    return PUBLIC.has(r.path) ? authScreen(r.path === 'signup' ? 'signup' : 'login', afterLogin, signedOut && r.path !== 'signup') : '#/login';
   }
   if (PUBLIC.has(r.path) || r.path === '') return state.cradles.length ? '#/live' : '#/welcome';
   if (NEEDS_CRADLE.has(r.path) && state.cradlesLoaded && !state.cradles.length && r.path !== 'settings') {
@@ -358,6 +364,7 @@ const USER_KEY = 'cradle-hub.user';
 
 async function afterLogin() {
   state.loggedIn = true;
+  signedOut = false;
   try {
     if (state.user) localStorage.setItem(USER_KEY, JSON.stringify(state.user));
   } catch {
@@ -381,6 +388,7 @@ function forgetUser() {
 }
 
 async function logout() {
+  signedOut = false;
   try {
     await api.logout();
   } catch {
@@ -389,8 +397,13 @@ async function logout() {
   forgetUser();
 }
 
+// The hub no longer knows this device's session (a 401 to any request,
+// or the live stream's check after it closed): to the login screen, once,
+// saying why.
 setUnauthorizedHandler(() => {
-  if (state.loggedIn) forgetUser();
+  if (!state.loggedIn) return;
+  signedOut = true;
+  forgetUser();
 });
 
 /** The name of who logged in on this browser (the session cookie is HttpOnly). */
@@ -414,6 +427,15 @@ async function boot() {
     refreshAlertMessages();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
+      // Someone was logged in on this browser and did not log out here.
+      if (rememberedUser()) {
+        signedOut = true;
+        try {
+          localStorage.removeItem(USER_KEY);
+        } catch {
+          // Nothing stored.
+        }
+      }
       state.loggedIn = false;
       unreachable = false;
     } else {

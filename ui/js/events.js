@@ -102,8 +102,11 @@ function open() {
 
   es.addEventListener('error', () => {
     if (es.readyState === EventSource.CONNECTING) {
-      // The browser retries by itself.
+      // The browser retries by itself. The hub also closes the stream when
+      // this device's session ends (signed out elsewhere): ask at once
+      // rather than after the browser's retry and our backoff.
       setConnection(navigator.onLine ? 'reconnecting' : 'offline');
+      checkSession();
       return;
     }
     // CLOSED: the browser gave up (an HTTP error such as 401 or 503).
@@ -112,6 +115,21 @@ function open() {
     setConnection(navigator.onLine ? 'reconnecting' : 'offline');
     scheduleRetry();
   });
+}
+
+/** One question at a time: is the session still valid? (api.agents reports a 401 to the app.) */
+let checking = false;
+function checkSession() {
+  if (checking || !wanted || !navigator.onLine) return;
+  checking = true;
+  api
+    .agents()
+    .catch(() => {
+      // The hub is away (a restart): the browser's retries cover it.
+    })
+    .finally(() => {
+      checking = false;
+    });
 }
 
 function scheduleRetry() {

@@ -81,6 +81,24 @@ export function formatAgo(ms) {
   return t('time.ago', { d: formatDuration(diff) });
 }
 
+/**
+ * "5 minutes ago", "2 hours ago", "3 days ago" / "5분 전" against the hub's
+ * clock; a date beyond a month. For times that may be days old.
+ * @param {number} ms
+ */
+export function formatRelative(ms) {
+  const diff = hubNow() - ms;
+  if (diff < 60_000) return t('time.justNow');
+  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' });
+  const min = Math.floor(diff / 60_000);
+  if (min < 60) return rtf.format(-min, 'minute');
+  const hours = Math.floor(min / 60);
+  if (hours < 24) return rtf.format(-hours, 'hour');
+  const days = Math.floor(hours / 24);
+  if (days < 31) return rtf.format(-days, 'day');
+  return new Date(ms).toLocaleDateString(locale(), { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
 /** @param {string | null | undefined} iso */
 export function agoFromIso(iso) {
   const ms = parseTime(iso);

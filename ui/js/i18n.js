@@ -77,6 +77,8 @@ const en = {
   'auth.haveAccount': 'Already have an account?',
   'auth.needUsername': 'Enter a username.',
   'auth.needPassword': 'Enter a password.',
+  'auth.signedOut': 'You were signed out on this device.',
+  'auth.signedOutWhy': 'It was signed out from another device, or the account’s password was changed. Log in again to continue.',
 
   'welcome.title': 'Add your first cradle',
   'welcome.body': 'Your account has no cradle yet. It takes a minute:',
@@ -424,6 +426,51 @@ const en = {
   'settings.loggedInAs': (v) => `Logged in as ${v.name}.`,
   'settings.logout': 'Log out',
 
+  'devices.title': 'Signed-in devices',
+  'devices.intro': 'Phones and computers where this account is signed in. Sign out any you do not recognise or no longer use.',
+  'devices.loadError': 'The list of devices could not be loaded.',
+  'devices.onlyThis': 'Only this device is signed in.',
+  'devices.thisDevice': 'This device',
+  'devices.signOut': 'Sign out',
+  /** @type {Entry} */
+  'devices.signOutNamed': (v) => `Sign out ${v.name}`,
+  /** @type {Entry} */
+  'devices.signedOutOne': (v) => `${v.name} was signed out.`,
+  'devices.gone': 'That device was already signed out.',
+  'devices.signOutOthers': 'Sign out all other devices',
+  /** @type {Entry} */
+  'devices.othersConfirm': (v) =>
+    `Sign out ${plural(v.n, 'the other device', `the ${v.n} other devices`)}? ${plural(v.n, 'It needs', 'They need')} the password to sign in again. This device stays signed in.`,
+  'devices.othersYes': 'Yes, sign them out',
+  /** @type {Entry} */
+  'devices.othersDone': (v) =>
+    Number(v.n) === 0 ? 'No other device was signed in.' : `${v.n} other ${plural(v.n, 'device was', 'devices were')} signed out.`,
+  /** @type {Entry} */
+  'devices.signedIn': (v) => `Signed in ${v.when}`,
+  /** @type {Entry} */
+  'devices.lastActive': (v) => `Last active ${v.when}`,
+  /** @type {Entry} */
+  'devices.from': (v) => `IP ${v.ip}`,
+  'devices.unknown': 'Unknown device',
+  /** @type {Entry} */
+  'devices.on': (v) => `${v.browser} on ${v.os}`,
+  'devices.browser': 'Browser',
+  'devices.app': 'Cradle Hub app',
+
+  'account.pwTitle': 'Change password',
+  'account.pwIntro': 'Changing it signs out every other device; this one stays signed in.',
+  'account.current': 'Current password',
+  'account.new': 'New password',
+  'account.newHint': 'At least 4 characters.',
+  'account.repeat': 'Repeat the new password',
+  'account.show': 'Show passwords',
+  'account.pwSave': 'Change password',
+  'account.needCurrent': 'Enter your current password.',
+  'account.tooShort': 'The new password needs at least 4 characters.',
+  'account.mismatch': 'The two new passwords are not the same.',
+  'account.wrongCurrent': 'The current password is not right.',
+  'account.pwChanged': 'Password changed. Every other device was signed out; this one stays signed in.',
+
   /** @type {Entry} */
   'pw.title': (v) => `Connection password for ${v.name}`,
   'pw.switch': 'Require a password for this cradle',
@@ -515,6 +562,8 @@ const ko = {
   'auth.haveAccount': '이미 계정이 있으신가요?',
   'auth.needUsername': '사용자 이름을 입력하세요.',
   'auth.needPassword': '비밀번호를 입력하세요.',
+  'auth.signedOut': '이 기기에서 로그아웃되었습니다.',
+  'auth.signedOutWhy': '다른 기기에서 이 기기를 로그아웃했거나 계정 비밀번호가 바뀌었습니다. 계속하려면 다시 로그인하세요.',
 
   'welcome.title': '첫 요람을 추가하세요',
   'welcome.body': '아직 계정에 요람이 없습니다. 1분이면 됩니다:',
@@ -810,6 +859,43 @@ const ko = {
   'settings.account': '계정',
   'settings.loggedInAs': (v) => `${v.name}(으)로 로그인했습니다.`,
   'settings.logout': '로그아웃',
+
+  'devices.title': '로그인된 기기',
+  'devices.intro': '이 계정으로 로그인된 휴대폰과 컴퓨터입니다. 모르는 기기나 더 이상 쓰지 않는 기기는 로그아웃하세요.',
+  'devices.loadError': '기기 목록을 불러오지 못했습니다.',
+  'devices.onlyThis': '이 기기에만 로그인되어 있습니다.',
+  'devices.thisDevice': '이 기기',
+  'devices.signOut': '로그아웃',
+  'devices.signOutNamed': (v) => `${v.name} 로그아웃`,
+  'devices.signedOutOne': (v) => `${v.name}에서 로그아웃했습니다.`,
+  'devices.gone': '그 기기는 이미 로그아웃되었습니다.',
+  'devices.signOutOthers': '다른 모든 기기에서 로그아웃',
+  'devices.othersConfirm': (v) =>
+    `다른 기기 ${v.n}대에서 로그아웃할까요? 다시 로그인하려면 비밀번호가 필요합니다. 이 기기는 로그인 상태로 남습니다.`,
+  'devices.othersYes': '예, 로그아웃',
+  'devices.othersDone': (v) =>
+    Number(v.n) === 0 ? '로그인된 다른 기기가 없었습니다.' : `다른 기기 ${v.n}대에서 로그아웃했습니다.`,
+  'devices.signedIn': (v) => `로그인: ${v.when}`,
+  'devices.lastActive': (v) => `마지막 사용: ${v.when}`,
+  'devices.from': (v) => `IP ${v.ip}`,
+  'devices.unknown': '알 수 없는 기기',
+  'devices.on': (v) => `${v.os}의 ${v.browser}`,
+  'devices.browser': '브라우저',
+  'devices.app': 'Cradle Hub 앱',
+
+  'account.pwTitle': '비밀번호 변경',
+  'account.pwIntro': '비밀번호를 바꾸면 다른 모든 기기가 로그아웃되고, 이 기기는 로그인 상태로 남습니다.',
+  'account.current': '현재 비밀번호',
+  'account.new': '새 비밀번호',
+  'account.newHint': '4자 이상.',
+  'account.repeat': '새 비밀번호 다시 입력',
+  'account.show': '비밀번호 보기',
+  'account.pwSave': '비밀번호 변경',
+  'account.needCurrent': '현재 비밀번호를 입력하세요.',
+  'account.tooShort': '새 비밀번호는 4자 이상이어야 합니다.',
+  'account.mismatch': '두 새 비밀번호가 서로 다릅니다.',
+  'account.wrongCurrent': '현재 비밀번호가 맞지 않습니다.',
+  'account.pwChanged': '비밀번호를 바꿨습니다. 다른 모든 기기는 로그아웃되었고, 이 기기는 로그인 상태로 남습니다.',
 
   'pw.title': (v) => `${v.name} 연결 비밀번호`,
   'pw.switch': '이 요람에 비밀번호 요구',

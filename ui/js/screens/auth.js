@@ -9,11 +9,20 @@ import { busy, field, langSwitch, messageBox } from '../components.js';
 /**
  * @param {'login'|'signup'} mode
  * @param {() => Promise<void>} onLoggedIn
+ * @param {boolean} [signedOut] the hub ended this device's session: say so
  * @returns {import('../app.js').Screen}
  */
-export function authScreen(mode, onLoggedIn) {
+export function authScreen(mode, onLoggedIn, signedOut = false) {
   const signup = mode === 'signup';
   const msg = messageBox();
+  const notice = signedOut
+    ? h(
+        'div',
+        { class: 'signed-out', role: 'alert', 'data-notice': 'signed-out' },
+        h('p', { class: 'signed-out-title' }, t('auth.signedOut')),
+        h('p', {}, t('auth.signedOutWhy')),
+      )
+    : null;
 
   const username = h('input', {
     name: 'username',
@@ -143,6 +152,7 @@ export function authScreen(mode, onLoggedIn) {
       h('h1', {}, signup ? t('auth.signupTitle') : t('auth.loginTitle')),
       h('p', { class: 'muted' }, t('auth.tagline')),
     ),
+    notice,
     form,
     h(
       'p',

@@ -2,7 +2,8 @@
 // thermometer), motor limit and soothing, and notifications; the cradle's
 // connection password, language, this device's notifications, the hub's
 // address (and its QR code for a phone), the account's cradles (online or
-// not), and logging out.
+// not), the devices signed in to the account, changing its password, and
+// logging out.
 
 import { api, ApiError } from '../api.js';
 import { h, fill, setText } from '../dom.js';
@@ -13,6 +14,7 @@ import { busy, cradleName, cradleSwitcher, field, langSwitch, messageBox, page, 
 import { presenceOf } from '../presence.js';
 import { formatAt } from '../format.js';
 import { cradlePasswordCard } from './cradle-password.js';
+import { devicesCard, passwordCard } from './account.js';
 
 /** @typedef {import('../api.js').AlertSettings} AlertSettings */
 
@@ -384,6 +386,13 @@ export function settingsScreen(logout) {
     h('a', { href: '#/add', class: 'btn block' }, t('settings.addCradle')),
   );
 
+  // --- Signed-in devices and the account's password ---------------------------------------
+  const devices = devicesCard();
+  offs.push(devices.destroy);
+  const pwChange = passwordCard(() => {
+    devices.reload();
+  });
+
   // --- Account --------------------------------------------------------------------------
   const logoutBtn = h('button', { type: 'button', class: 'btn block', 'data-action': 'logout' }, t('settings.logout'));
   logoutBtn.addEventListener('click', () => busy(logoutBtn, logout));
@@ -404,7 +413,7 @@ export function settingsScreen(logout) {
       { class: 'settings-grid' },
       // Two columns on wide screens: the selected cradle's settings, the rest.
       h('div', { class: 'settings-col' }, form, pwCard.el),
-      h('div', { class: 'settings-col' }, langCard, notifyCard, hubCard, cradlesCard, accountCard),
+      h('div', { class: 'settings-col' }, langCard, notifyCard, hubCard, cradlesCard, devices.el, pwChange.el, accountCard),
     ),
   );
   return { el, title: t('settings.title'), destroy: () => offs.forEach((f) => f()) };
