@@ -82,12 +82,40 @@ let shotNo = 0;
 /** @type {import('playwright-core').Page} */
 let page;
 
-/** @param {string} name */
-async function shot(name, fullPage = false) {
+/** @param {string} name @param {boolean} [fullPage] @param {import('playwright-core').Page} [p] another browser's page */
+async function shot(name, fullPage = false, p = page) {
   shotNo += 1;
   const file = join(OUT, `${String(shotNo).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage });
+  await p.screenshot({ path: file, fullPage });
   return file;
+}
+
+/**
+ * Content-Security-Policy violations seen in any page of any browser (the
+ * hub's policy allows no inline script or style): each one fails the step
+ * it happened in.
+ * @type {string[]}
+ */
+const cspViolations = [];
+
+/** Reported by the page itself, with what was blocked and where (init script, before the page's own). */
+const CSP_REPORTER = () => {
+  document.addEventListener('securitypolicyviolation', (e) => {
+    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile || '?'}:${e.lineNumber}`);
+  });
+};
+
+/** Listens in every page of a browser context for CSP violations. @param {import('playwright-core').BrowserContext} ctx @param {string} label */
+async function watchCsp(ctx, label) {
+  await ctx.addInitScript(CSP_REPORTER);
+  /** @param {import('playwright-core').Page} p */
+  const watch = (p) =>
+    p.on('console', (m) => {
+      const text = m.text();
+      if (/Content Security Policy|^CSP violation/i.test(text)) cspViolations.push(`${label} ${p.url()}: ${text}`);
+    });
+  ctx.pages().forEach(watch);
+  ctx.on('page', watch);
 }
 
 /** The live MJPEG picture has a frame. */
@@ -104,10 +132,10 @@ async function waitForPicture() {
  * target (≥ 44 × 44 px; its label counts).
  * @param {string} where for the message
  */
-async function checkPhoneLayout(where) {
-  const { sw, cw } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
+async function checkPhoneLayout(where, p = page) {
+  const { sw, cw } = await p.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
   assert(sw <= 360, `${where}: scrollWidth ${sw} > 360 (clientWidth ${cw})`);
-  const small = await page.evaluate(() =>
+  const small = await p.evaluate(() =>
     [...document.querySelectorAll('a[href], button, input, select, textarea')]
       .filter((el) => el instanceof HTMLElement && el.offsetParent !== null && el.getBoundingClientRect().width > 1)
       .map((el) => {
@@ -172,6 +200,9 @@ async function badgeAndTitle() {
 async function step(name, fn) {
   const t0 = Date.now();
   await fn();
+  // Give a violation of the step's last moments the time to be reported.
+  await new Promise((r) => setTimeout(r, 50));
+  assert(cspViolations.length === 0, `no Content-Security-Policy violations:\n${cspViolations.join('\n')}`);
   passed += 1;
   console.log(`  ok  ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
@@ -182,6 +213,8 @@ const profileDir = mkdtempSync(join(tmpdir(), 'cradle-e2e-chromium-'));
 const cleanup = [];
 /** @type {import('playwright-core').BrowserContext | null} */
 let context = null;
+/** The other "browsers" (devices) of the signed-in devices step. @type {import('playwright-core').Browser | null} */
+let devicesBrowser = null;
 let hub = /** @type {Child | null} */ (null);
 let sim = /** @type {Child | null} */ (null);
 let url = '';
@@ -284,6 +317,7 @@ async function main() {
     viewport: { width: 1280, height: 860 },
     locale: 'en-US',
   });
+  await watchCsp(context, 'main');
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(10_000);
   /** @type {string[]} */
@@ -296,6 +330,22 @@ async function main() {
   });
 
   const username = `parent-${Date.now().toString(36)}`;
+
+  await step("the hub's Content-Security-Policy is in force, and a violation would be caught", async () => {
+    const res = await page.goto(url);
+    const csp = res?.headers()['content-security-policy'] ?? '';
+    assert(/script-src 'self'/.test(csp) && /style-src 'self'/.test(csp) && /frame-ancestors 'none'/.test(csp), `the page has the strict policy (${csp})`);
+    await page.waitForSelector('.screen.auth h1');
+    // An inline style attribute is refused and reported: the watch works.
+    await page.evaluate(() => document.body.append(Object.assign(document.createElement('i'), { id: 'csp-probe' })));
+    await page.evaluate(() => document.getElementById('csp-probe')?.setAttribute('style', 'color: red'));
+    // Both ways: the page's securitypolicyviolation event and Chromium's console message.
+    await until('the deliberate violation to be reported by the page', () => cspViolations.some((v) => /CSP violation: style-src/.test(v)), 5000);
+    await until("Chromium's console message about it", () => cspViolations.some((v) => /Content Security Policy/.test(v)), 5000);
+    await page.waitForTimeout(200);
+    cspViolations.length = 0;
+    pageErrors.length = 0;
+  });
 
   await step('sign up a new user (name availability shown while typing)', async () => {
     await page.goto(url);
@@ -887,7 +937,245 @@ async function main() {
     await page.waitForSelector('h1:has-text("demo-cradle-1")');
   });
 
+  await signedInDevices();
+
   assert(pageErrors.length === 0, `no script errors in the page:\n${pageErrors.join('\n')}`);
+}
+
+const ANDROID_CHROME = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36';
+const IPHONE_SAFARI = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+
+/**
+ * Signed-in devices: the same (new) account in three separate browser
+ * contexts, i.e. three devices with their own cookies. A (this computer's
+ * Chromium) lists them, signs B (an Android phone) out from the list, signs
+ * every other device out (asked first), and changes the password, which
+ * signs out C (an iPhone, in Korean) and B. The signed-out pages land on the
+ * login screen by themselves, saying why.
+ */
+async function signedInDevices() {
+  const user = `devices-${Date.now().toString(36)}`;
+  const first = 'first-pass-1';
+  const second = 'second-pass-2';
+  const reg = await fetch(`${url}/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: user, password: first }),
+  });
+  assert(reg.ok, `the devices user is created (${reg.status})`);
+  devicesBrowser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  /** @type {string[]} */
+  const errors = [];
+  /**
+   * A new device: its own context (cookies, storage) in the other browser.
+   * @param {string} label @param {{userAgent?: string, viewport?: {width: number, height: number}, lang?: 'en' | 'ko'}} o
+   */
+  const device = async (label, o) => {
+    const ctx = await /** @type {import('playwright-core').Browser} */ (devicesBrowser).newContext({
+      viewport: o.viewport ?? { width: 1280, height: 860 },
+      userAgent: o.userAgent,
+      locale: o.lang === 'ko' ? 'ko-KR' : 'en-US',
+    });
+    await watchCsp(ctx, label);
+    const p = await ctx.newPage();
+    p.setDefaultTimeout(10_000);
+    p.on('pageerror', (e) => errors.push(`${label}: ${e.message}`));
+    p.on('console', (m) => {
+      if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) errors.push(`${label}: ${m.text()}`);
+    });
+    return p;
+  };
+  /** Logs in through the login screen; the account has no cradle yet. @param {import('playwright-core').Page} p @param {string} password */
+  const logIn = async (p, password) => {
+    if (!p.url().startsWith(url)) await p.goto(`${url}/#/login`);
+    await p.waitForSelector('.screen.auth form');
+    await p.fill('input[name=username]', user);
+    await p.fill('input[name=password]', password);
+    await p.click('.screen.auth button[type=submit]');
+    await p.waitForSelector('[data-action=add-cradle]');
+    // The live stream is what tells it the session ended.
+    await p.waitForSelector('#conn[data-state=open]');
+  };
+  /** Lands on the login screen by itself, saying why, without a reload. @param {import('playwright-core').Page} p @param {string} title */
+  const signedOutHere = async (p, title) => {
+    const t0 = Date.now();
+    await p.waitForSelector(`.screen.auth [data-notice=signed-out]:has-text("${title}")`, { timeout: 10_000 });
+    const elapsed = Date.now() - t0;
+    assert(await p.evaluate(() => /** @type {any} */ (window).__notReloaded === true), 'the page was not reloaded');
+    assert(await p.evaluate(() => location.hash === '#/login'), 'on #/login');
+    assert(await p.isHidden('#nav'), 'no navigation once signed out');
+    return elapsed;
+  };
+  /** Marks the page so a reload would show. @param {import('playwright-core').Page} p */
+  const mark = (p) => p.evaluate(() => (/** @type {any} */ (window).__notReloaded = true));
+  /** Scrolls a card into view below the sticky header. @param {import('playwright-core').Page} p @param {string} selector */
+  const showCard = (p, selector) =>
+    p.$eval(selector, (el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 72));
+  /** A's list, once loaded with `n` devices. @param {import('playwright-core').Page} p @param {number} n */
+  const listed = (p, n) => p.waitForSelector(`.devices-card[data-state=ready][data-devices="${n}"]`);
+
+  const a = await device('A', {});
+  const b = await device('B', { userAgent: ANDROID_CHROME, viewport: { width: 360, height: 740 } });
+
+  await step('signed-in devices: two browsers as one user; A lists both with "This device" on its own row', async () => {
+    await logIn(a, first);
+    await logIn(b, first);
+    await a.click('[data-nav=settings]');
+    await listed(a, 2);
+    const rows = await a.$$eval('.device-list .device', (els) =>
+      els.map((el) => ({
+        current: el.getAttribute('data-current'),
+        name: el.querySelector('.device-name > span:first-child')?.textContent ?? '',
+        badge: el.querySelector('.tag.this-device')?.textContent ?? null,
+        meta: el.querySelector('.device-meta')?.textContent ?? '',
+        signOut: !!el.querySelector('[data-action=end-session]'),
+      })),
+    );
+    assert(rows.length === 2, `two rows (${JSON.stringify(rows)})`);
+    assert(rows[0].current === 'true' && rows[0].badge === 'This device' && !rows[0].signOut, `this device first, marked, no Sign out (${JSON.stringify(rows[0])})`);
+    assert(rows[0].name === 'Chrome on Linux', `this device is named from its browser (${rows[0].name})`);
+    assert(rows[1].current === 'false' && rows[1].badge === null && rows[1].signOut, `the other device can be signed out (${JSON.stringify(rows[1])})`);
+    assert(rows[1].name === 'Chrome on Android', `the phone is named from its browser (${rows[1].name})`);
+    for (const r of rows) {
+      assert(/IP 127\.0\.0\.1/.test(r.meta) && /Signed in today/.test(r.meta) && /Last active (just now|\d+ minutes? ago)/.test(r.meta), `where and when (${r.meta})`);
+    }
+    // Names of other devices, straight from the page's own module.
+    const names = await a.evaluate(async (uas) => {
+      const m = await import(`${location.origin}/js/devices.js`);
+      return uas.map((ua) => m.deviceName(ua));
+    }, [IPHONE_SAFARI, 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0', 'CradleHub/1.0', null, 'SomeRobot/2.0 (+https://example.com/a-very-long-description-of-it)']);
+    assert(
+      JSON.stringify(names) === JSON.stringify(['Safari on iPhone', 'Firefox on Linux', 'Cradle Hub app', 'Unknown device', 'SomeRobot/2.0 (+https://example.com/a-v…']),
+      `device names (${JSON.stringify(names)})`,
+    );
+    await showCard(a, '.devices-card');
+    await shot('settings-devices-two', false, a);
+  });
+
+  await step('A signs B out from the list: B lands on the login screen by itself, saying it was signed out', async () => {
+    await mark(b);
+    await a.click('.device[data-current=false] [data-action=end-session]');
+    await a.waitForSelector('.devices-card .msg.ok:has-text("Chrome on Android was signed out.")');
+    await listed(a, 1);
+    await a.waitForSelector('.devices-only:not([hidden]):has-text("Only this device is signed in.")');
+    assert(await a.isHidden('[data-action=end-others]'), 'no "sign out all other devices" without others');
+    const elapsed = await signedOutHere(b, 'You were signed out on this device');
+    console.log(`      B on the login screen ${elapsed} ms after A signed it out`);
+    await checkPhoneLayout('signed out (B)', b);
+    await shot('phone-signed-out-elsewhere', false, b);
+    await showCard(a, '.devices-card');
+    await shot('settings-devices-only-this', false, a);
+    // Still signed in on A.
+    await a.reload();
+    await listed(a, 1);
+  });
+
+  await step('"Sign out all other devices" asks first, then signs out B again', async () => {
+    await logIn(b, first);
+    assert(await b.isHidden('[data-notice=signed-out]'), 'no notice once logged in again');
+    await mark(b);
+    await a.reload();
+    await listed(a, 2);
+    await a.click('[data-action=end-others]');
+    await a.waitForSelector('.devices-confirm:not([hidden]):has-text("Sign out the other device?")');
+    await showCard(a, '.devices-card');
+    await shot('settings-devices-confirm-others', false, a);
+    await a.click('[data-action=cancel-end-others]');
+    await a.waitForSelector('.devices-confirm', { state: 'hidden' });
+    await listed(a, 2);
+    assert(!(await b.evaluate(() => location.hash === '#/login')), 'cancelling signs nobody out');
+    await a.click('[data-action=end-others]');
+    await a.click('[data-action=confirm-end-others]');
+    await a.waitForSelector('.devices-card .msg.ok:has-text("1 other device was signed out.")');
+    await listed(a, 1);
+    await signedOutHere(b, 'You were signed out on this device');
+  });
+
+  const c = await device('C', { userAgent: IPHONE_SAFARI, viewport: { width: 360, height: 740 }, lang: 'ko' });
+
+  await step('changing the password: wrong current, too short and not the same are told; done, it signs out the devices logged in earlier', async () => {
+    await logIn(b, first);
+    await logIn(c, first);
+    await mark(b);
+    await mark(c);
+    assert((await c.getAttribute('html', 'lang')) === 'ko', 'C is in Korean');
+    await a.reload();
+    await listed(a, 3);
+    // A in Korean: the list of three.
+    await a.click('button[data-lang=ko]');
+    await a.waitForSelector('.devices-card h2:has-text("로그인된 기기")');
+    await listed(a, 3);
+    await a.waitForSelector('.device[data-current=true] .tag.this-device:has-text("이 기기")');
+    await a.waitForSelector('.device .device-name:has-text("iPhone의 Safari")');
+    await a.waitForSelector('.device .device-name:has-text("Android의 Chrome")');
+    await showCard(a, '.devices-card');
+    await shot('settings-devices-three-korean', false, a);
+    // A as a phone in the dark: big targets, nothing sideways.
+    await a.setViewportSize({ width: 360, height: 740 });
+    await a.emulateMedia({ colorScheme: 'dark' });
+    await showCard(a, '.devices-card');
+    await a.waitForTimeout(300);
+    await checkPhoneLayout('devices list (A)', a);
+    await shot('phone-settings-devices-korean-dark', false, a);
+    await a.click('button[data-lang=en]');
+    await a.waitForSelector('.devices-card h2:has-text("Signed-in devices")');
+    await listed(a, 3);
+
+    const form = 'form[data-form=change-password]';
+    const error = (/** @type {string} */ name) => `${form} .field:has(input[name=${name}]) .field-error`;
+    await showCard(a, form);
+    // Checked here first.
+    await a.click(`${form} button[type=submit]`);
+    await a.waitForSelector(`${error('current_password')}:has-text("Enter your current password.")`);
+    await a.fill(`${form} input[name=current_password]`, first);
+    await a.fill(`${form} input[name=new_password]`, 'abc');
+    await a.fill(`${form} input[name=repeat_password]`, 'abc');
+    await a.click(`${form} button[type=submit]`);
+    await a.waitForSelector(`${error('new_password')}:has-text("at least 4 characters")`);
+    await a.fill(`${form} input[name=new_password]`, second);
+    await a.fill(`${form} input[name=repeat_password]`, `${second}x`);
+    await a.click(`${form} button[type=submit]`);
+    await a.waitForSelector(`${error('repeat_password')}:has-text("not the same")`);
+    await checkPhoneLayout('change password (A)', a);
+    await shot('phone-change-password-mismatch-dark', false, a);
+    // The hub's check: a wrong current password signs nobody out, not even A.
+    await a.fill(`${form} input[name=current_password]`, 'not-my-password');
+    await a.fill(`${form} input[name=repeat_password]`, second);
+    await a.click(`${form} button[type=submit]`);
+    await a.waitForSelector(`${error('current_password')}:has-text("The current password is not right.")`);
+    await a.waitForTimeout(1000);
+    assert(await a.isVisible('.devices-card'), 'A is still signed in after a wrong current password');
+    assert(await a.evaluate(() => location.hash === '#/settings'), 'A stays on settings');
+    await a.emulateMedia({ colorScheme: 'light' });
+    await a.setViewportSize({ width: 1280, height: 860 });
+    await showCard(a, form);
+    await shot('settings-change-password-wrong', false, a);
+    // Done right: every other device is signed out, A stays.
+    await a.fill(`${form} input[name=current_password]`, first);
+    await a.click(`${form} button[type=submit]`);
+    await a.waitForSelector(`${form} .msg.ok:has-text("Password changed. Every other device was signed out")`);
+    assert((await a.inputValue(`${form} input[name=new_password]`)) === '', 'the fields are emptied');
+    await listed(a, 1);
+    const elapsedC = await signedOutHere(c, '이 기기에서 로그아웃되었습니다');
+    const elapsedB = await signedOutHere(b, 'You were signed out on this device');
+    console.log(`      C and B on the login screen ${elapsedC} / ${elapsedB} ms after the password change`);
+    await showCard(a, '.devices-card');
+    await shot('settings-password-changed', false, a);
+    await checkPhoneLayout('signed out in Korean (C)', c);
+    await shot('phone-signed-out-password-changed-korean', false, c);
+    // The new password is the one that works now; A is still signed in.
+    const old = await fetch(`${url}/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: user, password: first }) });
+    assert(old.status === 401, `the old password no longer works (${old.status})`);
+    await logIn(c, second);
+    await a.reload();
+    await listed(a, 2);
+  });
+
+  assert(errors.length === 0, `no script errors in the devices' pages:\n${errors.join('\n')}`);
 }
 
 // Never leave a hub or simulator behind, even when interrupted.
@@ -924,6 +1212,11 @@ try {
   simWatch = false;
   try {
     await context?.close();
+  } catch {
+    // Already gone.
+  }
+  try {
+    await devicesBrowser?.close();
   } catch {
     // Already gone.
   }
