@@ -1,6 +1,7 @@
-//! Accounts and sessions: argon2id password hashes, server-side sessions
-//! (the cookie holds a random token, SQLite holds its SHA-256), login
+//! Accounts: argon2id password hashes behind a bounded gate, login
 //! throttling, and signed expiring media tokens for `<img>`/`<video>` URLs.
+//! Sessions (the cookie holds a random token, SQLite its SHA-256) are in
+//! [`crate::sessions`].
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -14,7 +15,7 @@ use hmac::{Hmac, Mac};
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
-use crate::store::{Store, StoreError, sessions, users};
+use crate::store::{Store, StoreError, users};
 use crate::timefmt::{Millis, now_millis};
 
 pub const SESSION_COOKIE: &str = "cradle_session";
@@ -27,25 +28,60 @@ pub enum AuthError {
     Hash(String),
     #[error("the hashing task failed")]
     Join,
-}
-
-/// A logged-in user as seen by handlers.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub user_id: i64,
-    pub username: String,
-    pub selected_cradle: Option<String>,
-    pub token_hash: [u8; 32],
-    pub expires_at: Millis,
+    #[error("too many passwords are being checked at once")]
+    Busy,
 }
 
 pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
+/// Password hashing is the one thing a stranger can make the hub do that
+/// costs real memory (argon2id with the crate's defaults: 19 MiB, 2 passes).
+/// A few run at once; a bounded line waits; beyond that the caller gets
+/// [`AuthError::Busy`] (HTTP 503) instead of the hub running out of memory.
+struct HashGate {
+    admitted: tokio::sync::Semaphore,
+    running: tokio::sync::Semaphore,
+}
+
+/// Requests that may wait for a hashing slot: a household's logins after a
+/// restart, or a test suite's, fit; a flood does not.
+const HASH_QUEUE: usize = 64;
+
+impl HashGate {
+    fn new(queue: usize, running: usize) -> HashGate {
+        HashGate {
+            admitted: tokio::sync::Semaphore::new(queue),
+            running: tokio::sync::Semaphore::new(running),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let _admitted = self.admitted.try_acquire().map_err(|_| AuthError::Busy)?;
+        let _running = self.running.acquire().await.map_err(|_| AuthError::Busy)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| AuthError::Join)
+    }
+}
+
+static HASH_GATE: std::sync::LazyLock<HashGate> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    HashGate::new(HASH_QUEUE, cores.clamp(1, 4))
+});
+
+async fn gated<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AuthError> {
+    HASH_GATE.run(work).await
+}
+
 pub async fn hash_password(password: String) -> Result<String, AuthError> {
-    tokio::task::spawn_blocking(move || {
+    gated(move || {
         let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
             .map_err(|e| AuthError::Hash(e.to_string()))?;
         Argon2::default()
@@ -53,12 +89,11 @@ pub async fn hash_password(password: String) -> Result<String, AuthError> {
             .map(|h| h.to_string())
             .map_err(|e| AuthError::Hash(e.to_string()))
     })
-    .await
-    .map_err(|_| AuthError::Join)?
+    .await?
 }
 
 pub async fn verify_password(password: String, hash: String) -> Result<bool, AuthError> {
-    tokio::task::spawn_blocking(move || {
+    gated(move || {
         let Ok(parsed) = PasswordHash::new(&hash) else {
             return false;
         };
@@ -67,7 +102,6 @@ pub async fn verify_password(password: String, hash: String) -> Result<bool, Aut
             .is_ok()
     })
     .await
-    .map_err(|_| AuthError::Join)
 }
 
 /// A stored hash to verify against when the user does not exist, so a wrong
@@ -82,122 +116,6 @@ pub async fn dummy_hash() -> String {
         .await
         .unwrap_or_default();
     DUMMY_HASH.get_or_init(|| h).clone()
-}
-
-/// Sessions: SQLite is the truth, a small cache keeps the hot path (every
-/// authenticated request) off the database.
-pub struct Sessions {
-    store: Store,
-    cache: Mutex<HashMap<[u8; 32], Session>>,
-    lifetime_ms: Millis,
-}
-
-const SESSION_CACHE_MAX: usize = 10_000;
-
-impl Sessions {
-    pub fn new(store: Store, lifetime_days: u32) -> Sessions {
-        Sessions {
-            store,
-            cache: Mutex::new(HashMap::new()),
-            lifetime_ms: Millis::from(lifetime_days) * 86_400_000,
-        }
-    }
-
-    pub fn lifetime_secs(&self) -> i64 {
-        self.lifetime_ms / 1000
-    }
-
-    /// Creates a session and returns the cookie token.
-    pub async fn create(&self, user_id: i64, username: &str) -> Result<String, AuthError> {
-        let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-        let token_hash = hash_token(&token);
-        let now = now_millis();
-        let expires_at = now + self.lifetime_ms;
-        self.store
-            .write(move |c| sessions::insert(c, &token_hash, user_id, now, expires_at))
-            .await?;
-        self.cache_put(Session {
-            user_id,
-            username: username.to_owned(),
-            selected_cradle: None,
-            token_hash,
-            expires_at,
-        });
-        Ok(token)
-    }
-
-    pub async fn lookup(&self, token: &str) -> Result<Option<Session>, AuthError> {
-        let token_hash = hash_token(token);
-        let now = now_millis();
-        if let Some(s) = self.cache.lock().get(&token_hash) {
-            return Ok((s.expires_at > now).then(|| s.clone()));
-        }
-        let row = self
-            .store
-            .read(move |c| sessions::lookup(c, &token_hash, now))
-            .await?;
-        Ok(row.map(|r| {
-            let session = Session {
-                user_id: r.user_id,
-                username: r.username,
-                selected_cradle: r.selected_cradle,
-                token_hash,
-                expires_at: r.expires_at,
-            };
-            self.cache_put(session.clone());
-            session
-        }))
-    }
-
-    pub async fn delete(&self, token_hash: [u8; 32]) -> Result<(), AuthError> {
-        self.cache.lock().remove(&token_hash);
-        self.store
-            .write(move |c| sessions::delete(c, &token_hash))
-            .await?;
-        Ok(())
-    }
-
-    pub async fn select_cradle(
-        &self,
-        token_hash: [u8; 32],
-        uuid: Option<String>,
-    ) -> Result<(), AuthError> {
-        let stored = uuid.clone();
-        self.store
-            .write(move |c| sessions::select_cradle(c, &token_hash, stored.as_deref()))
-            .await?;
-        if let Some(s) = self.cache.lock().get_mut(&token_hash) {
-            s.selected_cradle = uuid;
-        }
-        Ok(())
-    }
-
-    /// A deleted cradle is no longer anyone's selection.
-    pub fn forget_cradle(&self, uuid: &str) {
-        for s in self.cache.lock().values_mut() {
-            if s.selected_cradle.as_deref() == Some(uuid) {
-                s.selected_cradle = None;
-            }
-        }
-    }
-
-    fn cache_put(&self, session: Session) {
-        let mut cache = self.cache.lock();
-        if cache.len() >= SESSION_CACHE_MAX {
-            // Cheap bound: start over; entries reload from SQLite on demand.
-            cache.clear();
-        }
-        cache.insert(session.token_hash, session);
-    }
-
-    pub async fn delete_expired(&self) -> Result<usize, AuthError> {
-        let now = now_millis();
-        self.cache.lock().retain(|_, s| s.expires_at > now);
-        Ok(self
-            .store
-            .write(move |c| sessions::delete_expired(c, now))
-            .await?)
-    }
 }
 
 /// Failed-login throttling per username and per client address: after
@@ -234,7 +152,7 @@ impl Default for LoginThrottle {
 
 impl LoginThrottle {
     fn keys(username: &str, addr: Option<IpAddr>) -> impl Iterator<Item = ThrottleKey> {
-        std::iter::once(ThrottleKey::User(username.to_lowercase()))
+        std::iter::once(ThrottleKey::User(Self::user_key(username)))
             .chain(addr.map(ThrottleKey::Addr))
     }
 
@@ -249,6 +167,15 @@ impl LoginThrottle {
     /// Seconds to wait before another attempt is allowed, if any.
     pub fn retry_after(&self, username: &str, addr: Option<IpAddr>, now: Millis) -> Option<u64> {
         let entries = self.entries.lock();
+        Self::retry_after_in(&entries, username, addr, now)
+    }
+
+    fn retry_after_in(
+        entries: &HashMap<ThrottleKey, Failures>,
+        username: &str,
+        addr: Option<IpAddr>,
+        now: Millis,
+    ) -> Option<u64> {
         Self::keys(username, addr)
             .filter_map(|k| entries.get(&k).copied())
             .filter(|f| now - f.last < THROTTLE_WINDOW_MS)
@@ -258,8 +185,29 @@ impl LoginThrottle {
             .map(|ms| (ms as u64).div_ceil(1000))
     }
 
-    pub fn failed(&self, username: &str, addr: Option<IpAddr>, now: Millis) {
+    /// Counts an attempt as failed before the password is checked, so that
+    /// parallel guesses cannot all slip in while the first hashes run; a
+    /// success takes it back ([`LoginThrottle::succeeded`]). `Err` holds the
+    /// seconds to wait when the attempt is not allowed at all.
+    pub fn attempt(&self, username: &str, addr: Option<IpAddr>, now: Millis) -> Result<(), u64> {
         let mut entries = self.entries.lock();
+        if let Some(secs) = Self::retry_after_in(&entries, username, addr, now) {
+            return Err(secs);
+        }
+        Self::count_failure(&mut entries, username, addr, now);
+        Ok(())
+    }
+
+    pub fn failed(&self, username: &str, addr: Option<IpAddr>, now: Millis) {
+        Self::count_failure(&mut self.entries.lock(), username, addr, now);
+    }
+
+    fn count_failure(
+        entries: &mut HashMap<ThrottleKey, Failures>,
+        username: &str,
+        addr: Option<IpAddr>,
+        now: Millis,
+    ) {
         if entries.len() >= THROTTLE_MAX_KEYS {
             entries.retain(|_, f| now - f.last < THROTTLE_WINDOW_MS);
         }
@@ -276,10 +224,24 @@ impl LoginThrottle {
         }
     }
 
-    pub fn succeeded(&self, username: &str) {
-        self.entries
-            .lock()
-            .remove(&ThrottleKey::User(username.to_lowercase()));
+    /// The right password: the name starts afresh, and the address gets
+    /// back the attempt [`LoginThrottle::attempt`] counted.
+    pub fn succeeded(&self, username: &str, addr: Option<IpAddr>) {
+        let mut entries = self.entries.lock();
+        entries.remove(&ThrottleKey::User(Self::user_key(username)));
+        if let Some(f) = addr.and_then(|a| entries.get_mut(&ThrottleKey::Addr(a))) {
+            f.count = f.count.saturating_sub(1);
+        }
+    }
+
+    /// Names longer than any valid one are cut, so a key never holds more
+    /// than a valid name's worth of text.
+    fn user_key(username: &str) -> String {
+        username
+            .chars()
+            .take(MAX_USERNAME_CHARS)
+            .collect::<String>()
+            .to_lowercase()
     }
 }
 
@@ -316,6 +278,17 @@ impl RateLimiter {
         RateLimiter::new(30, 2_000)
     }
 
+    /// `/register`: a family creates a few accounts; a script creating
+    /// thousands (each a password hash and a row) is slowed to one every 10 s.
+    pub fn signup() -> RateLimiter {
+        RateLimiter::new(20, 10_000)
+    }
+
+    /// `/check_username`: the sign-up form asks as the name is typed.
+    pub fn username_lookup() -> RateLimiter {
+        RateLimiter::new(30, 1_000)
+    }
+
     /// Takes one call from `addr`'s bucket, or says how many seconds until
     /// the next one is allowed.
     pub fn check(&self, addr: IpAddr, now: Millis) -> Result<(), u64> {
@@ -342,14 +315,23 @@ impl RateLimiter {
     }
 }
 
-/// Signs `<uuid>.<user>.<expiry>` so a media URL works without a cookie for
-/// a short time and only for that cradle's owner.
+/// Signs `<uuid>.<user>.<session>.<expiry>` so a media URL works without a
+/// cookie for a short time, only for that cradle's owner, and only while
+/// the session it was issued to lasts (checked by the caller).
 #[derive(Clone)]
 pub struct MediaSigner {
     key: Arc<Vec<u8>>,
 }
 
 pub const MEDIA_TOKEN_TTL_MS: Millis = 60 * 60 * 1000;
+
+/// What a valid media token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaGrant {
+    pub user_id: i64,
+    /// The public id of the session that asked for it.
+    pub session: String,
+}
 
 impl MediaSigner {
     pub fn new(key: &[u8]) -> MediaSigner {
@@ -359,32 +341,51 @@ impl MediaSigner {
     }
 
     /// HMAC accepts keys of any length, so this is `None` only in theory.
-    fn mac(&self, scope: &str, user_id: i64, expires: Millis) -> Option<Hmac<Sha256>> {
+    fn mac(&self, scope: &str, grant: &MediaGrant, expires: Millis) -> Option<Hmac<Sha256>> {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).ok()?;
-        mac.update(format!("media\0{scope}\0{user_id}\0{expires}").as_bytes());
+        mac.update(
+            format!(
+                "media\0{scope}\0{}\0{}\0{expires}",
+                grant.user_id, grant.session
+            )
+            .as_bytes(),
+        );
         Some(mac)
     }
 
-    /// A token for media of `scope` (a cradle uuid) for `user_id`.
-    pub fn issue(&self, scope: &str, user_id: i64, expires: Millis) -> String {
+    /// A token for media of `scope` (a cradle uuid).
+    pub fn issue(&self, scope: &str, grant: &MediaGrant, expires: Millis) -> String {
         let sig = self
-            .mac(scope, user_id, expires)
+            .mac(scope, grant, expires)
             .map(|m| m.finalize().into_bytes().to_vec())
             .unwrap_or_default();
-        format!("{user_id}.{expires}.{}", URL_SAFE_NO_PAD.encode(sig))
+        format!(
+            "{}.{}.{expires}.{}",
+            grant.user_id,
+            grant.session,
+            URL_SAFE_NO_PAD.encode(sig)
+        )
     }
 
-    /// The user the token was issued to, if it is valid for `scope` now.
-    pub fn verify(&self, token: &str, scope: &str, now: Millis) -> Option<i64> {
-        let mut parts = token.splitn(3, '.');
+    /// What the token grants, if it is valid for `scope` now.
+    pub fn verify(&self, token: &str, scope: &str, now: Millis) -> Option<MediaGrant> {
+        let mut parts = token.splitn(4, '.');
         let user_id: i64 = parts.next()?.parse().ok()?;
+        let session = parts.next()?;
+        if session.is_empty() || !session.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
         let expires: Millis = parts.next()?.parse().ok()?;
         let sig = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
         if expires <= now {
             return None;
         }
-        self.mac(scope, user_id, expires)?.verify_slice(&sig).ok()?;
-        Some(user_id)
+        let grant = MediaGrant {
+            user_id,
+            session: session.to_owned(),
+        };
+        self.mac(scope, &grant, expires)?.verify_slice(&sig).ok()?;
+        Some(grant)
     }
 }
 
@@ -420,10 +421,14 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(bytes)
 }
 
+pub const MAX_USERNAME_CHARS: usize = 64;
+
 /// Username rules: 1–64 characters, no surrounding whitespace, no control characters.
 pub fn valid_username(name: &str) -> bool {
     let len = name.chars().count();
-    (1..=64).contains(&len) && name.trim() == name && !name.chars().any(char::is_control)
+    (1..=MAX_USERNAME_CHARS).contains(&len)
+        && name.trim() == name
+        && !name.chars().any(char::is_control)
 }
 
 pub const MIN_PASSWORD_CHARS: usize = 4;
@@ -444,11 +449,19 @@ mod tests {
     #[test]
     fn media_tokens_are_scoped_and_expire() {
         let signer = MediaSigner::new(b"key");
-        let t = signer.issue("cradle-a", 7, 10_000);
-        assert_eq!(signer.verify(&t, "cradle-a", 9_999), Some(7));
+        let grant = MediaGrant {
+            user_id: 7,
+            session: "abc123".into(),
+        };
+        let t = signer.issue("cradle-a", &grant, 10_000);
+        assert_eq!(signer.verify(&t, "cradle-a", 9_999), Some(grant.clone()));
         assert_eq!(signer.verify(&t, "cradle-a", 10_000), None);
         assert_eq!(signer.verify(&t, "cradle-b", 0), None);
         assert_eq!(signer.verify(&t.replace("7.", "8."), "cradle-a", 0), None);
+        assert_eq!(
+            signer.verify(&t.replace("abc123", "abc124"), "cradle-a", 0),
+            None
+        );
         assert_eq!(MediaSigner::new(b"other").verify(&t, "cradle-a", 0), None);
         assert_eq!(signer.verify("garbage", "cradle-a", 0), None);
     }
@@ -486,8 +499,62 @@ mod tests {
         assert!(t.retry_after("bob", Some(ip), 5).is_some());
         assert_eq!(t.retry_after("bob", None, 5), None);
         assert_eq!(t.retry_after("ann", Some(ip), 5 + THROTTLE_WINDOW_MS), None);
-        t.succeeded("ann");
+        t.succeeded("ann", None);
         assert_eq!(t.retry_after("ann", None, 5), None);
+    }
+
+    #[test]
+    fn attempts_count_before_the_password_is_checked() {
+        let t = LoginThrottle::default();
+        let ip: IpAddr = "10.0.0.9".parse().unwrap();
+        // Ten guesses sent at once: only the first five are let through.
+        let allowed = (0..10)
+            .filter(|_| t.attempt("ann", Some(ip), 0).is_ok())
+            .count();
+        assert_eq!(allowed, 5);
+        // A household logging in many times from one address is not locked out.
+        let home: IpAddr = "10.0.0.2".parse().unwrap();
+        for i in 0..20 {
+            assert_eq!(t.attempt("dad", Some(home), i), Ok(()), "login {i}");
+            t.succeeded("dad", Some(home));
+        }
+    }
+
+    #[test]
+    fn throttle_keys_hold_at_most_a_valid_name() {
+        let t = LoginThrottle::default();
+        let long = "x".repeat(100_000);
+        t.failed(&long, None, 0);
+        let entries = t.entries.lock();
+        let ThrottleKey::User(key) = entries.keys().next().unwrap() else {
+            panic!("a user key")
+        };
+        assert_eq!(key.chars().count(), MAX_USERNAME_CHARS);
+    }
+
+    #[tokio::test]
+    async fn hashing_beyond_the_queue_is_refused_not_queued() {
+        let gate = Arc::new(HashGate::new(2, 1));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let running = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.run(move || wait.recv().is_ok()).await }
+        });
+        while gate.running.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let queued = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.run(|| true).await }
+        });
+        while gate.admitted.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let refused = gate.run(|| true).await;
+        assert!(matches!(refused, Err(AuthError::Busy)), "{refused:?}");
+        release.send(()).unwrap();
+        assert!(running.await.unwrap().unwrap());
+        assert!(queued.await.unwrap().unwrap(), "a queued hash still runs");
     }
 
     #[test]

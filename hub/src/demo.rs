@@ -29,10 +29,16 @@ pub async fn setup(hub: &RunningHub) -> anyhow::Result<(String, Simulator)> {
     let existing = store.read(|c| users::by_name(c, DEMO_USER)).await?;
     let user_id = match existing {
         Some(u) => {
-            let hash = auth::hash_password(password.clone()).await?;
-            store
-                .write(move |c| users::set_password(c, u.id, &hash))
-                .await?;
+            let unchanged =
+                auth::verify_password(password.clone(), u.password_hash.clone()).await?;
+            if !unchanged {
+                let hash = auth::hash_password(password.clone()).await?;
+                store
+                    .write(move |c| users::set_password(c, u.id, &hash))
+                    .await?;
+                // Whoever signed in with the old password is signed out.
+                hub.state.sessions.end_all_but(u.id, None).await?;
+            }
             u.id
         }
         None => auth::create_user(store, DEMO_USER, &password).await?,

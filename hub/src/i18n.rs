@@ -115,6 +115,17 @@ pub enum Msg {
     RangeTooLarge(usize),
     TooManyRegistrations,
     DiskFull,
+    EmptyBody,
+    UnsupportedContentType,
+    CrossSiteRequest,
+    TooManySignups,
+    TooManyLookups,
+    HashingBusy,
+    SessionNotFound,
+    SessionEnded,
+    OtherSessionsEnded(usize),
+    PasswordChanged,
+    WrongPassword,
 }
 
 impl Msg {
@@ -245,6 +256,50 @@ impl Msg {
             (DiskFull, Lang::Ko) => {
                 "허브의 디스크가 가득 찼습니다. 변경 내용을 저장하지 못했습니다."
             }
+            (EmptyBody, Lang::En) => "The request needs a JSON object body; it was empty.",
+            (EmptyBody, Lang::Ko) => "요청 본문에 JSON 객체가 필요한데 비어 있습니다.",
+            (UnsupportedContentType, Lang::En) => {
+                "Send this request as JSON (Content-Type: application/json)."
+            }
+            (UnsupportedContentType, Lang::Ko) => {
+                "이 요청은 JSON으로 보내야 합니다 (Content-Type: application/json)."
+            }
+            (CrossSiteRequest, Lang::En) => {
+                "This request came from another website and was refused. Open the hub's own page instead."
+            }
+            (CrossSiteRequest, Lang::Ko) => {
+                "다른 웹사이트에서 온 요청이라 거부했습니다. 허브의 페이지에서 직접 하세요."
+            }
+            (TooManySignups, Lang::En) => {
+                "Too many accounts created from this address. Please wait and try again."
+            }
+            (TooManySignups, Lang::Ko) => {
+                "이 주소에서 만든 계정이 너무 많습니다. 잠시 후 다시 시도하세요."
+            }
+            (TooManyLookups, Lang::En) => "Too many requests. Please wait and try again.",
+            (TooManyLookups, Lang::Ko) => "요청이 너무 많습니다. 잠시 후 다시 시도하세요.",
+            (HashingBusy, Lang::En) => {
+                "The hub is checking many passwords right now. Please try again in a moment."
+            }
+            (HashingBusy, Lang::Ko) => {
+                "허브가 지금 많은 비밀번호를 확인하고 있습니다. 잠시 후 다시 시도하세요."
+            }
+            (SessionNotFound, Lang::En) => "That sign-in no longer exists.",
+            (SessionNotFound, Lang::Ko) => "해당 로그인 기록이 더 이상 없습니다.",
+            (SessionEnded, Lang::En) => "That device has been signed out.",
+            (SessionEnded, Lang::Ko) => "해당 기기를 로그아웃했습니다.",
+            (OtherSessionsEnded(n), Lang::En) => {
+                return format!("Signed out of {n} other device(s).");
+            }
+            (OtherSessionsEnded(n), Lang::Ko) => {
+                return format!("다른 기기 {n}대에서 로그아웃했습니다.");
+            }
+            (PasswordChanged, Lang::En) => {
+                "Password changed. Your other devices have been signed out."
+            }
+            (PasswordChanged, Lang::Ko) => "비밀번호를 바꿨습니다. 다른 기기는 로그아웃되었습니다.",
+            (WrongPassword, Lang::En) => "The current password is not correct.",
+            (WrongPassword, Lang::Ko) => "현재 비밀번호가 올바르지 않습니다.",
         };
         s.to_owned()
     }

@@ -16,6 +16,7 @@ pub mod mqtt;
 pub mod qr;
 pub mod readings;
 pub mod retention;
+pub mod sessions;
 pub mod store;
 pub mod tasks;
 pub mod timefmt;
@@ -30,12 +31,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::AppState;
-use crate::auth::{LoginThrottle, MediaSigner, RateLimiter, Sessions};
+use crate::auth::{LoginThrottle, MediaSigner, RateLimiter};
 use crate::config::{MqttMode, Settings};
 use crate::i18n::DefaultLang;
 use crate::ingest::Ingest;
 use crate::live::Live;
 use crate::mqtt::MqttLink;
+use crate::sessions::{Lifetimes, Sessions};
 use crate::store::{Store, agents};
 use crate::tasks::Tasks;
 
@@ -238,7 +240,10 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         source,
     })?;
     let state = AppState {
-        sessions: Arc::new(Sessions::new(store.clone(), settings.session_days)),
+        sessions: Arc::new(Sessions::new(
+            store.clone(),
+            Lifetimes::from_days(settings.session_days, settings.session_max_days),
+        )),
         store,
         live,
         throttle: Arc::new(LoginThrottle::default()),
@@ -261,6 +266,8 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         tasks: tasks.clone(),
         maintenance,
         register_limiter: Arc::new(RateLimiter::register_agent()),
+        signup_limiter: Arc::new(RateLimiter::signup()),
+        lookup_limiter: Arc::new(RateLimiter::username_lookup()),
         tls: None,
     };
 

@@ -1,4 +1,5 @@
-//! `/register`, `/check_username`, `/login`, `/logout`.
+//! `/register`, `/check_username`, `/login`, `/logout`, and changing one's
+//! password.
 
 use std::net::SocketAddr;
 
@@ -15,13 +16,24 @@ use crate::store::users;
 use crate::timefmt::now_millis;
 
 use super::extract::session_token;
-use super::{ApiError, AppState, JsonObject};
+use super::{ApiError, AppState, CurrentUser, JsonObject};
+
+fn too_many(msg: Msg, secs: u64) -> ApiError {
+    let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg);
+    e.retry_after = Some(secs);
+    e
+}
 
 pub async fn register(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     lang: Lang,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
+    state
+        .signup_limiter
+        .check(peer.ip(), now_millis())
+        .map_err(|secs| too_many(Msg::TooManySignups, secs))?;
     let username = body.str("username")?.to_owned();
     let password = body.str("password")?.to_owned();
     if !auth::valid_username(&username) {
@@ -49,8 +61,13 @@ pub async fn register(
 
 pub async fn check_username(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(username): Path<String>,
 ) -> Result<Response, ApiError> {
+    state
+        .lookup_limiter
+        .check(peer.ip(), now_millis())
+        .map_err(|secs| too_many(Msg::TooManyLookups, secs))?;
     let exists = state
         .store
         .read(move |c| users::exists(c, &username))
@@ -58,21 +75,24 @@ pub async fn check_username(
     Ok(Json(json!({"exists": exists})).into_response())
 }
 
-pub async fn login(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    lang: Lang,
-    body: JsonObject,
-) -> Result<Response, ApiError> {
-    let username = body.str("username")?.to_owned();
-    let password = body.str("password")?.to_owned();
-    let addr = Some(peer.ip());
-    if let Some(secs) = state.throttle.retry_after(&username, addr, now_millis()) {
-        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, Msg::TooManyAttempts);
-        e.retry_after = Some(secs);
-        return Err(e);
+/// Checks a password against the named user's, throttled per name and
+/// address. A name that does not exist costs as long as a wrong password.
+async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: String,
+    addr: Option<std::net::IpAddr>,
+) -> Result<Option<users::User>, ApiError> {
+    let now = now_millis();
+    state
+        .throttle
+        .attempt(username, addr, now)
+        .map_err(|secs| too_many(Msg::TooManyAttempts, secs))?;
+    // No valid name is this long: no lookup, no hash, already counted.
+    if !auth::valid_username(username) {
+        return Ok(None);
     }
-    let lookup_name = username.clone();
+    let lookup_name = username.to_owned();
     let user = state
         .store
         .read(move |c| users::by_name(c, &lookup_name))
@@ -82,25 +102,55 @@ pub async fn login(
         None => auth::dummy_hash().await,
     };
     let verified = auth::verify_password(password, hash).await?;
-    let Some(user) = user.filter(|_| verified) else {
-        state.throttle.failed(&username, addr, now_millis());
-        tracing::info!(username, peer = %peer.ip(), "login failed");
+    let user = user.filter(|_| verified);
+    if user.is_some() {
+        state.throttle.succeeded(username, addr);
+    }
+    Ok(user)
+}
+
+fn session_cookie(token: &str, max_age_secs: i64) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}"
+    ))
+    .map_err(|e| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal).with_detail(e.to_string())
+    })
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    lang: Lang,
+    parts: Parts,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let username = body.str("username")?.to_owned();
+    let password = body.str("password")?.to_owned();
+    let Some(user) = check_password(&state, &username, password, Some(peer.ip())).await? else {
+        tracing::info!(username = %username.chars().take(64).collect::<String>(), peer = %peer.ip(), "login failed");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             Msg::WrongCredentials,
         ));
     };
-    state.throttle.succeeded(&username);
-    let token = state.sessions.create(user.id, &user.username).await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        state.sessions.lifetime_secs()
-    );
+    // A session id a page had before logging in is never the one after it
+    // (session fixation): the old one ends here.
+    if let Some(old) = session_token(&parts) {
+        state.sessions.end(auth::hash_token(old)).await?;
+    }
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let token = state
+        .sessions
+        .create(user.id, &user.username, user_agent, Some(peer.ip()))
+        .await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&cookie)
-            .map_err(|e| ApiError::from(auth::AuthError::Hash(e.to_string())))?,
+        session_cookie(&token, state.sessions.cookie_max_age_secs())?,
     );
     Ok((
         headers,
@@ -113,6 +163,37 @@ pub async fn login(
         .into_response())
 }
 
+/// `POST /api/account/password {current_password, new_password}`: every
+/// other session of the user ends; this one stays signed in.
+pub async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    CurrentUser(session): CurrentUser,
+    lang: Lang,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let current = body.str("current_password")?.to_owned();
+    let new = body.str("new_password")?.to_owned();
+    if new.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ApiError::bad_request(Msg::PasswordTooShort));
+    }
+    let checked = check_password(&state, &session.username, current, Some(peer.ip())).await?;
+    let Some(user) = checked.filter(|u| u.id == session.user_id) else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, Msg::WrongPassword));
+    };
+    let hash = auth::hash_password(new).await?;
+    state
+        .store
+        .write(move |c| users::set_password(c, user.id, &hash))
+        .await?;
+    let ended = state
+        .sessions
+        .end_all_but(user.id, Some(session.token_hash))
+        .await?;
+    tracing::info!(username = %user.username, other_sessions_ended = ended, "password changed");
+    Ok(Json(json!({"success": true, "message": Msg::PasswordChanged.text(lang)})).into_response())
+}
+
 /// Always succeeds: logging out twice, or without a session, is not an error.
 pub async fn logout(
     State(state): State<AppState>,
@@ -120,7 +201,7 @@ pub async fn logout(
     parts: Parts,
 ) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&parts) {
-        state.sessions.delete(auth::hash_token(token)).await?;
+        state.sessions.end(auth::hash_token(token)).await?;
     }
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     let mut headers = HeaderMap::new();

@@ -151,7 +151,7 @@ pub async fn frame(
         .read(move |c| frames::jpeg(c, id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    auth.require_owner(&state, &uuid)?;
+    auth.require_owner(&state, &uuid).await?;
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
     // Recorded frames never change.
@@ -187,7 +187,7 @@ pub async fn clip(
         .read(move |c| alert_rows::by_id(c, id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    auth.require_owner(&state, &alert.agent_uuid)?;
+    auth.require_owner(&state, &alert.agent_uuid).await?;
     let count = state
         .store
         .read(move |c| frames::for_alert(c, id))

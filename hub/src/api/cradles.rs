@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::auth::MEDIA_TOKEN_TTL_MS;
+use crate::auth::{MEDIA_TOKEN_TTL_MS, MediaGrant};
 use crate::i18n::{Lang, Msg};
 use crate::mqtt::parse::MAX_UUID_LEN;
 use crate::store::agents::{self, Agent, Claim};
@@ -63,12 +63,11 @@ pub async fn register_agent(
     if !valid_uuid(&uuid) {
         return Err(ApiError::bad_request(Msg::InvalidField("uuid")));
     }
-    let ip = body
-        .opt_str("ip")?
-        .unwrap_or("")
-        .chars()
-        .take(64)
-        .collect::<String>();
+    let ip = body.str("ip")?;
+    if ip.len() > 64 || ip.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(Msg::InvalidField("ip")));
+    }
+    let ip = ip.to_owned();
     let now = now_millis();
     let registered = state
         .store
@@ -240,8 +239,10 @@ pub async fn media_token(
     owned: OwnedCradle,
 ) -> Result<Response, ApiError> {
     let expires = now_millis() + MEDIA_TOKEN_TTL_MS;
-    let token = state
-        .signer
-        .issue(&owned.cradle.uuid, owned.user.user_id, expires);
+    let grant = MediaGrant {
+        user_id: owned.user.user_id,
+        session: owned.user.public_id.clone(),
+    };
+    let token = state.signer.issue(&owned.cradle.uuid, &grant, expires);
     Ok(Json(json!({"token": token, "expires_at": format_millis(expires)})).into_response())
 }

@@ -69,6 +69,12 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> ApiError {
         match e {
             AuthError::Store(s) => s.into(),
+            AuthError::Busy => {
+                let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::HashingBusy)
+                    .with_detail("password hashing queue full");
+                err.retry_after = Some(1);
+                err
+            }
             other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal)
                 .with_detail(other.to_string()),
         }

@@ -42,11 +42,12 @@ pub async fn events(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let lang = query.lang.unwrap_or(header_lang);
     let (tx, rx) = mpsc::channel::<Event>(64);
-    // Ends when the client goes or the hub shuts down (the stream then ends cleanly).
-    let stop = state.tasks.token().clone();
+    // Ends when the client goes, the session ends or the hub shuts down
+    // (the stream then ends cleanly).
+    let end = super::stream_lifetime(&state, user.public_id.clone());
     tokio::spawn(async move {
         tokio::select! {
-            _ = stop.cancelled() => {}
+            _ = end => {}
             _ = run(state, user.user_id, lang, tx) => {}
         }
     });

@@ -1,30 +1,52 @@
 //! Extractors: the JSON body as clients really send it, the logged-in user,
 //! and "the logged-in user owns this cradle" for every per-cradle route.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde_json::{Map, Value};
 
-use crate::auth::{SESSION_COOKIE, Session};
+use crate::auth::SESSION_COOKIE;
 use crate::i18n::Msg;
 use crate::live::CradleLive;
+use crate::sessions::Session;
 use crate::timefmt::now_millis;
 
 use super::{ApiError, AppState};
 
-/// A JSON object body. The content type is not checked (the mobile app
-/// sends `application/json` everywhere, some tools send nothing) and an
-/// empty body counts as `{}`, so a missing field gets a message naming it.
+/// A JSON object body. A missing Content-Type is accepted (the firmware's
+/// and some tools' clients send none); any other type than JSON is 415, so
+/// an HTML form or a `text/plain` beacon from another site never reaches a
+/// handler. An empty, truncated or non-object body is 400.
 pub struct JsonObject(pub Map<String, Value>);
+
+/// `application/json`, or a `+json` type, with any parameters.
+fn is_json_content_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence
+            .rsplit_once('+')
+            .is_some_and(|(_, suffix)| suffix.eq_ignore_ascii_case("json"))
+}
 
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(value) = req.headers().get(header::CONTENT_TYPE) {
+            let value = value.to_str().unwrap_or("");
+            if !is_json_content_type(value) {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    Msg::UnsupportedContentType,
+                )
+                .with_detail(format!("content-type {value:?}")));
+            }
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             ApiError::new(
                 e.status(),
@@ -37,7 +59,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             .with_detail(e.body_text())
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(JsonObject(Map::new()));
+            return Err(ApiError::bad_request(Msg::EmptyBody));
         }
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(JsonObject(map)),
@@ -98,9 +120,13 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Ok(CurrentUser(s));
         }
         let token = session_token(parts).ok_or_else(ApiError::unauthorized)?;
+        let from = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip());
         let session = state
             .sessions
-            .lookup(token)
+            .lookup(token, from)
             .await?
             .ok_or_else(ApiError::unauthorized)?;
         parts.extensions.insert(CurrentUser(session.clone()));
@@ -147,9 +173,10 @@ impl FromRequestParts<AppState> for OwnedCradle {
 
 /// Cookie session or `?token=` (from `/api/media_token/<uuid>`), checked
 /// against a cradle once it is known (from the path, or from the recorded
-/// frame or alert a handler looked up).
+/// frame or alert a handler looked up). Either way the media is served only
+/// while the session behind it lasts.
 pub struct MediaAuth {
-    user_id: Option<i64>,
+    session: Option<Session>,
     token: Option<String>,
 }
 
@@ -169,31 +196,51 @@ impl FromRequestParts<AppState> for MediaAuth {
             .await
             .ok()
             .and_then(|Query(q)| q.token);
-        let user_id = match CurrentUser::from_request_parts(parts, state).await {
-            Ok(CurrentUser(s)) => Some(s.user_id),
+        let session = match CurrentUser::from_request_parts(parts, state).await {
+            Ok(CurrentUser(s)) => Some(s),
             Err(_) if token.is_some() => None,
             Err(e) => return Err(e),
         };
-        Ok(MediaAuth { user_id, token })
+        Ok(MediaAuth { session, token })
     }
+}
+
+/// A cradle's media, granted to a live session.
+pub struct MediaAccess {
+    pub cradle: Arc<CradleLive>,
+    /// The public id of the session the access hangs on.
+    pub session: String,
 }
 
 impl MediaAuth {
     /// The cradle if the session's user, or the token's, owns it: 401 for a
-    /// bad token, 404 for someone else's cradle.
-    pub fn require_owner(&self, state: &AppState, uuid: &str) -> Result<Arc<CradleLive>, ApiError> {
-        let user_id = match (self.user_id, &self.token) {
-            (Some(id), _) => id,
-            (None, Some(token)) => state
-                .signer
-                .verify(token, uuid, now_millis())
-                .ok_or_else(ApiError::unauthorized)?,
+    /// bad token or one whose session has ended, 404 for someone else's cradle.
+    pub async fn require_owner(
+        &self,
+        state: &AppState,
+        uuid: &str,
+    ) -> Result<MediaAccess, ApiError> {
+        let (user_id, session) = match (&self.session, &self.token) {
+            (Some(s), _) => (s.user_id, s.public_id.clone()),
+            (None, Some(token)) => {
+                let grant = state
+                    .signer
+                    .verify(token, uuid, now_millis())
+                    .ok_or_else(ApiError::unauthorized)?;
+                if !state.sessions.is_live(&grant.session).await? {
+                    return Err(
+                        ApiError::unauthorized().with_detail("media token of an ended session")
+                    );
+                }
+                (grant.user_id, grant.session)
+            }
             (None, None) => return Err(ApiError::unauthorized()),
         };
-        state
+        let cradle = state
             .live
             .owned(uuid, user_id)
-            .ok_or_else(ApiError::cradle_not_found)
+            .ok_or_else(ApiError::cradle_not_found)?;
+        Ok(MediaAccess { cradle, session })
     }
 }
 
@@ -201,6 +248,8 @@ impl MediaAuth {
 /// `<img>` and `<video>` elements that cannot send the cookie.
 pub struct MediaCradle {
     pub cradle: Arc<CradleLive>,
+    /// The public id of the session the access hangs on.
+    pub session: String,
 }
 
 impl FromRequestParts<AppState> for MediaCradle {
@@ -212,8 +261,32 @@ impl FromRequestParts<AppState> for MediaCradle {
     ) -> Result<Self, Self::Rejection> {
         let uuid = path_uuid(parts, state).await?;
         let auth = MediaAuth::from_request_parts(parts, state).await?;
-        Ok(MediaCradle {
-            cradle: auth.require_owner(state, &uuid)?,
-        })
+        let MediaAccess { cradle, session } = auth.require_owner(state, &uuid).await?;
+        Ok(MediaCradle { cradle, session })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json_content_type;
+
+    #[test]
+    fn json_content_types() {
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json_content_type(ok), "{ok}");
+        }
+        for refused in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "",
+            "application/jsonp",
+        ] {
+            assert!(!is_json_content_type(refused), "{refused}");
+        }
     }
 }

@@ -9,12 +9,14 @@ mod cradles;
 mod error;
 mod events;
 mod extract;
+mod guard;
 mod health;
 mod media;
 mod monitoring;
 mod mqtt_password;
 mod openapi;
 mod qr;
+mod sessions;
 mod settings;
 mod stream;
 mod tls_pages;
@@ -24,7 +26,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 pub use error::ApiError;
 pub use extract::{CurrentUser, JsonObject, MediaAuth, MediaCradle, OwnedCradle};
@@ -32,12 +34,13 @@ pub use media::ClipCache;
 pub use monitoring::HISTORY_LIMIT;
 
 use crate::alerts::Alerts;
-use crate::auth::{LoginThrottle, MediaSigner, RateLimiter, Sessions};
+use crate::auth::{LoginThrottle, MediaSigner, RateLimiter};
 use crate::i18n::DefaultLang;
 use crate::ingest::Ingest;
 use crate::live::Live;
 use crate::mqtt::MqttLink;
 use crate::retention::Maintenance;
+use crate::sessions::Sessions;
 use crate::store::Store;
 use crate::tasks::Tasks;
 
@@ -69,6 +72,11 @@ pub struct AppState {
     pub maintenance: Arc<Maintenance>,
     /// `/register_agent` calls per source address.
     pub register_limiter: Arc<RateLimiter>,
+    /// `/register` calls per source address.
+    pub signup_limiter: Arc<RateLimiter>,
+    /// `/check_username` calls per source address: it tells whether a name
+    /// exists, which a login's constant-time answer otherwise hides.
+    pub lookup_limiter: Arc<RateLimiter>,
     /// The local CA when the hub serves HTTPS with its own certificate.
     pub tls: Option<Arc<crate::tls::TlsInfo>>,
 }
@@ -76,6 +84,23 @@ pub struct AppState {
 impl FromRef<AppState> for DefaultLang {
     fn from_ref(state: &AppState) -> DefaultLang {
         state.default_lang
+    }
+}
+
+/// How long a live stream (MJPEG, SSE) may run: until the hub shuts down or
+/// the session it was opened with ends, so a logout or "sign out other
+/// devices" also cuts the live view on that device.
+pub(crate) fn stream_lifetime(
+    state: &AppState,
+    session_public_id: String,
+) -> impl std::future::Future<Output = ()> + Send + use<> {
+    let stop = state.tasks.token().clone();
+    let sessions = state.sessions.clone();
+    async move {
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = sessions.ended(session_public_id) => {}
+        }
     }
 }
 
@@ -90,6 +115,10 @@ pub fn router(state: AppState) -> Router {
         .route("/check_username/{username}", get(accounts::check_username))
         .route("/login", post(accounts::login))
         .route("/logout", get(accounts::logout).post(accounts::logout))
+        .route("/api/account/password", post(accounts::change_password))
+        .route("/api/sessions", get(sessions::list))
+        .route("/api/sessions/revoke_others", post(sessions::end_others))
+        .route("/api/sessions/{id}", delete(sessions::end_one))
         // Cradles
         .route("/register_agent", post(cradles::register_agent))
         .route("/register_cradle", post(cradles::register_cradle))
@@ -137,10 +166,12 @@ pub fn router(state: AppState) -> Router {
         .route("/ca.crt", get(tls_pages::ca_cert))
         .route("/ca", get(tls_pages::install_page))
         .fallback(ui::fallback)
+        .layer(axum::middleware::from_fn(guard::same_origin_only))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             error::localize,
         ))
+        .layer(axum::middleware::from_fn(guard::security_headers))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

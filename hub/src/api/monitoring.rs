@@ -14,7 +14,6 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::{Instant, interval_at};
-use tokio_util::sync::CancellationToken;
 
 use crate::i18n::Msg;
 use crate::live::{CradleStatus, Link};
@@ -233,22 +232,24 @@ pub struct HistoryRow<'a> {
 const UNKNOWN: &str = "Unknown";
 
 pub async fn crying_sse(State(state): State<AppState>, owned: OwnedCradle) -> impl IntoResponse {
-    status_sse(state.tasks.token().clone(), owned, |s| {
+    let end = super::stream_lifetime(&state, owned.user.public_id.clone());
+    status_sse(end, owned, |s| {
         s.crying.map_or(UNKNOWN, |c| c.as_str()).to_owned()
     })
 }
 
 pub async fn direction_sse(State(state): State<AppState>, owned: OwnedCradle) -> impl IntoResponse {
-    status_sse(state.tasks.token().clone(), owned, |s| {
+    let end = super::stream_lifetime(&state, owned.user.public_id.clone());
+    status_sse(end, owned, |s| {
         s.direction.as_ref().map_or(UNKNOWN, |d| d.raw()).to_owned()
     })
 }
 
 /// Sends the projected value at once, again whenever it changes, and
 /// repeats it about once a second (the contract's rhythm) in between.
-/// Ends when the hub shuts down.
+/// Ends with `end` (shutdown or the session's end).
 fn status_sse(
-    stop: CancellationToken,
+    end: impl std::future::Future<Output = ()> + Send + 'static,
     owned: OwnedCradle,
     project: fn(&CradleStatus) -> String,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
@@ -275,6 +276,6 @@ fn status_sse(
             }
         },
     )
-    .take_until(stop.cancelled_owned());
+    .take_until(end);
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

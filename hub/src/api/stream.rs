@@ -24,8 +24,10 @@ fn part_header(frame: &LiveFrame) -> Bytes {
     ))
 }
 
-/// Ends (a clean end of the chunked body) when the hub shuts down.
+/// Ends (a clean end of the chunked body) when the hub shuts down or the
+/// viewer's session ends.
 pub async fn mjpeg(State(state): State<AppState>, media: MediaCradle) -> Response {
+    let end = super::stream_lifetime(&state, media.session.clone());
     let rx = media.cradle.subscribe_frames();
     let parts = futures_util::stream::unfold((rx, 0u64), |(mut rx, last_seq)| async move {
         loop {
@@ -50,9 +52,7 @@ pub async fn mjpeg(State(state): State<AppState>, media: MediaCradle) -> Respons
     let opening = futures_util::stream::once(async {
         Ok::<_, Infallible>(Bytes::from_static(b"--frame\r\n"))
     });
-    let parts = opening
-        .chain(parts)
-        .take_until(state.tasks.token().clone().cancelled_owned());
+    let parts = opening.chain(parts).take_until(end);
 
     let mut res = Body::from_stream(parts).into_response();
     let headers = res.headers_mut();

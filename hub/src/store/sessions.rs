@@ -1,29 +1,75 @@
 //! Queries on `sessions`. Only the SHA-256 of a session token is stored.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::timefmt::Millis;
 
+/// A session as stored. `expires_at` is the nearer of the idle deadline and
+/// `ends_at`.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
+    pub token_hash: [u8; 32],
+    pub public_id: String,
     pub user_id: i64,
     pub username: String,
     pub selected_cradle: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: Millis,
+    pub last_seen_at: Millis,
     pub expires_at: Millis,
+    pub ends_at: Millis,
 }
 
-pub fn insert(
-    c: &Connection,
-    token_hash: &[u8],
-    user_id: i64,
-    now: Millis,
-    expires_at: Millis,
-) -> rusqlite::Result<()> {
+pub struct NewSession<'a> {
+    pub token_hash: &'a [u8; 32],
+    pub public_id: &'a str,
+    pub user_id: i64,
+    pub user_agent: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub now: Millis,
+    pub expires_at: Millis,
+    pub ends_at: Millis,
+}
+
+pub fn insert(c: &Connection, s: &NewSession) -> rusqlite::Result<()> {
     c.execute(
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![token_hash, user_id, now, expires_at],
+        "INSERT INTO sessions (token_hash, public_id, user_id, user_agent, ip, created_at,
+                               last_seen_at, expires_at, ends_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
+        params![
+            &s.token_hash[..],
+            s.public_id,
+            s.user_id,
+            s.user_agent,
+            s.ip,
+            s.now,
+            s.expires_at,
+            s.ends_at
+        ],
     )?;
     Ok(())
+}
+
+const COLUMNS: &str = "s.token_hash, s.public_id, s.user_id, u.username, s.selected_cradle,
+     s.user_agent, s.ip, s.created_at, COALESCE(s.last_seen_at, s.created_at), s.expires_at,
+     COALESCE(s.ends_at, s.expires_at)";
+
+fn row(r: &Row) -> rusqlite::Result<SessionRow> {
+    let hash: Vec<u8> = r.get(0)?;
+    Ok(SessionRow {
+        token_hash: hash.try_into().unwrap_or([0; 32]),
+        public_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+        user_id: r.get(2)?,
+        username: r.get(3)?,
+        selected_cradle: r.get(4)?,
+        user_agent: r.get(5)?,
+        ip: r.get(6)?,
+        created_at: r.get(7)?,
+        last_seen_at: r.get(8)?,
+        expires_at: r.get(9)?,
+        ends_at: r.get(10)?,
+    })
 }
 
 pub fn lookup(
@@ -31,25 +77,92 @@ pub fn lookup(
     token_hash: &[u8],
     now: Millis,
 ) -> rusqlite::Result<Option<SessionRow>> {
-    c.prepare_cached(
-        "SELECT s.user_id, u.username, s.selected_cradle, s.expires_at
-         FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = ?1 AND s.expires_at > ?2",
-    )?
-    .query_row(params![token_hash, now], |r| {
-        Ok(SessionRow {
-            user_id: r.get(0)?,
-            username: r.get(1)?,
-            selected_cradle: r.get(2)?,
-            expires_at: r.get(3)?,
-        })
-    })
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+    ))?
+    .query_row(params![token_hash, now], row)
     .optional()
+}
+
+pub fn lookup_public(
+    c: &Connection,
+    public_id: &str,
+    now: Millis,
+) -> rusqlite::Result<Option<SessionRow>> {
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.public_id = ?1 AND s.expires_at > ?2"
+    ))?
+    .query_row(params![public_id, now], row)
+    .optional()
+}
+
+/// A user's live sessions, most recently used first.
+pub fn of_user(c: &Connection, user_id: i64, now: Millis) -> rusqlite::Result<Vec<SessionRow>> {
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.user_id = ?1 AND s.expires_at > ?2
+         ORDER BY COALESCE(s.last_seen_at, s.created_at) DESC"
+    ))?
+    .query_map(params![user_id, now], row)?
+    .collect()
+}
+
+/// Records use of a session (written at most every few minutes per session).
+pub fn touch(
+    c: &Connection,
+    token_hash: &[u8],
+    last_seen_at: Millis,
+    ip: Option<&str>,
+    expires_at: Millis,
+) -> rusqlite::Result<()> {
+    c.execute(
+        "UPDATE sessions SET last_seen_at = ?2, ip = COALESCE(?3, ip), expires_at = ?4
+         WHERE token_hash = ?1",
+        params![token_hash, last_seen_at, ip, expires_at],
+    )?;
+    Ok(())
 }
 
 pub fn delete(c: &Connection, token_hash: &[u8]) -> rusqlite::Result<()> {
     c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
     Ok(())
+}
+
+/// Deletes the user's session named `public_id`; its token hash if it was there.
+pub fn delete_public(
+    c: &Connection,
+    user_id: i64,
+    public_id: &str,
+) -> rusqlite::Result<Option<[u8; 32]>> {
+    let hash: Option<Vec<u8>> = c
+        .query_row(
+            "DELETE FROM sessions WHERE user_id = ?1 AND public_id = ?2 RETURNING token_hash",
+            params![user_id, public_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(hash.and_then(|h| h.try_into().ok()))
+}
+
+/// Deletes all of a user's sessions but `keep`; the token hashes deleted.
+pub fn delete_user_sessions(
+    c: &Connection,
+    user_id: i64,
+    keep: Option<&[u8; 32]>,
+) -> rusqlite::Result<Vec<[u8; 32]>> {
+    let keep: &[u8] = keep.map_or(&[], |k| &k[..]);
+    let mut stmt = c.prepare_cached(
+        "DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2 RETURNING token_hash",
+    )?;
+    let hashes = stmt
+        .query_map(params![user_id, keep], |r| r.get::<_, Vec<u8>>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(hashes
+        .into_iter()
+        .filter_map(|h| h.try_into().ok())
+        .collect())
 }
 
 pub fn select_cradle(

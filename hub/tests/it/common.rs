@@ -386,4 +386,10 @@ impl Events {
     pub async fn next(&mut self, name: &str, within: Duration) -> Value {
         self.next_matching(name, within, |_| true).await
     }
+
+    /// Resolves when the hub ends the stream.
+    pub async fn closed(&mut self) {
+        use futures_util::StreamExt;
+        while let Some(Ok(_)) = self.body.next().await {}
+    }
 }
