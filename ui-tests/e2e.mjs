@@ -1030,7 +1030,7 @@ async function signedInDevices() {
   const mark = (p) => p.evaluate(() => (/** @type {any} */ (window).__notReloaded = true));
   /** Scrolls a card into view below the sticky header. @param {import('playwright-core').Page} p @param {string} selector */
   const showCard = (p, selector) =>
-    p.$eval(selector, (el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 72));
+    p.$eval(selector, (el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 124));
   /** A's list, once loaded with `n` devices. @param {import('playwright-core').Page} p @param {number} n */
   const listed = (p, n) => p.waitForSelector(`.devices-card[data-state=ready][data-devices="${n}"]`);
 

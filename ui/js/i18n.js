@@ -441,7 +441,7 @@ const en = {
   /** @type {Entry} */
   'devices.othersConfirm': (v) =>
     `Sign out ${plural(v.n, 'the other device', `the ${v.n} other devices`)}? ${plural(v.n, 'It needs', 'They need')} the password to sign in again. This device stays signed in.`,
-  'devices.othersYes': 'Yes, sign them out',
+  'devices.othersYes': 'Yes, sign out',
   /** @type {Entry} */
   'devices.othersDone': (v) =>
     Number(v.n) === 0 ? 'No other device was signed in.' : `${v.n} other ${plural(v.n, 'device was', 'devices were')} signed out.`,
