@@ -68,6 +68,41 @@ pub struct ServeArgs {
     /// Most disk space alert recordings may use, in MB; the oldest go first. [default: 2048]
     #[arg(long, env = "CRADLE_HUB_MAX_RECORDINGS_MB")]
     pub max_recordings_mb: Option<u64>,
+
+    /// HTTPS on the HTTP port: off, self-signed (the hub's own local CA, kept in the data folder) or files (--tls-cert and --tls-key). [default: off]
+    #[arg(long, env = "CRADLE_HUB_TLS", value_enum)]
+    pub tls: Option<TlsMode>,
+
+    /// PEM certificate chain for --tls files; reloaded when the file changes.
+    #[arg(long, env = "CRADLE_HUB_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls files; reloaded when the file changes.
+    #[arg(long, env = "CRADLE_HUB_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// How the HTTP port does HTTPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// Plain HTTP only.
+    #[default]
+    Off,
+    /// A server certificate from the hub's own local CA.
+    SelfSigned,
+    /// A certificate and key from files (e.g. from another CA).
+    Files,
+}
+
+impl TlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Off => "off",
+            TlsMode::SelfSigned => "self-signed",
+            TlsMode::Files => "files",
+        }
+    }
 }
 
 /// The TOML file: every key optional.
@@ -87,6 +122,9 @@ struct FileConfig {
     retention_days: Option<u32>,
     max_recordings_mb: Option<u64>,
     ui_dir: Option<PathBuf>,
+    tls: Option<TlsMode>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// Where the hub's MQTT client connects.
@@ -115,6 +153,10 @@ pub struct Settings {
     pub retention_days: u32,
     pub max_recording_bytes: i64,
     pub ui_dir: Option<PathBuf>,
+    pub tls: TlsMode,
+    /// Certificate chain and key for [`TlsMode::Files`]; both set in that mode.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +175,8 @@ pub enum ConfigError {
     MqttUrl(String),
     #[error("invalid MQTT_BROKER_PORT {0:?}")]
     MqttPort(String),
+    #[error("--tls files needs both --tls-cert and --tls-key")]
+    TlsFiles,
 }
 
 pub const DEFAULT_MAX_MQTT_PAYLOAD: usize = 512 * 1024;
@@ -155,6 +199,9 @@ impl Settings {
             retention_days: 30,
             max_recording_bytes: 2048 * 1024 * 1024,
             ui_dir: None,
+            tls: TlsMode::Off,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 
@@ -194,6 +241,12 @@ impl Settings {
         };
 
         let session_days = args.session_days.or(file.session_days).unwrap_or(30).max(1);
+        let tls = args.tls.or(file.tls).unwrap_or_default();
+        let tls_cert = args.tls_cert.clone().or(file.tls_cert);
+        let tls_key = args.tls_key.clone().or(file.tls_key);
+        if tls == TlsMode::Files && (tls_cert.is_none() || tls_key.is_none()) {
+            return Err(ConfigError::TlsFiles);
+        }
         Ok(Settings {
             http_addr: args
                 .http_addr
@@ -237,6 +290,9 @@ impl Settings {
                 .saturating_mul(1024 * 1024)
                 .min(i64::MAX as u64) as i64,
             ui_dir: args.ui_dir.clone().or(file.ui_dir),
+            tls,
+            tls_cert,
+            tls_key,
         })
     }
 }
@@ -294,6 +350,29 @@ mod tests {
         assert!(matches!(
             Settings::resolve(&args),
             Err(ConfigError::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn tls_defaults_off_and_files_needs_both_paths() {
+        let settings = Settings::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(settings.tls, TlsMode::Off);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hub.toml");
+        std::fs::write(&file, "tls = \"self-signed\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        assert_eq!(Settings::resolve(&args).unwrap().tls, TlsMode::SelfSigned);
+        let args = ServeArgs {
+            tls: Some(TlsMode::Files),
+            tls_cert: Some("cert.pem".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Settings::resolve(&args),
+            Err(ConfigError::TlsFiles)
         ));
     }
 
