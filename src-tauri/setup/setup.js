@@ -1,0 +1,65 @@
+// The app's own start page: shown while the hub starts, and when it cannot
+// be used (a remote hub that does not answer, a port already taken).
+const ko = (navigator.language || '').toLowerCase().startsWith('ko');
+const T = ko ? {
+  starting: '허브를 시작하는 중…', connecting: '허브에 연결하는 중…', ready: '허브를 여는 중…',
+  home: '이 컴퓨터에서 허브 실행', remote: '네트워크의 다른 허브 사용', scan: 'QR 사진…', apply: '연결',
+  restarting: '앱을 다시 시작합니다…', env: 'CRADLE_APP_REMOTE 환경 변수가 설정되어 있어 저장된 선택은 다음 실행부터 적용됩니다.',
+} : {
+  starting: 'Starting the hub…', connecting: 'Connecting to the hub…', ready: 'Opening the hub…',
+  home: 'Run the hub on this computer', remote: 'Use a hub elsewhere on the network', scan: 'QR photo…', apply: 'Connect',
+  restarting: 'Restarting the app…', env: 'CRADLE_APP_REMOTE is set: the saved choice applies once it is unset.',
+};
+for (const el of document.querySelectorAll('[data-t]')) el.textContent = T[el.dataset.t];
+const invoke = (cmd, args) => window.__TAURI_INTERNALS__.invoke(cmd, args);
+const $ = (id) => document.getElementById(id);
+let formFilled = false;
+let fromEnv = false;
+
+async function poll() {
+  let info;
+  try { info = await invoke('get_mode'); } catch (e) { $('error').textContent = String(e); return; }
+  $('title').textContent = info.title;
+  fromEnv = info.from_env;
+  const s = info.status;
+  if (s.state === 'failed') {
+    $('status').textContent = '';
+    $('error').textContent = s.error;
+    if (!formFilled) {
+      formFilled = true;
+      document.querySelector(`input[value=${info.mode}]`).checked = true;
+      $('url').value = info.remote_url || info.saved_remote_url || '';
+      if (info.from_env) $('note').textContent = T.env;
+      $('choose').classList.add('shown');
+    }
+  } else {
+    $('error').textContent = '';
+    $('status').textContent = s.state === 'ready' ? T.ready : info.mode === 'remote' ? T.connecting : T.starting;
+  }
+}
+
+$('choose').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const mode = document.querySelector('input[name=mode]:checked').value;
+  $('error').textContent = '';
+  try {
+    const r = await invoke('set_mode', { mode, url: mode === 'remote' ? $('url').value : null });
+    $('status').textContent = r.restarting ? T.restarting : '';
+    if (!r.restarting && fromEnv) $('note').textContent = T.env;
+  } catch (e) {
+    $('error').textContent = String(e);
+  }
+});
+$('scan').addEventListener('click', () => $('qr').click());
+$('qr').addEventListener('change', async () => {
+  const file = $('qr').files[0];
+  if (!file) return;
+  try {
+    $('url').value = await invoke('decode_qr', new Uint8Array(await file.arrayBuffer()));
+    document.querySelector('input[value=remote]').checked = true;
+  } catch (e) {
+    $('error').textContent = String(e);
+  }
+});
+poll();
+setInterval(poll, 700);
