@@ -134,9 +134,60 @@ fn open_label(lang: Lang) -> &'static str {
     }
 }
 
+/// At most this many notifications wait for a click at once. Each one
+/// waiting holds a thread and a D-Bus connection until the parent clicks or
+/// dismisses it, which may be hours away: past the cap the oldest is closed
+/// (the window's alert list still has it) so a night of alerts cannot pile
+/// up threads.
+pub const MAX_WAITING: usize = 8;
+
+/// The notifications waiting for a click, oldest first, each with what
+/// stops its wait.
+pub struct Waiting<T> {
+    cap: usize,
+    next_key: u64,
+    entries: std::collections::VecDeque<(u64, T)>,
+}
+
+impl<T> Waiting<T> {
+    pub const fn new(cap: usize) -> Waiting<T> {
+        Waiting {
+            cap,
+            next_key: 0,
+            entries: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Registers one more waiter; returns its key, and the oldest waiters
+    /// it pushed over the cap (to be stopped by the caller).
+    pub fn admit(&mut self, stop: T) -> (u64, Vec<T>) {
+        let key = self.next_key;
+        self.next_key += 1;
+        self.entries.push_back((key, stop));
+        let over = self.entries.len().saturating_sub(self.cap.max(1));
+        let evicted = self.entries.drain(..over).map(|(_, stop)| stop).collect();
+        (key, evicted)
+    }
+
+    /// The waiter ended by itself (clicked, dismissed, or stopped).
+    pub fn finished(&mut self, key: u64) {
+        self.entries.retain(|(k, _)| *k != key);
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+static WAITING: parking_lot::Mutex<Waiting<tokio::sync::oneshot::Sender<()>>> =
+    parking_lot::Mutex::new(Waiting::new(MAX_WAITING));
+
 /// Shows the notification on a thread of its own (the D-Bus calls block, and
-/// on Linux the thread then waits for a click). `hub_base` is the URL the
-/// window opens the alert under (`<hub_base>/#/alerts/<id>`).
+/// on Linux the thread then waits for a click, see [`MAX_WAITING`]).
+/// `hub_base` is the URL the window opens the alert under
+/// (`<hub_base>/#/alerts/<id>`).
 pub fn show(app: &AppHandle, note: AlertNote, lang: Lang, hub_base: String) {
     let app = app.clone();
     let spawned = std::thread::Builder::new()
@@ -149,7 +200,8 @@ pub fn show(app: &AppHandle, note: AlertNote, lang: Lang, hub_base: String) {
 
 #[cfg(all(unix, not(target_os = "macos")))]
 fn show_blocking(app: &AppHandle, note: &AlertNote, lang: Lang, hub_base: &str) {
-    use notify_rust::{Notification, Timeout, Urgency};
+    use futures_util::future::{Either, select};
+    use notify_rust::{Notification, NotificationResponse, Timeout, Urgency};
     let shown = Notification::new()
         .appname("Cradle Hub")
         .summary(&note.summary)
@@ -165,19 +217,39 @@ fn show_blocking(app: &AppHandle, note: &AlertNote, lang: Lang, hub_base: &str) 
         .timeout(Timeout::Never)
         .action("default", open_label(lang))
         .show();
-    match shown {
-        Ok(handle) => {
-            tracing::info!(alert = note.id, summary = %note.summary, "notification shown");
-            let id = note.id;
-            handle.wait_for_action(|action| {
-                if action == "default" {
-                    crate::window::open_alert(app, hub_base, id);
-                }
-            });
-        }
+    let handle = match shown {
+        Ok(handle) => handle,
         Err(e) => {
-            tracing::warn!(alert = note.id, error = %e, "notification: not shown (no notification service?)")
+            tracing::warn!(alert = note.id, error = %e, "notification: not shown (no notification service?)");
+            return;
         }
+    };
+    tracing::info!(alert = note.id, summary = %note.summary, "notification shown");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (key, evicted) = WAITING.lock().admit(stop_tx);
+    for stop in evicted {
+        // Its thread may be ending by itself just now: nothing to stop then.
+        let _ = stop.send(());
+    }
+    let id = note.id;
+    let stopped = tauri::async_runtime::block_on(async {
+        let clicked = handle.wait_for_action_async(|response| {
+            if matches!(response, NotificationResponse::Default) {
+                crate::window::open_alert(app, hub_base, id);
+            }
+        });
+        matches!(
+            select(std::pin::pin!(clicked), stop_rx).await,
+            Either::Right((Ok(()), _))
+        )
+    });
+    WAITING.lock().finished(key);
+    if stopped {
+        tracing::info!(
+            alert = id,
+            "notification closed: {MAX_WAITING} newer ones are waiting"
+        );
+        handle.close();
     }
 }
 
@@ -226,6 +298,45 @@ pub fn show_notice(summary: String, body: String, critical: bool) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn waiting_notifications_are_bounded_oldest_out() {
+        let mut waiting = Waiting::new(3);
+        let keys: Vec<u64> = (0..3)
+            .map(|n| {
+                let (key, evicted) = waiting.admit(n);
+                assert!(evicted.is_empty());
+                key
+            })
+            .collect();
+        assert_eq!(waiting.len(), 3);
+        // Over the cap: the oldest is handed back to be stopped.
+        let (_, evicted) = waiting.admit(3);
+        assert_eq!(evicted, vec![0]);
+        assert_eq!(waiting.len(), 3);
+        for n in 4..100 {
+            let (_, evicted) = waiting.admit(n);
+            assert_eq!(evicted, vec![n - 3]);
+            assert!(waiting.len() <= 3);
+        }
+        // A waiter that ends by itself frees its place; ending twice, or
+        // after being pushed out, changes nothing.
+        waiting.finished(keys[0]);
+        assert_eq!(waiting.len(), 3);
+        let (last, _) = waiting.admit(100);
+        waiting.finished(last);
+        waiting.finished(last);
+        assert_eq!(waiting.len(), 2);
+        assert!(waiting.admit(101).1.is_empty());
+    }
+
+    #[test]
+    fn a_zero_cap_still_keeps_the_newest() {
+        let mut waiting = Waiting::new(0);
+        assert!(waiting.admit('a').1.is_empty());
+        assert_eq!(waiting.admit('b').1, vec!['a']);
+        assert_eq!(waiting.len(), 1);
+    }
 
     fn row() -> AlertRow {
         AlertRow {
