@@ -84,7 +84,11 @@ pub async fn run(app: AppHandle) {
     if demo {
         match cradle_hub::demo::setup(&hub).await {
             Ok((password, sim)) => {
-                tracing::info!(user = cradle_hub::demo::DEMO_USER, %password, "demo: log in with these");
+                let folder = app
+                    .path()
+                    .app_data_dir()
+                    .unwrap_or_else(|_| shared.hub_data_dir.clone());
+                announce_demo(&folder, &password);
                 shared.keep_alive(sim);
             }
             Err(e) => tracing::warn!(error = %e, "demo: cannot set up"),
@@ -94,6 +98,46 @@ pub async fn run(app: AppHandle) {
     shared.keep_alive(hub);
     window::hub_ready(&app, &shared, &url);
     notify_alerts(&app, &shared, events, &url).await;
+}
+
+const DEMO_PASSWORD_FILE: &str = "demo-password.txt";
+
+/// Tells where the demo account's password is, never the password itself:
+/// logs end up in bug reports and journals, and on a LAN address the demo's
+/// password is what guards the cradles' cameras.
+fn announce_demo(folder: &Path, password: &str) {
+    match write_private(&folder.join(DEMO_PASSWORD_FILE), password) {
+        Ok(file) => tracing::info!(
+            user = cradle_hub::demo::DEMO_USER,
+            password_file = %file.display(),
+            "demo: an account is ready; its password is in this file (readable by you only)"
+        ),
+        Err(e) => tracing::warn!(
+            user = cradle_hub::demo::DEMO_USER,
+            error = %e,
+            "demo: an account is ready, but its password cannot be saved for you to read; restart the demo to get a new one"
+        ),
+    }
+}
+
+/// Writes `secret` to `path`, readable and writable by the user only
+/// (created so from the start, never briefly open to others).
+fn write_private(path: &Path, secret: &str) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp)?;
+    file.write_all(format!("{secret}\n").as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(path.to_owned())
 }
 
 /// Every alert of this hub (whoever owns the cradle: it is the family's computer).
@@ -142,6 +186,74 @@ mod tests {
         assert_eq!(settings.data_dir, Path::new("/app/data"));
         // LAN: cradles must reach the MQTT endpoint, other screens the API.
         assert!(settings.http_addr.ip().is_unspecified());
+    }
+
+    /// Collects what a test's log lines say.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<parking_lot::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged_by(f: impl FnOnce()) -> String {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        String::from_utf8_lossy(&captured.0.lock()).into_owned()
+    }
+
+    #[test]
+    fn the_demo_password_goes_to_a_private_file_not_the_log() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let folder = dir.path().join("app-data");
+        let log = logged_by(|| announce_demo(&folder, "Zq7-not-in-logs"));
+        assert!(!log.contains("Zq7-not-in-logs"), "{log}");
+        let file = folder.join(DEMO_PASSWORD_FILE);
+        assert!(log.contains(&file.display().to_string()), "{log}");
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("password file"),
+            "Zq7-not-in-logs\n"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file)
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // A new demo run replaces the old password.
+        let log = logged_by(|| announce_demo(&folder, "second"));
+        assert!(
+            !log.contains("second\n") && !log.contains("=second"),
+            "{log}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("password file"),
+            "second\n"
+        );
+    }
+
+    #[test]
+    fn an_unwritable_folder_still_keeps_the_password_out_of_the_log() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let blocker = dir.path().join("a-file");
+        std::fs::write(&blocker, "").expect("write");
+        let log = logged_by(|| announce_demo(&blocker.join("sub"), "Zq7-not-in-logs"));
+        assert!(!log.contains("Zq7-not-in-logs"), "{log}");
+        assert!(log.contains("cannot be saved"), "{log}");
     }
 
     #[test]
