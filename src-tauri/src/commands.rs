@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tauri::{AppHandle, State};
+use tokio::sync::Semaphore;
 
 use crate::mode::{self, ModeKind};
 use crate::state::{Shared, Status};
@@ -112,14 +113,79 @@ pub fn set_language(shared: State<'_, Arc<Shared>>, lang: String) -> Result<(), 
 
 /// A photo of the hub's QR code (raw image bytes) → the hub's address.
 #[tauri::command]
-pub async fn decode_qr(request: tauri::ipc::Request<'_>) -> Result<String, String> {
+pub async fn decode_qr(
+    shared: State<'_, Arc<Shared>>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<String, String> {
     let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
         return Err("send the image's bytes (an ArrayBuffer or Uint8Array)".to_owned());
     };
     let bytes = bytes.clone();
-    let text = tauri::async_runtime::spawn_blocking(move || cradle_hub::qr::decode(&bytes))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let text = decode_if_free(&shared.qr_decoders, move || {
+        cradle_hub::qr::decode(&bytes).map_err(|e| e.to_string())
+    })
+    .await?;
     mode::normalize_hub_url(&text)
+}
+
+pub const QR_BUSY: &str = "busy: another QR photo is still being read; try again in a moment";
+
+/// Runs `decode` on a blocking thread if one of `decoders` is free, else
+/// answers [`QR_BUSY`] at once: waiting would let a page pile up images in
+/// memory and work for the cores. The permit goes with the thread, so work
+/// still running after the page gave up keeps counting.
+async fn decode_if_free<F>(decoders: &Arc<Semaphore>, decode: F) -> Result<String, String>
+where
+    F: FnOnce() -> Result<String, String> + Send + 'static,
+{
+    let permit = decoders
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| QR_BUSY.to_owned())?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let _permit = permit;
+        decode()
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn qr_decoding_refuses_when_all_decoders_are_busy() {
+        tauri::async_runtime::block_on(async {
+            let decoders = Arc::new(Semaphore::new(1));
+            let (release, wait) = mpsc::channel::<()>();
+            let (started_tx, started) = mpsc::channel::<()>();
+            let first = tauri::async_runtime::spawn({
+                let decoders = decoders.clone();
+                async move {
+                    decode_if_free(&decoders, move || {
+                        let _ = started_tx.send(());
+                        let _ = wait.recv();
+                        Ok("http://hub".to_owned())
+                    })
+                    .await
+                }
+            });
+            started.recv().expect("the first decode started");
+            assert_eq!(
+                decode_if_free(&decoders, || Ok("never".to_owned())).await,
+                Err(QR_BUSY.to_owned())
+            );
+            release.send(()).expect("release the first decode");
+            assert_eq!(
+                first.await.expect("first task"),
+                Ok("http://hub".to_owned())
+            );
+            assert_eq!(
+                decode_if_free(&decoders, || Ok("again".to_owned())).await,
+                Ok("again".to_owned())
+            );
+        });
+    }
 }

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
-use tauri::webview::PageLoadEvent;
+use tauri::webview::{NewWindowResponse, PageLoadEvent};
 use tauri::{Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 
 use crate::mode::Mode;
@@ -48,6 +48,12 @@ pub fn run() {
     STARTED.get_or_init(Instant::now);
     init_tracing();
     let built = tauri::Builder::default()
+        // First, so that a second launch hands over before anything starts
+        // (a second hub would only fail on its taken ports).
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            tracing::info!("launched again: bringing the window forward");
+            window::show_main(app);
+        }))
         .invoke_handler(tauri::generate_handler![
             commands::get_mode,
             commands::set_mode,
@@ -109,11 +115,28 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     app.manage(shared.clone());
 
     let first_hub_page = AtomicBool::new(false);
+    let navigation_guard = shared.clone();
     WebviewWindowBuilder::new(app, window::MAIN, WebviewUrl::App("index.html".into()))
         .title(mode.window_title())
         .inner_size(1100.0, 760.0)
         .min_inner_size(360.0, 480.0)
         .initialization_script(window::LANG_SCRIPT)
+        .on_navigation(move |url| {
+            let allowed = window::navigation_allowed(url, navigation_guard.hub_url());
+            if !allowed {
+                // No browser hand-off: the app has no opener, and the hub's
+                // UI links nowhere else.
+                tracing::warn!(
+                    to = %window::origin_for_log(url),
+                    "navigation refused: neither the hub nor the app's own pages"
+                );
+            }
+            allowed
+        })
+        .on_new_window(|url, _features| {
+            tracing::warn!(to = %window::origin_for_log(&url), "new window refused");
+            NewWindowResponse::Deny
+        })
         .on_page_load(move |_webview, payload| {
             let url = payload.url();
             if payload.event() == PageLoadEvent::Finished

@@ -16,6 +16,9 @@ pub fn relaunch(app: &AppHandle) {
             return;
         }
     };
+    // The new process must not find this one still holding the app's
+    // single-instance name, or it would hand over to it and exit.
+    tauri_plugin_single_instance::destroy(app);
     let spawned = std::process::Command::new(exe)
         .args(std::env::args_os().skip(1))
         .env(WAIT_ENV, std::process::id().to_string())

@@ -3,11 +3,12 @@
 
 use std::any::Any;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use cradle_hub::i18n::Lang;
 use parking_lot::Mutex;
 use serde::Serialize;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::mode::{self, Mode, Saved};
 
@@ -37,7 +38,17 @@ pub struct Shared {
     keep: Mutex<Vec<Box<dyn Any + Send>>>,
     /// The in-process hub's store, flushed before the app exits.
     hub_store: Mutex<Option<cradle_hub::store::Store>>,
+    /// The hub the window shows, once it answered: the only origin besides
+    /// the app's own pages the window may navigate to.
+    hub_url: OnceLock<String>,
+    /// QR photos being decoded: each holds a blocking thread and the whole
+    /// image, so a page cannot queue up any number of them.
+    pub qr_decoders: Arc<Semaphore>,
 }
+
+/// Decoding a photo takes a core for up to a second; one parent picks one
+/// photo at a time, two leaves room for a retry while the first finishes.
+pub const QR_DECODERS: usize = 2;
 
 impl Shared {
     pub fn new(
@@ -58,7 +69,20 @@ impl Shared {
             hub_data_dir,
             keep: Mutex::new(Vec::new()),
             hub_store: Mutex::new(None),
+            hub_url: OnceLock::new(),
+            qr_decoders: Arc::new(Semaphore::new(QR_DECODERS)),
         }
+    }
+
+    /// Set once per run (the app restarts to change hubs).
+    pub fn set_hub_url(&self, hub_url: &str) {
+        if self.hub_url.set(hub_url.to_owned()).is_err() && self.hub_url() != Some(hub_url) {
+            tracing::warn!(hub_url, "the hub's address cannot change during a run");
+        }
+    }
+
+    pub fn hub_url(&self) -> Option<&str> {
+        self.hub_url.get().map(String::as_str)
     }
 
     pub fn set_status(&self, status: Status) {
