@@ -12,6 +12,12 @@
 // CRADLE_APP_REMOTE, shows it, starts no hub, and notifies its alerts in the
 // UI's language (switched to Korean by the page).
 // No session bus: the notification is a logged warning; app and hub go on.
+// Hardening: no window.__TAURI__; the hub's page may call get_mode and
+// set_language but not set_mode or decode_qr; the window refuses to
+// navigate (or open windows) anywhere but the hub and the app's pages; a
+// second launch exits at once and brings the running app's window back;
+// the start page (shown while a remote hub does not answer) works under the
+// app's CSP, which blocks inline scripts.
 //
 // Plain Node (>= 18): fetch for WebDriver and the hub's API, no packages.
 
@@ -172,12 +178,87 @@ async function startDriver(name, env) {
 
 /** Until the window shows `prefix...` and the page finished loading; returns ms since `t0`. */
 async function waitForPage(d, prefix, t0) {
+  let seen = '';
   await until(`the window to show ${prefix}`, async () => {
     const url = await d.url();
+    if (url !== seen) log(`window URL: ${(seen = url)}`);
     if (!url.startsWith(prefix)) return false;
     return (await d.exec('return document.readyState')) === 'complete';
   }, 60_000, 50);
   return Date.now() - t0;
+}
+
+/** The app process under `driverPid` (tauri-driver → WebKitWebDriver → app). */
+function appPid(driverPid) {
+  return descendants(driverPid).find((p) => exeOf(p) === APP);
+}
+
+/** Ends a phase: the session, the driver, and the app (which otherwise stays in the tray). */
+async function endApp(d, drv) {
+  const pid = appPid(drv.child.pid);
+  await d.close();
+  stop(drv.child);
+  if (!pid) return;
+  const gone = () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+  try {
+    await until('the app to exit', gone, 5000, 100);
+  } catch {
+    process.kill(pid, 'SIGTERM');
+    // The next phase's app would otherwise hand over to this one (single instance).
+    await until('the app to exit after SIGTERM', gone, 10_000, 100);
+  }
+}
+
+/** A second launch of the app: it must hand over to the running one and exit 0 quickly. */
+async function secondLaunch(name, env) {
+  const t0 = Date.now();
+  const second = start(name, APP, [], env);
+  const code = await new Promise((res) => {
+    const timer = setTimeout(() => res('still running'), 15_000);
+    second.child.once('exit', (c, sig) => {
+      clearTimeout(timer);
+      res(sig ?? c);
+    });
+  });
+  if (code !== 0) {
+    stop(second.child);
+    throw new Error(`second launch: expected exit 0, got ${code}\n${readFileSync(second.file, 'utf8').slice(-2000)}`);
+  }
+  const secondLog = readFileSync(second.file, 'utf8');
+  if (secondLog.includes('starting the hub in-process')) throw new Error('the second launch started a hub');
+  return Date.now() - t0;
+}
+
+/** Listens once on a free port and counts requests: a navigation that reached it was not refused. */
+async function outsideSite() {
+  const { createServer: createHttpServer } = await import('node:http');
+  const site = { hits: 0 };
+  const server = createHttpServer((req, res) => {
+    site.hits++;
+    res.end('<html><body>outside</body></html>');
+  });
+  await new Promise((res) => server.listen(0, '127.0.0.1', res));
+  site.url = `http://127.0.0.1:${server.address().port}/`;
+  site.close = () => server.close();
+  return site;
+}
+
+/** The page tries to leave for `site` (a link, location, window.open); the window must stay. */
+async function checkNavigationRefused(d, site, stayPrefix, logFile) {
+  const before = await d.url();
+  await d.exec(`const a = document.createElement('a'); a.href = arguments[0]; document.body.append(a); a.click();`, [site.url]);
+  await sleep(800);
+  await d.exec('window.location.href = arguments[0]', [site.url]);
+  await sleep(800);
+  await d.exec(`try { window.open(arguments[0] + 'popup', '_blank'); } catch {}`, [site.url]);
+  await sleep(1200);
+  const after = await d.url();
+  if (!after.startsWith(stayPrefix)) throw new Error(`the window left for ${after}`);
+  if (site.hits) throw new Error(`the outside site was reached ${site.hits} time(s)`);
+  const refusals = readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('navigation refused') || l.includes('new window refused'));
+  if (!refusals.some((l) => l.includes('navigation refused'))) throw new Error('no refusal in the app log');
+  if (refusals.some((l) => l.includes('popup'))) throw new Error('a refusal logged the full URL');
+  log(`navigation to ${site.url} refused (stayed on ${before === after ? 'the same page' : after}):`, refusals.at(-1).trim());
 }
 
 const invokeScript = `const done = arguments[arguments.length - 1];
@@ -326,9 +407,18 @@ async function home() {
   if (!mode.ok || mode.ok.mode !== 'home' || mode.ok.title !== 'Cradle Hub — home hub') throw new Error(`get_mode: ${JSON.stringify(mode)}`);
   if (!windowTitles().includes('Cradle Hub — home hub')) log('note: window title not seen in xwininfo');
   else log('window title: Cradle Hub — home hub');
-  const refused = await d.execAsync(invokeScript, ['set_mode', { mode: 'remote', url: `127.0.0.1:${await freePort()}` }]);
-  log('set_mode to a hub that does not answer:', JSON.stringify(refused));
-  if (!refused.err?.includes('cannot reach the hub')) throw new Error(`set_mode accepted an unreachable hub: ${JSON.stringify(refused)}`);
+  if ((await d.exec('return typeof window.__TAURI__')) !== 'undefined') throw new Error('window.__TAURI__ is defined (withGlobalTauri)');
+  // The hub is plain HTTP on the LAN: its page must not be able to repoint the app.
+  for (const [cmd, args] of [['set_mode', { mode: 'remote', url: `127.0.0.1:${await freePort()}` }], ['decode_qr', {}]]) {
+    const refused = await d.execAsync(invokeScript, [cmd, args]);
+    log(`${cmd} from the hub's page:`, JSON.stringify(refused));
+    if (!refused.err || refused.err.includes('cannot reach the hub') || !/not allowed/i.test(refused.err)) throw new Error(`${cmd} was not refused to the hub's page: ${JSON.stringify(refused)}`);
+  }
+  const lang = await d.execAsync(invokeScript, ['set_language', { lang: 'en' }]);
+  if (lang.err) throw new Error(`set_language from the hub's page: ${lang.err}`);
+  const site = await outsideSite();
+  await checkNavigationRefused(d, site, `${hubUrl}/`, drv.file);
+  site.close();
 
   await sleep(5000);
   results.idle_memory_home = appMemory(drv.child.pid);
@@ -349,6 +439,16 @@ async function home() {
   await sleep(1000);
   if (!appMemory(drv.child.pid).pid) throw new Error('the app is gone');
   log('window closed: hidden, the app keeps running');
+
+  // Launched again (from the menu, say): the running app's window comes back, the second exits.
+  const handOver = await secondLaunch('app-home-second', env);
+  await until('the window to come back for the second launch', () => xWindow('Cradle Hub — home hub')?.viewable, 5000);
+  if (!(await d.url()).startsWith(`${hubUrl}/`)) throw new Error('the first window lost its page');
+  if (!readFileSync(drv.file, 'utf8').includes('launched again')) throw new Error('the running app did not log the second launch');
+  log(`second launch exited 0 after ${handOver} ms; the running app's window is back`);
+  results.second_launch_ms = handOver;
+  execFileSync('python3', [join(import.meta.dirname, 'wm_close.py'), win.id]);
+  await until('the window to hide again', () => xWindow('Cradle Hub — home hub')?.viewable === false, 5000);
 
   // The cradle and the alert, while the window is closed
   await cradleWithAlert(hubUrl, mqtt, 'e2e-cradle', cookie, 'sim-home');
@@ -372,8 +472,7 @@ async function home() {
   results.screenshot_home = await screenshot(d, 'app-home');
   results.memory_home_one_cradle = appMemory(drv.child.pid);
   log('memory with one cradle streaming:', JSON.stringify(results.memory_home_one_cradle));
-  await d.close();
-  stop(drv.child);
+  await endApp(d, drv);
   const appLog = readFileSync(drv.file, 'utf8');
   const paint = /first paint: the hub's page loaded ms=(\d+)/.exec(appLog);
   if (paint) results.cold_start_ms.app_log_first_paint = Number(paint[1]);
@@ -422,10 +521,55 @@ async function remote() {
   log('dunst:', line.trim());
   if (!dunstLog().includes('고온 경보: ')) throw new Error('the remote alert\'s message is not in Korean');
   results.screenshot_remote = await screenshot(d, 'app-remote');
-  await d.close();
-  stop(drv.child);
+  await endApp(d, drv);
   if (readFileSync(drv.file, 'utf8').includes('starting the hub in-process')) throw new Error('remote mode started a hub');
   stop(hub.child);
+}
+
+async function setupPage() {
+  log('== the start page, under the CSP (a remote hub that does not answer)');
+  const deadHub = `http://127.0.0.1:${await freePort()}`;
+  const env = {
+    CRADLE_APP_REMOTE: deadHub,
+    XDG_CONFIG_HOME: join(tmp, 'setup-config'),
+    XDG_DATA_HOME: join(tmp, 'setup-data'),
+    XDG_CACHE_HOME: join(tmp, 'setup-cache'),
+  };
+  const { d, drv } = await startDriver('app-setup', env);
+  await d.newSession();
+  await waitForPage(d, 'tauri://localhost', Date.now());
+  // setup.js ran (a file: 'self'), talked to the app over IPC (connect-src) and showed the form.
+  const shown = await until('the start page to show the error and the form', async () => {
+    const s = await d.exec(`return { form: document.getElementById('choose').classList.contains('shown'), error: document.getElementById('error').textContent }`);
+    return s.form && s.error.includes('cannot reach the hub') && s;
+  }, 30_000);
+  log('start page:', shown.error.replace(/\s+/g, ' ').slice(0, 120));
+  const background = await d.exec('return getComputedStyle(document.body).backgroundColor');
+  if (background !== 'rgb(29, 39, 96)') throw new Error(`setup.css not applied (background ${background})`);
+  if ((await d.exec('return typeof window.__TAURI__')) !== 'undefined') throw new Error('window.__TAURI__ is defined (withGlobalTauri)');
+  // The CSP blocks an inline script (and says so).
+  const inline = await d.execAsync(`const done = arguments[arguments.length - 1];
+    let violation = '';
+    document.addEventListener('securitypolicyviolation', (e) => { violation = e.violatedDirective; });
+    const s = document.createElement('script');
+    s.textContent = 'window.__inlineRan = true';
+    document.head.append(s);
+    setTimeout(() => done({ ran: window.__inlineRan === true, violation }), 300);`);
+  log('inline script on the start page:', JSON.stringify(inline));
+  if (inline.ran || !inline.violation.startsWith('script-src')) throw new Error(`the CSP let an inline script run: ${JSON.stringify(inline)}`);
+  // The start page keeps set_mode and decode_qr (its own commands).
+  const refused = await d.execAsync(invokeScript, ['set_mode', { mode: 'remote', url: `127.0.0.1:${await freePort()}` }]);
+  log('set_mode to a hub that does not answer:', JSON.stringify(refused));
+  if (!refused.err?.includes('cannot reach the hub')) throw new Error(`set_mode accepted an unreachable hub: ${JSON.stringify(refused)}`);
+  const qr = await d.execAsync(`const done = arguments[arguments.length - 1];
+    window.__TAURI_INTERNALS__.invoke('decode_qr', new Uint8Array([1, 2, 3, 4])).then((v) => done({ ok: v }), (e) => done({ err: String(e) }));`);
+  log('decode_qr of a non-image from the start page:', JSON.stringify(qr));
+  if (!qr.err || /not allowed/i.test(qr.err)) throw new Error(`decode_qr: ${JSON.stringify(qr)}`);
+  const site = await outsideSite();
+  await checkNavigationRefused(d, site, 'tauri://localhost', drv.file);
+  site.close();
+  results.screenshot_setup = await screenshot(d, 'app-setup');
+  await endApp(d, drv);
 }
 
 async function noBus() {
@@ -467,9 +611,11 @@ async function main() {
       return false;
     }
   }, 10_000);
-  await home();
-  await remote();
-  await noBus();
+  // CRADLE_APP_E2E_ONLY=setup,nobus runs some phases only (while working on them).
+  const only = process.env.CRADLE_APP_E2E_ONLY?.split(',');
+  for (const [name, phase] of [['home', home], ['remote', remote], ['setup', setupPage], ['nobus', noBus]]) {
+    if (!only || only.includes(name)) await phase();
+  }
   results.ok = true;
 }
 
@@ -478,7 +624,7 @@ try {
   log('PASS');
 } catch (e) {
   log('FAIL:', e.stack ?? e);
-  for (const f of ['app-home.log', 'app-remote.log', 'app-nobus.log', 'dunst.log']) {
+  for (const f of ['app-home.log', 'app-home-second.log', 'app-remote.log', 'app-setup.log', 'app-nobus.log', 'dunst.log']) {
     const p = join(OUT, f);
     if (existsSync(p)) log(`--- last lines of ${f}\n${readFileSync(p, 'utf8').split('\n').slice(-25).join('\n')}`);
   }
