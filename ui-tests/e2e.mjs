@@ -1088,6 +1088,15 @@ async function signedInDevices() {
     // Still signed in on A.
     await a.reload();
     await listed(a, 1);
+    // The list cannot be had: said so, with a way to try again.
+    await a.route('**/api/sessions', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ success: false, message: 'The hub is busy.' }) }));
+    await a.reload();
+    await a.waitForSelector('.devices-card[data-state=error] .msg.error:has-text("The list of devices could not be loaded. The hub is busy.")');
+    await showCard(a, '.devices-card');
+    await shot('settings-devices-error', false, a);
+    await a.unroute('**/api/sessions');
+    await a.click('[data-action=devices-retry]');
+    await listed(a, 1);
   });
 
   await step('"Sign out all other devices" asks first, then signs out B again', async () => {
