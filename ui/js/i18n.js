@@ -78,7 +78,7 @@ const en = {
   'auth.needUsername': 'Enter a username.',
   'auth.needPassword': 'Enter a password.',
   'auth.signedOut': 'You were signed out on this device.',
-  'auth.signedOutWhy': 'It was signed out from another device, or the account’s password was changed. Log in again to continue.',
+  'auth.signedOutWhy': 'Another device signed it out, the account’s password was changed, or it was not used for a long time. Log in again to continue.',
 
   'welcome.title': 'Add your first cradle',
   'welcome.body': 'Your account has no cradle yet. It takes a minute:',
@@ -563,7 +563,7 @@ const ko = {
   'auth.needUsername': '사용자 이름을 입력하세요.',
   'auth.needPassword': '비밀번호를 입력하세요.',
   'auth.signedOut': '이 기기에서 로그아웃되었습니다.',
-  'auth.signedOutWhy': '다른 기기에서 이 기기를 로그아웃했거나 계정 비밀번호가 바뀌었습니다. 계속하려면 다시 로그인하세요.',
+  'auth.signedOutWhy': '다른 기기에서 이 기기를 로그아웃했거나, 계정 비밀번호가 바뀌었거나, 오랫동안 사용하지 않았습니다. 계속하려면 다시 로그인하세요.',
 
   'welcome.title': '첫 요람을 추가하세요',
   'welcome.body': '아직 계정에 요람이 없습니다. 1분이면 됩니다:',
