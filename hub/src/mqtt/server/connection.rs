@@ -216,28 +216,39 @@ struct Io {
     max_packet: usize,
 }
 
-enum Read {
+/// What the front of a connection's read buffer holds.
+#[derive(Debug)]
+pub enum Read {
     Packet(Packet),
-    /// More bytes are needed.
-    Partial,
+    /// More bytes are needed: at least this many.
+    Partial(usize),
+    /// The connection is closed for this reason.
     Bad(CloseReason, rumqttc::Error),
+}
+
+/// Decodes the next packet at the front of `buf` exactly as a connection
+/// does, consuming it. Pure, so that property tests can feed it arbitrary
+/// bytes without a socket.
+pub fn decode_next(buf: &mut BytesMut, max_packet: usize) -> Read {
+    match Packet::read(buf, max_packet) {
+        Ok(packet) => Read::Packet(packet),
+        Err(rumqttc::Error::InsufficientBytes(missing)) => Read::Partial(missing),
+        Err(e @ rumqttc::Error::PayloadSizeLimitExceeded(_)) => {
+            Read::Bad(CloseReason::Oversized, e)
+        }
+        Err(e) => Read::Bad(CloseReason::ProtocolError, e),
+    }
 }
 
 impl Io {
     /// The next complete packet in the buffer, if any.
     fn next_packet(&mut self) -> Read {
-        match Packet::read(&mut self.buf, self.max_packet) {
-            Ok(packet) => Read::Packet(packet),
-            Err(rumqttc::Error::InsufficientBytes(missing)) => {
-                // `check` bounded the announced size by max_packet already.
-                self.buf.reserve(missing.max(READ_CHUNK));
-                Read::Partial
-            }
-            Err(e @ rumqttc::Error::PayloadSizeLimitExceeded(_)) => {
-                Read::Bad(CloseReason::Oversized, e)
-            }
-            Err(e) => Read::Bad(CloseReason::ProtocolError, e),
+        let read = decode_next(&mut self.buf, self.max_packet);
+        if let Read::Partial(missing) = read {
+            // `check` bounded the announced size by max_packet already.
+            self.buf.reserve(missing.max(READ_CHUNK));
         }
+        read
     }
 
     /// Reads more bytes; `Err` when the socket is done.
@@ -259,7 +270,7 @@ impl Io {
             match self.next_packet() {
                 Read::Packet(Packet::Connect(connect)) => return Ok(connect),
                 Read::Packet(_) => return Err(ConnectError::Closed(CloseReason::ProtocolError)),
-                Read::Partial => self.fill().await.map_err(ConnectError::Closed)?,
+                Read::Partial(_) => self.fill().await.map_err(ConnectError::Closed)?,
                 Read::Bad(
                     _,
                     rumqttc::Error::InvalidProtocol | rumqttc::Error::InvalidProtocolLevel(_),
@@ -325,7 +336,7 @@ impl Session {
                         );
                         return reason;
                     }
-                    Read::Partial => {}
+                    Read::Partial(_) => {}
                 }
             }
             tokio::select! {

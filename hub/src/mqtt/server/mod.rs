@@ -23,6 +23,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub use confine::Refusal;
+pub use connection::{Read, decode_next};
 
 use crate::ingest::Ingest;
 use crate::live::Live;
