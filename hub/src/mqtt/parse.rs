@@ -111,6 +111,11 @@ struct FramePayload<'a> {
 }
 
 pub fn parse_frame(payload: &[u8]) -> Result<Bytes, DropReason> {
+    // A derived struct also reads a JSON array (`["<base64>"]`) by position;
+    // the protocol's payloads are objects, as for the other kinds.
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(DropReason::InvalidJson);
+    }
     let parsed: FramePayload<'_> =
         serde_json::from_slice(payload).map_err(|_| DropReason::InvalidJson)?;
     let b64 = parsed.frame.ok_or(DropReason::MissingField)?;
@@ -316,6 +321,13 @@ mod tests {
             Err(DropReason::NotJpeg)
         );
         assert_eq!(parse_frame(b"{"), Err(DropReason::InvalidJson));
+        // Found by tests/props: an array was read as the struct's fields.
+        assert_eq!(
+            parse_frame(br#"["/9j//9k="]"#),
+            Err(DropReason::InvalidJson)
+        );
+        let spaced = format!(" \n{{\"frame\":\"{}\"}}", STANDARD.encode(tiny_jpeg()));
+        assert!(parse_frame(spaced.as_bytes()).is_ok());
         assert_eq!(parse_frame(b"{}"), Err(DropReason::MissingField));
     }
 }
