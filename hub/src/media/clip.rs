@@ -87,7 +87,9 @@ pub fn encode_mp4(frames: &[(Millis, Vec<u8>)]) -> Result<Clip, ClipError> {
             continue;
         }
         // Strictly increasing times even when two frames arrived in the same millisecond.
-        let pts = ((ts - first_ts).max(0) as f64 / 1000.0).max(last_pts + 0.001);
+        // Saturating: stored times are the hub's own, but a clock set far
+        // off (or a corrupt row) must not overflow.
+        let pts = (ts.saturating_sub(first_ts).max(0) as f64 / 1000.0).max(last_pts + 0.001);
         muxer
             .write_video(pts, &bitstream, keyframe || written == 0)
             .map_err(|e| ClipError::Muxer(e.to_string()))?;
