@@ -62,6 +62,8 @@ pub enum StartError {
     },
     #[error("start-up task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("cannot set up HTTPS: {0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 /// A running hub. Dropping it does not stop it; call [`RunningHub::shutdown`].
@@ -239,6 +241,8 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         addr: settings.http_addr,
         source,
     })?;
+    let tls_settings = settings.clone();
+    let tls = tokio::task::spawn_blocking(move || tls::Tls::setup(&tls_settings)).await??;
     let state = AppState {
         sessions: Arc::new(Sessions::new(
             store.clone(),
@@ -268,20 +272,35 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         register_limiter: Arc::new(RateLimiter::register_agent()),
         signup_limiter: Arc::new(RateLimiter::signup()),
         lookup_limiter: Arc::new(RateLimiter::username_lookup()),
-        tls: None,
+        tls: tls.as_ref().map(|t| t.info.clone()),
     };
 
-    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stop = tasks.child_token();
-    let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-        {
-            tracing::error!(error = %e, "http: server stopped");
+    let server = match tls {
+        None => {
+            let app =
+                api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await
+                {
+                    tracing::error!(error = %e, "http: server stopped");
+                }
+            })
         }
-    });
-    tracing::info!(%http_addr, "http: listening");
+        // HTTPS and plain HTTP on the one port: see `tls::serve`.
+        Some(tls) => {
+            tls.spawn_renewal(&tasks);
+            tokio::spawn(tls::serve::serve(
+                listener,
+                api::router(state.clone()),
+                tls.acceptor,
+                stop,
+            ))
+        }
+    };
+    tracing::info!(%http_addr, tls = settings.tls.as_str(), "http: listening");
 
     {
         let state = state.clone();

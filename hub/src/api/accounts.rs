@@ -111,7 +111,8 @@ async fn check_password(
 
 fn session_cookie(token: &str, max_age_secs: i64) -> Result<HeaderValue, ApiError> {
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}"
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
+        crate::tls::cookie_attrs(crate::tls::request_is_tls())
     ))
     .map_err(|e| {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal).with_detail(e.to_string())

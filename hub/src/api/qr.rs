@@ -81,12 +81,45 @@ fn hub_urls(state: &AppState, headers: &HeaderMap) -> Vec<String> {
     urls
 }
 
+/// With TLS on, the same addresses over HTTPS (one port serves both).
+fn https_urls(state: &AppState, headers: &HeaderMap) -> Vec<String> {
+    if state.tls.is_none() {
+        return Vec::new();
+    }
+    hub_urls(state, headers)
+        .into_iter()
+        .filter_map(|u| {
+            u.strip_prefix("http://")
+                .map(|rest| format!("https://{rest}"))
+        })
+        .collect()
+}
+
+/// What the settings QR says: the HTTPS address with the CA's fingerprint
+/// when TLS is on (so an app can pin the CA it is about to trust), else
+/// the plain address.
+fn qr_text(state: &AppState, headers: &HeaderMap) -> String {
+    let ca_sha256 = state.tls.as_ref().and_then(|t| t.ca_sha256());
+    match (https_urls(state, headers).into_iter().next(), ca_sha256) {
+        (Some(url), Some(fp)) => format!("{url}/?ca_sha256={fp}"),
+        (Some(url), None) => url,
+        (None, _) => hub_urls(state, headers)
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+    }
+}
+
 pub async fn hub_info(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let tls = state.tls.as_deref();
     Json(json!({
         "urls": hub_urls(&state, &headers),
         "mqtt_port": state.mqtt_port,
         "version": env!("CARGO_PKG_VERSION"),
         "default_language": state.default_lang.0.code(),
+        "tls": tls.map_or("off", |t| t.mode.as_str()),
+        "https_urls": https_urls(&state, &headers),
+        "ca_sha256": tls.and_then(|t| t.ca_sha256()),
     }))
     .into_response()
 }
@@ -96,7 +129,7 @@ pub struct QrQuery {
     text: Option<String>,
 }
 
-/// An SVG QR code of `?text=` (default: the hub's LAN address).
+/// An SVG QR code of `?text=` (default: the hub's LAN address, see [`qr_text`]).
 pub async fn qr_svg(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -105,10 +138,7 @@ pub async fn qr_svg(
     let text = match q.text {
         Some(t) if !t.is_empty() && t.len() <= 512 => t,
         Some(_) => return Err(ApiError::bad_request(Msg::InvalidField("text"))),
-        None => hub_urls(&state, &headers)
-            .into_iter()
-            .next()
-            .unwrap_or_default(),
+        None => qr_text(&state, &headers),
     };
     let svg = qr::svg(&text).ok_or(ApiError::bad_request(Msg::InvalidField("text")))?;
     let mut res = svg.into_response();
