@@ -16,3 +16,4 @@ mod mosquitto;
 mod mqtt_input;
 mod safety;
 mod sessions;
+mod tls;
