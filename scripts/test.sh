@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mosquitto mosquitto-clients ffmpeg nasm chromium fonts-nanum
+APT_PACKAGES=(mosquitto mosquitto-clients ffmpeg nasm chromium fonts-nanum libnss3-tools
   # The desktop app (src-tauri, a workspace member) and its end-to-end test.
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   libdbus-1-dev xvfb dbus dunst webkit2gtk-driver x11-utils)

@@ -7,12 +7,13 @@ cd "$(dirname "$0")"
 ROOT="$(cd .. && pwd)"
 export CRADLE_HUB_BIN="${CRADLE_HUB_BIN:-$ROOT/target/debug/cradle-hub}"
 
-# Debian's Chromium (and a Korean font so Korean screenshots are legible).
-if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ] || ! dpkg -s fonts-nanum >/dev/null 2>&1; then
+# Debian's Chromium (and a Korean font so Korean screenshots are legible),
+# and certutil (libnss3-tools) for the HTTPS check's scratch NSS database.
+if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ] || ! dpkg -s fonts-nanum >/dev/null 2>&1 || ! command -v certutil >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  echo "==> installing chromium and fonts-nanum"
+  echo "==> installing chromium, fonts-nanum and libnss3-tools"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-nanum
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-nanum libnss3-tools
 fi
 
 if [ ! -x "$CRADLE_HUB_BIN" ]; then
@@ -32,3 +33,6 @@ npx --no-install tsc -p .
 
 echo "==> end-to-end test"
 node e2e.mjs
+
+echo "==> HTTPS: Chromium trusts the hub's local CA (--tls self-signed)"
+node tls.mjs
