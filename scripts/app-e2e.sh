@@ -39,3 +39,10 @@ export RUST_LOG="${RUST_LOG:-info,rumqttc=warn}"
 
 echo "==> end-to-end test (display $display)"
 dbus-run-session -- node "$root/src-tauri/e2e/app-e2e.mjs"
+
+echo "==> notifications past the cap close the oldest (a real notification service)"
+# The unit test of the cap needs dunst on a session bus, so it is ignored by
+# a plain `cargo test`.
+dbus-run-session -- sh -c 'dunst >/dev/null 2>&1 & dunst_pid=$!; sleep 1
+  cargo test --locked -p cradle-app -- --ignored notify::; rc=$?
+  kill "$dunst_pid" 2>/dev/null; exit "$rc"'

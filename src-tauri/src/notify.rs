@@ -200,8 +200,7 @@ pub fn show(app: &AppHandle, note: AlertNote, lang: Lang, hub_base: String) {
 
 #[cfg(all(unix, not(target_os = "macos")))]
 fn show_blocking(app: &AppHandle, note: &AlertNote, lang: Lang, hub_base: &str) {
-    use futures_util::future::{Either, select};
-    use notify_rust::{Notification, NotificationResponse, Timeout, Urgency};
+    use notify_rust::{Notification, Timeout, Urgency};
     let shown = Notification::new()
         .appname("Cradle Hub")
         .summary(&note.summary)
@@ -225,17 +224,26 @@ fn show_blocking(app: &AppHandle, note: &AlertNote, lang: Lang, hub_base: &str) 
         }
     };
     tracing::info!(alert = note.id, summary = %note.summary, "notification shown");
+    let id = note.id;
+    wait_for_click(handle, id, || crate::window::open_alert(app, hub_base, id));
+}
+
+/// Waits until the notification is clicked (then `on_click`) or dismissed,
+/// or until [`MAX_WAITING`] newer ones push it out (then it is closed).
+#[cfg(all(unix, not(target_os = "macos")))]
+fn wait_for_click(handle: notify_rust::NotificationHandle, alert: i64, on_click: impl FnOnce()) {
+    use futures_util::future::{Either, select};
+    use notify_rust::NotificationResponse;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (key, evicted) = WAITING.lock().admit(stop_tx);
     for stop in evicted {
         // Its thread may be ending by itself just now: nothing to stop then.
         let _ = stop.send(());
     }
-    let id = note.id;
     let stopped = tauri::async_runtime::block_on(async {
         let clicked = handle.wait_for_action_async(|response| {
             if matches!(response, NotificationResponse::Default) {
-                crate::window::open_alert(app, hub_base, id);
+                on_click();
             }
         });
         matches!(
@@ -246,7 +254,7 @@ fn show_blocking(app: &AppHandle, note: &AlertNote, lang: Lang, hub_base: &str) 
     WAITING.lock().finished(key);
     if stopped {
         tracing::info!(
-            alert = id,
+            alert,
             "notification closed: {MAX_WAITING} newer ones are waiting"
         );
         handle.close();
@@ -328,6 +336,40 @@ mod tests {
         waiting.finished(last);
         assert_eq!(waiting.len(), 2);
         assert!(waiting.admit(101).1.is_empty());
+    }
+
+    /// Run with a notification service:
+    /// `dbus-run-session -- sh -c 'dunst & cargo test -p cradle-app -- --ignored'`.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    #[ignore = "needs a notification service on the session bus (dunst under dbus-run-session)"]
+    fn past_the_cap_the_oldest_notifications_are_closed() {
+        use std::time::{Duration, Instant};
+        let extra = 2;
+        let waiters: Vec<_> = (0..MAX_WAITING + extra)
+            .map(|n| {
+                let handle = notify_rust::Notification::new()
+                    .summary(&format!("cradle-app bound test {n}"))
+                    .timeout(notify_rust::Timeout::Never)
+                    .action("default", "Open")
+                    .show()
+                    .expect("a notification service on the session bus");
+                let waiter = std::thread::spawn(move || wait_for_click(handle, n as i64, || {}));
+                // In order: the oldest is the first one admitted.
+                std::thread::sleep(Duration::from_millis(150));
+                waiter
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !waiters[..extra].iter().all(|w| w.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            waiters[..extra].iter().all(|w| w.is_finished()),
+            "the oldest waits were not stopped"
+        );
+        assert!(waiters[extra..].iter().all(|w| !w.is_finished()));
+        assert_eq!(WAITING.lock().len(), MAX_WAITING);
     }
 
     #[test]
