@@ -246,11 +246,12 @@ async function outsideSite() {
 /** The page tries to leave for `site` (a link, location, window.open); the window must stay. */
 async function checkNavigationRefused(d, site, stayPrefix, logFile) {
   const before = await d.url();
-  await d.exec(`const a = document.createElement('a'); a.href = arguments[0]; document.body.append(a); a.click();`, [site.url]);
+  const to = JSON.stringify(site.url);
+  await d.exec(`const a = document.createElement('a'); a.href = ${to}; document.body.append(a); a.click();`);
   await sleep(800);
-  await d.exec('window.location.href = arguments[0]', [site.url]);
+  await d.exec(`window.location.href = ${to}`);
   await sleep(800);
-  await d.exec(`try { window.open(arguments[0] + 'popup', '_blank'); } catch {}`, [site.url]);
+  await d.exec(`try { window.open(${to} + 'popup', '_blank'); } catch {}`);
   await sleep(1200);
   const after = await d.url();
   if (!after.startsWith(stayPrefix)) throw new Error(`the window left for ${after}`);
@@ -261,8 +262,13 @@ async function checkNavigationRefused(d, site, stayPrefix, logFile) {
   log(`navigation to ${site.url} refused (stayed on ${before === after ? 'the same page' : after}):`, refusals.at(-1).trim());
 }
 
-const invokeScript = `const done = arguments[arguments.length - 1];
-window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1] || {}).then((v) => done({ ok: v }), (e) => done({ err: String(e) }));`;
+/** Calls an app command from the page. The arguments are written into the
+ * script: WebKitWebDriver's script arguments hang under a page CSP without
+ * 'unsafe-eval' (the hub's). */
+function invoke(d, cmd, args = {}) {
+  return d.execAsync(`const done = arguments[arguments.length - 1];
+window.__TAURI_INTERNALS__.invoke(${JSON.stringify(cmd)}, ${JSON.stringify(args)}).then((v) => done({ ok: v }), (e) => done({ err: String(e) }));`);
+}
 
 // --- evidence: screenshots, processes, notifications ----------------------------
 
@@ -402,7 +408,7 @@ async function home() {
   log(`window open after ${session} ms; the hub's UI loaded after ${loaded} ms`);
   results.cold_start_ms = { window_session: session, hub_page_loaded: loaded };
 
-  const mode = await d.execAsync(invokeScript, ['get_mode']);
+  const mode = await invoke(d, 'get_mode');
   log('get_mode from the hub page:', JSON.stringify(mode));
   if (!mode.ok || mode.ok.mode !== 'home' || mode.ok.title !== 'Cradle Hub — home hub') throw new Error(`get_mode: ${JSON.stringify(mode)}`);
   if (!windowTitles().includes('Cradle Hub — home hub')) log('note: window title not seen in xwininfo');
@@ -410,11 +416,11 @@ async function home() {
   if ((await d.exec('return typeof window.__TAURI__')) !== 'undefined') throw new Error('window.__TAURI__ is defined (withGlobalTauri)');
   // The hub is plain HTTP on the LAN: its page must not be able to repoint the app.
   for (const [cmd, args] of [['set_mode', { mode: 'remote', url: `127.0.0.1:${await freePort()}` }], ['decode_qr', {}]]) {
-    const refused = await d.execAsync(invokeScript, [cmd, args]);
+    const refused = await invoke(d, cmd, args);
     log(`${cmd} from the hub's page:`, JSON.stringify(refused));
     if (!refused.err || refused.err.includes('cannot reach the hub') || !/not allowed/i.test(refused.err)) throw new Error(`${cmd} was not refused to the hub's page: ${JSON.stringify(refused)}`);
   }
-  const lang = await d.execAsync(invokeScript, ['set_language', { lang: 'en' }]);
+  const lang = await invoke(d, 'set_language', { lang: 'en' });
   if (lang.err) throw new Error(`set_language from the hub's page: ${lang.err}`);
   const site = await outsideSite();
   await checkNavigationRefused(d, site, `${hubUrl}/`, drv.file);
@@ -501,7 +507,7 @@ async function remote() {
   const loaded = await waitForPage(d, `${hubUrl}/`, t0);
   log(`the remote hub's UI loaded after ${loaded} ms`);
   results.remote_page_loaded_ms = loaded;
-  const mode = await d.execAsync(invokeScript, ['get_mode']);
+  const mode = await invoke(d, 'get_mode');
   log('get_mode from the remote hub page:', JSON.stringify(mode));
   const title = `Cradle Hub — remote: ${hubUrl}`;
   if (!mode.ok || mode.ok.mode !== 'remote' || mode.ok.title !== title) throw new Error(`get_mode: ${JSON.stringify(mode)}`);
@@ -514,7 +520,7 @@ async function remote() {
   const following = () => readFileSync(drv.file, 'utf8').split('remote: following').length - 1;
   await until('the app to follow the remote hub', () => following() >= 1, 20_000);
   await d.exec("document.documentElement.lang = 'ko'");
-  await until('the app to take the UI\'s language', async () => (await d.execAsync(invokeScript, ['get_mode'])).ok?.language === 'ko', 10_000);
+  await until('the app to take the UI\'s language', async () => (await invoke(d, 'get_mode')).ok?.language === 'ko', 10_000);
   await until('the stream to reopen in Korean', () => following() >= 2, 10_000);
   await cradleWithAlert(hubUrl, mqtt, 'pi-cradle', cookie, 'sim-remote');
   const line = await until('the remote alert in dunst\'s log', () => dunstLog().split('\n').find((l) => l.includes('고온 — pi-cradle')), 40_000, 250);
@@ -558,7 +564,7 @@ async function setupPage() {
   log('inline script on the start page:', JSON.stringify(inline));
   if (inline.ran || !inline.violation.startsWith('script-src')) throw new Error(`the CSP let an inline script run: ${JSON.stringify(inline)}`);
   // The start page keeps set_mode and decode_qr (its own commands).
-  const refused = await d.execAsync(invokeScript, ['set_mode', { mode: 'remote', url: `127.0.0.1:${await freePort()}` }]);
+  const refused = await invoke(d, 'set_mode', { mode: 'remote', url: `127.0.0.1:${await freePort()}` });
   log('set_mode to a hub that does not answer:', JSON.stringify(refused));
   if (!refused.err?.includes('cannot reach the hub')) throw new Error(`set_mode accepted an unreachable hub: ${JSON.stringify(refused)}`);
   const qr = await d.execAsync(`const done = arguments[arguments.length - 1];
