@@ -41,6 +41,7 @@ fi
 echo "==> web UI: type check and end-to-end test in Chromium"
 cargo build --locked -q -p cradle-hub
 ./ui-tests/run.sh
+./scripts/schemathesis.sh
 
 echo "==> desktop app: end-to-end test under Xvfb"
 ./scripts/app-e2e.sh
