@@ -371,7 +371,15 @@ fn connect(cradle: &Arc<SimCradle>, link: &Link) -> (AsyncClient, AbortOnDrop) {
             loop {
                 match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        let _ = client.subscribe(servo_topic.clone(), QoS::AtMostOnce).await;
+                        // Never wait on the request channel here: this task is
+                        // the only one draining it, and after a hub restart it
+                        // is full of frames queued while offline, so waiting
+                        // stalled the cradle for good.
+                        let client = client.clone();
+                        let topic = servo_topic.clone();
+                        tokio::spawn(async move {
+                            let _ = client.subscribe(topic, QoS::AtMostOnce).await;
+                        });
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) if p.topic == servo_topic => {
                         let action = serde_json::from_slice::<serde_json::Value>(&p.payload)
