@@ -185,6 +185,28 @@ pub struct MotorLog {
     pub entries: Vec<MotorLogEntry>,
 }
 
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum HubEventName {
+    Snapshot,
+    Status,
+    Alert,
+    AlertResolved,
+    AlertReminder,
+}
+
+/// One Server-Sent Event of `/api/events`, as OpenAPI 3.2's `itemSchema`
+/// reads a `text/event-stream`.
+#[derive(ToSchema)]
+pub struct HubEvent {
+    pub event: HubEventName,
+    /// Counts from 1 on each connection.
+    pub id: Option<String>,
+    /// JSON: `snapshot` is `{"cradles": [{"uuid", "status"}], "unresolved_alerts": [Alert]}`,
+    /// `status` is `{"uuid", "status"}` (status as `/api/agent_status`), the others an Alert.
+    pub data: String,
+}
+
 /// Your alerts of the last 24 h, newest first, at most 50.
 #[utoipa::path(get, path = "/api/alert_logs", tag = "alerts",
     security(("cradle_session" = [])),
@@ -309,7 +331,7 @@ pub fn motor_log() {}
     params(("lang" = Option<Language>, Query, description = "`en` or `ko` (EventSource cannot set Accept-Language)")),
     security(("cradle_session" = [])),
     responses(
-        (status = 200, description = "Event stream", body = String, content_type = "text/event-stream"),
+        (status = 200, description = "Event stream (the schema is one event's)", body = HubEvent, content_type = "text/event-stream"),
         (status = 400, description = "Unknown lang", body = ErrorBody),
     ))]
 pub fn events() {}

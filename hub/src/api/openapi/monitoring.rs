@@ -100,6 +100,30 @@ pub struct RecordedMinute {
     pub frames: i64,
 }
 
+/// What the status streams say before the cradle has reported anything.
+#[derive(ToSchema)]
+pub enum CryingText {
+    #[schema(rename = "Crying")]
+    Crying,
+    #[schema(rename = "Not Crying")]
+    NotCrying,
+    Unknown,
+}
+
+/// One Server-Sent Event of `/crying_status`, as OpenAPI 3.2's
+/// `itemSchema` reads a `text/event-stream`.
+#[derive(ToSchema)]
+pub struct CryingEvent {
+    pub data: CryingText,
+}
+
+/// One Server-Sent Event of `/direction_status`.
+#[derive(ToSchema)]
+pub struct DirectionEvent {
+    /// The direction string the cradle sent, or `Unknown`.
+    pub data: String,
+}
+
 /// The cradle's current state.
 #[utoipa::path(get, path = "/api/agent_status/{uuid}", tag = "monitoring",
     params(("uuid" = String, Path)),
@@ -128,18 +152,20 @@ pub fn latest_readings() {}
     ))]
 pub fn sensor_history() {}
 
-/// Server-Sent Events: `data: Crying`, `Not Crying` or `Unknown`, about once a second.
+/// Server-Sent Events: `data: Crying`, `Not Crying` or `Unknown`, at once,
+/// on every change and about once a second.
 #[utoipa::path(get, path = "/crying_status/{uuid}", tag = "monitoring",
     params(("uuid" = String, Path)),
     security(("cradle_session" = [])),
-    responses((status = 200, description = "Event stream", body = String, content_type = "text/event-stream")))]
+    responses((status = 200, description = "Event stream (the schema is one event's)", body = CryingEvent, content_type = "text/event-stream")))]
 pub fn crying_status() {}
 
-/// Server-Sent Events: `data: <direction>` (or `Unknown`), about once a second.
+/// Server-Sent Events: `data: <direction>` (or `Unknown`), at once, on
+/// every change and about once a second.
 #[utoipa::path(get, path = "/direction_status/{uuid}", tag = "monitoring",
     params(("uuid" = String, Path)),
     security(("cradle_session" = [])),
-    responses((status = 200, description = "Event stream", body = String, content_type = "text/event-stream")))]
+    responses((status = 200, description = "Event stream (the schema is one event's)", body = DirectionEvent, content_type = "text/event-stream")))]
 pub fn direction_status() {}
 
 /// The live view: one `image/jpeg` part per frame, boundary `frame`.
