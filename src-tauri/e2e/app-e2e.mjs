@@ -17,7 +17,8 @@
 // navigate (or open windows) anywhere but the hub and the app's pages; a
 // second launch exits at once and brings the running app's window back;
 // the start page (shown while a remote hub does not answer) works under the
-// app's CSP, which blocks inline scripts.
+// app's CSP, which blocks inline scripts; switching modes there relaunches
+// the app, and the new process is the single instance.
 //
 // Plain Node (>= 18): fetch for WebDriver and the hub's API, no packages.
 
@@ -578,6 +579,55 @@ async function setupPage() {
   await endApp(d, drv);
 }
 
+/** The app processes whose environment has `marker` (a relaunched app is nobody's child here). */
+function appsWithEnv(marker) {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((p) => {
+    try {
+      return exeOf(p) === APP && readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(marker);
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function relaunch() {
+  log('== switching modes relaunches the app (the single-instance name is handed over)');
+  const http = await freePort();
+  const mqtt = await freePort();
+  const hubUrl = `http://127.0.0.1:${http}`;
+  const config = join(tmp, 'relaunch-config');
+  mkdirSync(join(config, 'org.cradlehub.desktop'), { recursive: true });
+  writeFileSync(join(config, 'org.cradlehub.desktop', 'app.json'), JSON.stringify({ mode: 'remote', remote_url: `http://127.0.0.1:${await freePort()}` }));
+  const env = {
+    CRADLE_HUB_HTTP_ADDR: `127.0.0.1:${http}`,
+    CRADLE_HUB_MQTT_ADDR: `127.0.0.1:${mqtt}`,
+    CRADLE_HUB_DATA_DIR: join(tmp, 'relaunch-hub'),
+    XDG_CONFIG_HOME: config,
+    XDG_DATA_HOME: join(tmp, 'relaunch-data'),
+    XDG_CACHE_HOME: join(tmp, 'relaunch-cache'),
+  };
+  const { d, drv } = await startDriver('app-relaunch', env);
+  await d.newSession();
+  await waitForPage(d, 'tauri://localhost', Date.now());
+  const first = appPid(drv.child.pid);
+  const chosen = await invoke(d, 'set_mode', { mode: 'home' });
+  log('set_mode home from the start page:', JSON.stringify(chosen));
+  if (!chosen.ok?.restarting) throw new Error(`set_mode: ${JSON.stringify(chosen)}`);
+  // The new process starts its hub once the old one is gone: had it found the old one
+  // still holding the single-instance name, it would have handed over and exited.
+  await until('the relaunched app\'s hub', async () => (await fetch(`${hubUrl}/health`)).ok, 40_000, 250);
+  const marker = `XDG_CONFIG_HOME=${config}`;
+  const running = appsWithEnv(marker);
+  if (running.length !== 1 || running[0] === first) throw new Error(`expected one new app process, found ${JSON.stringify(running)} (first ${first})`);
+  log(`relaunched as pid ${running[0]} (was ${first}); its hub answers`);
+  const second = await secondLaunch('app-relaunch-second', env);
+  log(`and a launch after that still hands over to it (exit 0 after ${second} ms)`);
+  await d.close().catch(() => {});
+  stop(drv.child);
+  for (const pid of appsWithEnv(marker)) process.kill(pid, 'SIGTERM');
+  await until('the relaunched app to exit', () => appsWithEnv(marker).length === 0, 10_000, 100);
+}
+
 async function noBus() {
   log('== no session bus');
   const http = await freePort();
@@ -619,7 +669,7 @@ async function main() {
   }, 10_000);
   // CRADLE_APP_E2E_ONLY=setup,nobus runs some phases only (while working on them).
   const only = process.env.CRADLE_APP_E2E_ONLY?.split(',');
-  for (const [name, phase] of [['home', home], ['remote', remote], ['setup', setupPage], ['nobus', noBus]]) {
+  for (const [name, phase] of [['home', home], ['remote', remote], ['setup', setupPage], ['relaunch', relaunch], ['nobus', noBus]]) {
     if (!only || only.includes(name)) await phase();
   }
   results.ok = true;
@@ -630,7 +680,7 @@ try {
   log('PASS');
 } catch (e) {
   log('FAIL:', e.stack ?? e);
-  for (const f of ['app-home.log', 'app-home-second.log', 'app-remote.log', 'app-setup.log', 'app-nobus.log', 'dunst.log']) {
+  for (const f of ['app-home.log', 'app-home-second.log', 'app-remote.log', 'app-setup.log', 'app-relaunch.log', 'app-relaunch-second.log', 'app-nobus.log', 'dunst.log']) {
     const p = join(OUT, f);
     if (existsSync(p)) log(`--- last lines of ${f}\n${readFileSync(p, 'utf8').split('\n').slice(-25).join('\n')}`);
   }
