@@ -1,4 +1,4 @@
-//! Commands the pages may call (`window.__TAURI__.core.invoke(...)`): the
+//! Commands the pages may call (`window.__TAURI_INTERNALS__.invoke(...)`): the
 //! app's start page, and the hub's UI if it wants to (all optional for it).
 
 use std::sync::Arc;
