@@ -131,14 +131,7 @@ pub async fn serve(
             peer,
             watcher: graceful.watcher(),
         };
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            // Until a connection is being served, shutdown just drops it.
-            tokio::select! {
-                _ = stop.cancelled() => {}
-                _ = conn.run(stream) => {}
-            }
-        });
+        tokio::spawn(conn.run(stream, stop.clone()));
     }
     drop(listener);
     graceful.shutdown().await;
@@ -152,19 +145,26 @@ struct Conn {
 }
 
 impl Conn {
-    async fn run(self, stream: TcpStream) {
+    /// Until a connection is being served, shutdown just drops it; once
+    /// served, the graceful watcher lets its request in flight finish.
+    async fn run(self, stream: TcpStream, stop: CancellationToken) {
         let _ = stream.set_nodelay(true);
         let Ok(local) = stream.local_addr() else {
             return;
         };
         let mut first = [0u8; 1];
-        match tokio::time::timeout(FIRST_BYTES_TIMEOUT, stream.peek(&mut first)).await {
-            Ok(Ok(1)) => {}
-            _ => return,
+        let peeked = tokio::select! {
+            _ = stop.cancelled() => return,
+            p = tokio::time::timeout(FIRST_BYTES_TIMEOUT, stream.peek(&mut first)) => p,
+        };
+        if !matches!(peeked, Ok(Ok(1))) {
+            return;
         }
         if first[0] == TLS_HANDSHAKE {
-            let accepted =
-                tokio::time::timeout(FIRST_BYTES_TIMEOUT, self.acceptor.accept(stream)).await;
+            let accepted = tokio::select! {
+                _ = stop.cancelled() => return,
+                a = tokio::time::timeout(FIRST_BYTES_TIMEOUT, self.acceptor.accept(stream)) => a,
+            };
             match accepted {
                 Ok(Ok(tls)) => self.serve_io(TokioIo::new(tls), local, true).await,
                 // Mostly a browser that does not trust the CA yet: it
