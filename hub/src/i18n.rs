@@ -126,6 +126,10 @@ pub enum Msg {
     OtherSessionsEnded(usize),
     PasswordChanged,
     WrongPassword,
+    /// A request the router or an extractor refused before any handler ran.
+    MalformedRequest,
+    BodyTooLarge,
+    MethodNotAllowed,
 }
 
 impl Msg {
@@ -300,6 +304,16 @@ impl Msg {
             (PasswordChanged, Lang::Ko) => "비밀번호를 바꿨습니다. 다른 기기는 로그아웃되었습니다.",
             (WrongPassword, Lang::En) => "The current password is not correct.",
             (WrongPassword, Lang::Ko) => "현재 비밀번호가 올바르지 않습니다.",
+            (MalformedRequest, Lang::En) => {
+                "The request is not valid: check its address, query and body."
+            }
+            (MalformedRequest, Lang::Ko) => {
+                "요청이 올바르지 않습니다. 주소, 쿼리, 본문을 확인하세요."
+            }
+            (BodyTooLarge, Lang::En) => "The request body is too large.",
+            (BodyTooLarge, Lang::Ko) => "요청 본문이 너무 큽니다.",
+            (MethodNotAllowed, Lang::En) => "This address does not accept that method.",
+            (MethodNotAllowed, Lang::Ko) => "이 주소는 그 요청 방식을 받지 않습니다.",
         };
         s.to_owned()
     }

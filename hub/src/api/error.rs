@@ -126,6 +126,33 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// axum's own refusals (a query or path that does not parse, a body over the
+/// limit, a method the route lacks) are plain text; they get the same JSON
+/// shape as every other error. Their text goes to the debug log only.
+fn framework_rejection(res: &Response) -> Option<Msg> {
+    let status = res.status();
+    if !status.is_client_error() {
+        return None;
+    }
+    let plain_text = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !plain_text {
+        return None;
+    }
+    let msg = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Msg::BodyTooLarge,
+        StatusCode::METHOD_NOT_ALLOWED => Msg::MethodNotAllowed,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Msg::UnsupportedContentType,
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Msg::MalformedRequest,
+        _ => return None,
+    };
+    tracing::debug!(%status, "api: request refused by the router or an extractor");
+    Some(msg)
+}
+
 /// Renders every error body in the request's language. Existing clients read
 /// `message` on some screens and `error` on others; `success` and `status`
 /// cover both styles of the contract.
@@ -133,13 +160,19 @@ pub async fn localize(State(state): State<AppState>, req: Request, next: Next) -
     let (parts, body) = req.into_parts();
     let lang = request_lang(&parts, state.default_lang.0);
     let mut res = next.run(Request::from_parts(parts, body)).await;
-    if let Some(PendingMessage(msg)) = res.extensions_mut().remove::<PendingMessage>() {
+    let pending = res
+        .extensions_mut()
+        .remove::<PendingMessage>()
+        .map(|PendingMessage(msg)| msg)
+        .or_else(|| framework_rejection(&res));
+    if let Some(msg) = pending {
         let text = msg.text(lang);
         let body = json!({"success": false, "status": "error", "message": text, "error": text});
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        res.headers_mut().remove(header::CONTENT_LENGTH);
         *res.body_mut() = Body::from(body.to_string());
     }
     res

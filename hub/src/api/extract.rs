@@ -51,7 +51,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             ApiError::new(
                 e.status(),
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    Msg::Busy
+                    Msg::BodyTooLarge
                 } else {
                     Msg::BadJson
                 },
