@@ -290,15 +290,30 @@ async fn the_routers_own_refusals_are_json_too() {
     let mut ann = hub.user("ann").await;
     hub.cradle_for(&mut ann, "c1").await;
     let cases = [
-        (Method::GET, "/api/cradles/c1/motor_log?limit=abc", StatusCode::BAD_REQUEST),
-        (Method::GET, "/api/cradles/c1/motor_log?limit=-1", StatusCode::BAD_REQUEST),
-        (Method::GET, "/api/hub_qr.svg?text=a&text=b", StatusCode::BAD_REQUEST),
+        (
+            Method::GET,
+            "/api/cradles/c1/motor_log?limit=abc",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            "/api/cradles/c1/motor_log?limit=-1",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            "/api/hub_qr.svg?text=a&text=b",
+            StatusCode::BAD_REQUEST,
+        ),
         (Method::PUT, "/login", StatusCode::METHOD_NOT_ALLOWED),
     ];
     for (method, path, expected) in cases {
         let (status, body, headers) = ann.send(ann.raw(method.clone(), path)).await;
         assert_eq!(status, expected, "{method} {path}: {body}");
-        assert_eq!(headers["content-type"], "application/json", "{method} {path}");
+        assert_eq!(
+            headers["content-type"], "application/json",
+            "{method} {path}"
+        );
         assert_error_shape(path, &body);
     }
     let too_big = vec![0u8; 9 * 1024 * 1024];
