@@ -336,3 +336,34 @@ async fn files_mode_refuses_to_start_without_a_usable_certificate() {
     // The key file's contents never end up in the message.
     assert!(!err.contains("c2VjcmV0"), "{err}");
 }
+
+#[tokio::test]
+async fn shutdown_is_prompt_with_open_https_and_plain_connections() {
+    let t = TestHub::start_with(|s| s.tls = TlsMode::SelfSigned).await;
+    let port = t.hub.http_addr.port();
+    let ca = t.hub.state.tls.clone().unwrap().ca.clone().unwrap();
+    // Idle keep-alive connections of both kinds stay open in the pools.
+    let https = https_client(Some(&ca.pem));
+    let res = https
+        .get(format!("https://localhost:{port}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let plain = plain_client();
+    let res = plain.get(t.url("/health")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // A connection that never sends a byte.
+    let _silent = tokio::net::TcpStream::connect(t.hub.http_addr)
+        .await
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    t.hub.shutdown().await;
+    // Well under the 1 s after which the server task is aborted.
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+}
