@@ -70,6 +70,10 @@ const USER_AGENT_MAX_CHARS: usize = 256;
 struct Cache {
     by_hash: HashMap<[u8; 32], Session>,
     by_public: HashMap<String, [u8; 32]>,
+    /// Bumped by every revocation. A session read from SQLite is cached only
+    /// if no revocation happened since the read began, so a read racing a
+    /// sign-out cannot put the ended session back.
+    generation: u64,
 }
 
 impl Cache {
@@ -82,6 +86,13 @@ impl Cache {
         self.by_public
             .insert(session.public_id.clone(), session.token_hash);
         self.by_hash.insert(session.token_hash, session);
+    }
+
+    /// Caches a session read from SQLite when the cache was at `generation`.
+    fn put_if_current(&mut self, session: Session, generation: u64) {
+        if self.generation == generation {
+            self.put(session);
+        }
     }
 
     fn remove(&mut self, token_hash: &[u8; 32]) {
@@ -186,6 +197,7 @@ impl Sessions {
         let session = match cached {
             Some(hit) => hit,
             None => {
+                let generation = self.cache.lock().generation;
                 let Some(row) = self
                     .store
                     .read(move |c| sessions::lookup(c, &token_hash, now))
@@ -195,9 +207,10 @@ impl Sessions {
                 };
                 let mut session = from_row(row);
                 session.last_ip = from.or(session.last_ip);
-                self.cache.lock().put(session.clone());
+                self.cache.lock().put_if_current(session, generation);
                 match self.use_cached(&token_hash, from, now) {
                     Some(hit) => hit,
+                    // Revoked while it was being read, or expired.
                     None => return Ok(None),
                 }
             }
@@ -252,18 +265,28 @@ impl Sessions {
                 return Ok(s.expires_at > now);
             }
         }
+        let generation = self.cache.lock().generation;
         let id = public_id.to_owned();
         let row = self
             .store
             .read(move |c| sessions::lookup_public(c, &id, now))
             .await?;
-        Ok(match row {
-            Some(row) => {
-                self.cache.lock().put(from_row(row));
-                true
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let raced = {
+            let mut cache = self.cache.lock();
+            let raced = cache.generation != generation;
+            if !raced {
+                cache.put(from_row(row));
             }
-            None => false,
-        })
+            raced
+        };
+        if raced {
+            // A revocation ran meanwhile: ask again rather than trust the read.
+            return Box::pin(self.is_live(public_id)).await;
+        }
+        Ok(true)
     }
 
     /// A user's live sessions, most recently used first, with this
@@ -290,10 +313,10 @@ impl Sessions {
 
     /// Logout.
     pub async fn end(&self, token_hash: [u8; 32]) -> Result<(), AuthError> {
-        self.forget(&[token_hash]);
         self.store
             .write(move |c| sessions::delete(c, &token_hash))
             .await?;
+        self.forget(&[token_hash]);
         Ok(())
     }
 
@@ -334,11 +357,13 @@ impl Sessions {
         Ok(ended.len())
     }
 
+    /// Called after the rows are gone from SQLite.
     fn forget(&self, hashes: &[[u8; 32]]) {
         if hashes.is_empty() {
             return;
         }
         let mut cache = self.cache.lock();
+        cache.generation += 1;
         for h in hashes {
             cache.remove(h);
         }
@@ -349,13 +374,15 @@ impl Sessions {
     /// Resolves when the session named `public_id` has been revoked. Open
     /// streams end with their session instead of running on after a logout.
     pub async fn ended(&self, public_id: String) {
+        // Subscribed before the first check, so a revocation between the
+        // stream's opening and its first poll is not missed.
         let mut revocations = self.revocations.subscribe();
         loop {
-            if revocations.changed().await.is_err() {
-                return std::future::pending().await;
-            }
             if let Ok(false) = self.is_live(&public_id).await {
                 return;
+            }
+            if revocations.changed().await.is_err() {
+                return std::future::pending().await;
             }
         }
     }
@@ -474,9 +501,10 @@ mod tests {
                 (at - t0) / day
             );
         }
+        // (It was created a moment after t0.)
         assert!(
             sessions
-                .lookup_at(&token, None, t0 + 180 * day)
+                .lookup_at(&token, None, t0 + 180 * day + 60_000)
                 .await
                 .unwrap()
                 .is_none()
