@@ -64,6 +64,20 @@ async fn serve(args: &cradle_hub::config::ServeArgs) -> anyhow::Result<()> {
         println!("Cradle Hub is running: {url}");
         None
     };
+    if hub.state.tls.is_some() {
+        // `url` stays plain HTTP: it is what works on this machine (loopback is
+        // served without TLS). Other devices need https and the hub's CA.
+        let addr = hub.http_addr;
+        let host = if addr.ip().is_unspecified() {
+            "<this computer's address>".to_owned()
+        } else {
+            addr.ip().to_string()
+        };
+        println!(
+            "HTTPS for phones and other computers: https://{host}:{} (trust the hub's certificate first: {url}/ca)",
+            addr.port()
+        );
+    }
     // Ctrl-C or SIGTERM: streams close, tasks stop, the store is flushed,
     // all within 2 s. A second Ctrl-C exits at once.
     cradle_hub::tasks::shutdown_signal().await;

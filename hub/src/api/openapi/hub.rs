@@ -57,6 +57,13 @@ pub struct HubInfo {
     pub mqtt_port: Option<u16>,
     pub version: String,
     pub default_language: Language,
+    /// `off`, `self-signed` or `files`.
+    pub tls: String,
+    /// The https addresses, when TLS is on (else empty).
+    pub https_urls: Vec<String>,
+    /// SHA-256 of the local CA certificate (hex), with `--tls self-signed`.
+    #[schema(required = true)]
+    pub ca_sha256: Option<String>,
 }
 
 #[derive(ToSchema)]
