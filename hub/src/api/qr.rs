@@ -16,19 +16,45 @@ use crate::qr::{self, QrError};
 
 use super::{ApiError, AppState, CurrentUser};
 
+/// A picture, or bytes of no declared type (the image decoder tells).
+fn is_image_upload(content_type: Option<&str>) -> bool {
+    let Some(value) = content_type else {
+        return true;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let image = essence.len() > "image/".len()
+        && essence
+            .get(.."image/".len())
+            .is_some_and(|p| p.eq_ignore_ascii_case("image/"));
+    image || essence.eq_ignore_ascii_case("application/octet-stream")
+}
+
 pub async fn decode(
     State(state): State<AppState>,
     CurrentUser(_): CurrentUser,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("?"));
+    if !is_image_upload(content_type) {
+        return Err(
+            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, Msg::NotAnImage)
+                .with_detail(format!("content-type {content_type:?}")),
+        );
+    }
     if body.is_empty() {
         return Err(ApiError::bad_request(Msg::NotAnImage));
     }
-    let _permit = state
-        .qr_decoders
-        .acquire()
-        .await
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy))?;
+    // Each waiting request would hold its photo (up to 8 MiB) in memory:
+    // while both decoders are busy the answer is "try again", not a queue.
+    let _permit = state.qr_decoders.try_acquire().map_err(|_| {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)
+            .with_detail("both QR decoders busy");
+        e.retry_after = Some(1);
+        e
+    })?;
     let result = tokio::task::spawn_blocking(move || qr::decode(&body))
         .await
         .map_err(|e| {
@@ -147,4 +173,30 @@ pub async fn qr_svg(
         HeaderValue::from_static("image/svg+xml"),
     );
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_image_upload;
+
+    #[test]
+    fn image_uploads() {
+        for ok in [
+            None,
+            Some("image/jpeg"),
+            Some("IMAGE/png; q=1"),
+            Some("application/octet-stream"),
+        ] {
+            assert!(is_image_upload(ok), "{ok:?}");
+        }
+        for refused in [
+            Some("text/plain"),
+            Some("application/json"),
+            Some("image/"),
+            Some("?"),
+            Some("imag€/x"),
+        ] {
+            assert!(!is_image_upload(refused), "{refused:?}");
+        }
+    }
 }

@@ -94,6 +94,16 @@ async fn a_body_that_is_not_json_is_415_and_a_missing_content_type_is_accepted()
         );
         assert_error_shape("/register_agent", &reply);
     }
+    // The QR route takes pictures, not forms or text.
+    let (status, reply, _) = ann
+        .send(
+            ann.raw(Method::POST, "/api/qr/decode")
+                .header("content-type", "text/plain")
+                .body("cradle-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{reply}");
+    assert_error_shape("/api/qr/decode", &reply);
     // Tools that send no Content-Type at all keep working.
     let (status, reply, _) = ann
         .send(

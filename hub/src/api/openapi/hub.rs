@@ -125,6 +125,8 @@ pub fn hub_qr_svg() {}
         (status = 200, description = "The QR text", body = QrText),
         (status = 400, description = "Empty body", body = ErrorBody),
         (status = 413, description = "Too large", body = ErrorBody),
+        (status = 415, description = "A Content-Type that is not an image", body = ErrorBody),
         (status = 422, description = "Not an image, or no QR code found", body = ErrorBody),
+        (status = 503, description = "Both decoders busy: try again (Retry-After)", body = ErrorBody),
     ))]
 pub fn qr_decode() {}
