@@ -11,6 +11,12 @@
 // Remote hub: a separately started cradle-hub; the app, pointed at it by
 // CRADLE_APP_REMOTE, shows it, starts no hub, and notifies its alerts in the
 // UI's language (switched to Korean by the page).
+// TLS hub (--tls self-signed): with another CA's fingerprint the app refuses
+// it (start page); without one, set_mode and the start page ask to confirm
+// the hub's fingerprint and save it; with the QR code's fingerprint the
+// window shows the hub's UI over https (WebKitGTK told to accept its
+// certificate) and the app follows its events over https; after the hub
+// restarts with a new server certificate (same CA) the page loads again.
 // No session bus: the notification is a logged warning; app and hub go on.
 // Hardening: no window.__TAURI__; the hub's page may call get_mode and
 // set_language but not set_mode or decode_qr; the window refuses to
@@ -194,12 +200,25 @@ function appPid(driverPid) {
   return descendants(driverPid).find((p) => exeOf(p) === APP);
 }
 
+function nameHasOwner(name) {
+  try {
+    const out = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+      'org.freedesktop.DBus.NameHasOwner', `string:${name}`], { encoding: 'utf8' });
+    return out.includes('boolean true');
+  } catch {
+    return false;
+  }
+}
+
 /** Ends a phase: the session, the driver, and the app (which otherwise stays in the tray). */
 async function endApp(d, drv) {
   const pid = appPid(drv.child.pid);
   await d.close();
   stop(drv.child);
-  if (!pid) return;
+  // Also when the app was not found: the next phase's app must not find
+  // this one's single-instance name still held (it would hand over to it).
+  const released = () => until('the single-instance name to be released', () => !nameHasOwner('org.cradlehub.desktop.SingleInstance'), 15_000, 100);
+  if (!pid) return released();
   const gone = () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
   try {
     await until('the app to exit', gone, 5000, 100);
@@ -208,6 +227,7 @@ async function endApp(d, drv) {
     // The next phase's app would otherwise hand over to this one (single instance).
     await until('the app to exit after SIGTERM', gone, 10_000, 100);
   }
+  await released();
 }
 
 /** A second launch of the app: it must hand over to the running one and exit 0 quickly. */
@@ -533,6 +553,116 @@ async function remote() {
   stop(hub.child);
 }
 
+async function tlsHub() {
+  log('== a TLS hub (--tls self-signed): followed over https, its CA pinned; another CA is refused');
+  const port = await freePort();
+  const mqtt = await freePort();
+  // From loopback the hub answers plain HTTP too: https must be asked for.
+  const plainUrl = `http://127.0.0.1:${port}`;
+  const httpsUrl = `https://127.0.0.1:${port}`;
+  const hubArgs = ['--http-addr', `127.0.0.1:${port}`, '--mqtt-addr', `127.0.0.1:${mqtt}`,
+    '--data-dir', join(tmp, 'tls-hub'), '--tls', 'self-signed'];
+  const hub = start('tls-hub', HUB, hubArgs);
+  await until('the TLS hub', async () => (await fetch(`${plainUrl}/health`)).ok);
+  const info = await (await fetch(`${plainUrl}/api/hub_info`)).json();
+  const fp = info.ca_sha256;
+  if (info.tls !== 'self-signed' || !/^[0-9a-f]{64}$/.test(fp ?? '')) throw new Error(`hub_info of the TLS hub: ${JSON.stringify(info)}`);
+  const wrong = (fp[0] === '0' ? '1' : '0') + fp.slice(1);
+  await account(plainUrl, 'tls-parent', 'tls-password-1');
+
+  // Another CA than the pinned one: refused, and the hub's page is never shown.
+  const config = join(tmp, 'tls-bad-config');
+  {
+    const env = {
+      CRADLE_APP_REMOTE: `${httpsUrl}/?ca_sha256=${wrong}`,
+      XDG_CONFIG_HOME: config,
+      XDG_DATA_HOME: join(tmp, 'tls-bad-data'),
+      XDG_CACHE_HOME: join(tmp, 'tls-bad-cache'),
+    };
+    const { d, drv } = await startDriver('app-tls-mismatch', env);
+    await d.newSession();
+    await waitForPage(d, 'tauri://localhost', Date.now());
+    const shown = await until('the start page to refuse the hub', async () => {
+      const s = await d.exec(`return { form: document.getElementById('choose').classList.contains('shown'), error: document.getElementById('error').textContent }`);
+      return s.form && s.error.includes('posing as the hub') && s;
+    }, 30_000);
+    log('start page:', shown.error.replace(/\s+/g, ' ').slice(0, 160));
+    // The form: no fingerprint given → the hub's, to confirm; a wrong one → refused.
+    const first = await invoke(d, 'set_mode', { mode: 'remote', url: httpsUrl });
+    log('set_mode to the TLS hub without a fingerprint:', JSON.stringify(first));
+    if (first.ok?.confirm?.ca_sha256 !== fp || first.ok.remote_url !== null) throw new Error(`set_mode did not ask to confirm the CA: ${JSON.stringify(first)}`);
+    const bad = await invoke(d, 'set_mode', { mode: 'remote', url: `${httpsUrl}/?ca_sha256=${wrong}` });
+    if (!bad.err?.includes('posing as the hub')) throw new Error(`set_mode accepted another CA: ${JSON.stringify(bad)}`);
+    // The setup page's confirm step, through its buttons.
+    await d.exec(`document.querySelector('input[value=remote]').checked = true; document.getElementById('url').value = ${JSON.stringify(httpsUrl)}; document.querySelector('#choose button[type=submit]').click();`);
+    const shownFp = await until('the fingerprint to confirm', async () => {
+      const s = await d.exec(`return { hidden: document.getElementById('pin').hidden, fp: document.getElementById('fingerprint').textContent }`);
+      return !s.hidden && s.fp && s;
+    }, 15_000);
+    log('fingerprint shown:', shownFp.fp);
+    if (shownFp.fp.replace(/:/g, '').toLowerCase() !== fp) throw new Error(`the page shows ${shownFp.fp}, the hub's CA is ${fp}`);
+    await d.exec(`document.getElementById('trust').click()`);
+    const appJson = join(config, 'org.cradlehub.desktop', 'app.json');
+    const saved = await until('the pinned CA to be saved', () => {
+      try {
+        const j = JSON.parse(readFileSync(appJson, 'utf8'));
+        return j.remote_ca_sha256 === fp && j;
+      } catch {
+        return false;
+      }
+    }, 15_000);
+    log('saved:', JSON.stringify(saved));
+    if (saved.remote_url !== httpsUrl) throw new Error(`saved address: ${saved.remote_url}`);
+    // Pinned now: the same address is accepted at once, another CA still refused.
+    const again = await invoke(d, 'set_mode', { mode: 'remote', url: httpsUrl });
+    if (again.ok?.remote_url !== httpsUrl || again.ok.confirm) throw new Error(`set_mode with the saved pin: ${JSON.stringify(again)}`);
+    if (readFileSync(drv.file, 'utf8').includes("the hub's certificate is accepted")) throw new Error('the window accepted a CA that does not match');
+    await endApp(d, drv);
+  }
+
+  // The right CA (as the hub's QR code gives it): the hub's UI over https.
+  const env = {
+    CRADLE_APP_REMOTE: `${httpsUrl}/?ca_sha256=${fp}`,
+    CRADLE_APP_USER: 'tls-parent',
+    CRADLE_APP_PASSWORD: 'tls-password-1',
+    XDG_CONFIG_HOME: join(tmp, 'tls-config'),
+    XDG_DATA_HOME: join(tmp, 'tls-data'),
+    XDG_CACHE_HOME: join(tmp, 'tls-cache'),
+  };
+  const { d, drv } = await startDriver('app-tls', env);
+  const t0 = Date.now();
+  await d.newSession();
+  const loaded = await waitForPage(d, `${httpsUrl}/`, t0);
+  log(`the TLS hub's UI loaded over https after ${loaded} ms`);
+  results.tls_page_loaded_ms = loaded;
+  const page = await d.exec('return { protocol: location.protocol, title: document.title, text: document.body.innerText.slice(0, 200) }');
+  log('page:', JSON.stringify(page).replace(/\s+/g, ' '));
+  if (page.protocol !== 'https:' || !page.title.includes('Cradle Hub') || !page.text.trim()) throw new Error(`not the hub's UI: ${JSON.stringify(page)}`);
+  if (/certificate|TLS|SSL/i.test(page.text)) throw new Error(`a certificate error in the window: ${page.text}`);
+  const mode = await invoke(d, 'get_mode');
+  if (mode.ok?.mode !== 'remote' || mode.ok.remote_url !== httpsUrl) throw new Error(`get_mode from the https page: ${JSON.stringify(mode)}`);
+  await until('the app to follow the TLS hub', () => readFileSync(drv.file, 'utf8').includes('remote: following'), 20_000);
+  // The hub restarts (a Pi rebooted): a new server certificate from the same
+  // CA. The window takes it once the app's own handshake, checked against
+  // the pinned CA, presents that same certificate.
+  const exited = new Promise((res) => hub.child.once('exit', res));
+  stop(hub.child);
+  await exited;
+  const hub2 = start('tls-hub-2', HUB, hubArgs);
+  await until('the TLS hub again', async () => (await fetch(`${plainUrl}/health`)).ok);
+  await d.exec('setTimeout(() => location.reload(), 0); return 1');
+  const reloaded = await until("the hub's UI again, with its new certificate", async () => {
+    const p = await d.exec('return { protocol: location.protocol, title: document.title, ready: document.readyState }');
+    return p.protocol === 'https:' && p.title.includes('Cradle Hub') && p.ready === 'complete' && p;
+  }, 30_000, 250);
+  log('after the hub restarted:', JSON.stringify(reloaded));
+  if (!readFileSync(drv.file, 'utf8').includes('renewed its certificate')) throw new Error("the window did not go through the hub's new certificate");
+  await until('the app to follow the restarted hub', () => readFileSync(drv.file, 'utf8').split('remote: following').length - 1 >= 2, 40_000);
+  results.screenshot_tls = await screenshot(d, 'app-tls');
+  await endApp(d, drv);
+  stop(hub2.child);
+}
+
 async function setupPage() {
   log('== the start page, under the CSP (a remote hub that does not answer)');
   const deadHub = `http://127.0.0.1:${await freePort()}`;
@@ -669,7 +799,7 @@ async function main() {
   }, 10_000);
   // CRADLE_APP_E2E_ONLY=setup,nobus runs some phases only (while working on them).
   const only = process.env.CRADLE_APP_E2E_ONLY?.split(',');
-  for (const [name, phase] of [['home', home], ['remote', remote], ['setup', setupPage], ['relaunch', relaunch], ['nobus', noBus]]) {
+  for (const [name, phase] of [['home', home], ['remote', remote], ['tls', tlsHub], ['setup', setupPage], ['relaunch', relaunch], ['nobus', noBus]]) {
     if (!only || only.includes(name)) await phase();
   }
   results.ok = true;
@@ -680,7 +810,7 @@ try {
   log('PASS');
 } catch (e) {
   log('FAIL:', e.stack ?? e);
-  for (const f of ['app-home.log', 'app-home-second.log', 'app-remote.log', 'app-setup.log', 'app-relaunch.log', 'app-relaunch-second.log', 'app-nobus.log', 'dunst.log']) {
+  for (const f of ['app-home.log', 'app-home-second.log', 'app-remote.log', 'app-tls-mismatch.log', 'app-tls.log', 'tls-hub.log', 'tls-hub-2.log', 'app-setup.log', 'app-relaunch.log', 'app-relaunch-second.log', 'app-nobus.log', 'dunst.log']) {
     const p = join(OUT, f);
     if (existsSync(p)) log(`--- last lines of ${f}\n${readFileSync(p, 'utf8').split('\n').slice(-25).join('\n')}`);
   }

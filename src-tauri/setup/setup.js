@@ -4,10 +4,14 @@ const ko = (navigator.language || '').toLowerCase().startsWith('ko');
 const T = ko ? {
   starting: '허브를 시작하는 중…', connecting: '허브에 연결하는 중…', ready: '허브를 여는 중…',
   home: '이 컴퓨터에서 허브 실행', remote: '네트워크의 다른 허브 사용', scan: 'QR 사진…', apply: '연결',
+  pinIntro: '이 허브는 자체 인증 기관으로 HTTPS를 사용합니다. 지문(SHA-256)이 허브에 표시된 것(설정 → HTTPS 또는 QR 코드)과 같은지 확인하세요:',
+  trust: '이 허브를 신뢰하고 연결', cancel: '취소',
   restarting: '앱을 다시 시작합니다…', env: 'CRADLE_APP_REMOTE 환경 변수가 설정되어 있어 저장된 선택은 다음 실행부터 적용됩니다.',
 } : {
   starting: 'Starting the hub…', connecting: 'Connecting to the hub…', ready: 'Opening the hub…',
   home: 'Run the hub on this computer', remote: 'Use a hub elsewhere on the network', scan: 'QR photo…', apply: 'Connect',
+  pinIntro: 'This hub uses HTTPS with a certificate authority of its own. Check that its fingerprint (SHA-256) is the one the hub shows (Settings → HTTPS, or its QR code):',
+  trust: 'Trust this hub and connect', cancel: 'Cancel',
   restarting: 'Restarting the app…', env: 'CRADLE_APP_REMOTE is set: the saved choice applies once it is unset.',
 };
 for (const el of document.querySelectorAll('[data-t]')) el.textContent = T[el.dataset.t];
@@ -38,18 +42,34 @@ async function poll() {
   }
 }
 
-$('choose').addEventListener('submit', async (ev) => {
-  ev.preventDefault();
+// A TLS hub met for the first time: its CA's fingerprint, until trusted or cancelled.
+let pending = null;
+async function choose(caSha256) {
   const mode = document.querySelector('input[name=mode]:checked').value;
   $('error').textContent = '';
+  $('pin').hidden = true;
   try {
-    const r = await invoke('set_mode', { mode, url: mode === 'remote' ? $('url').value : null });
+    const r = await invoke('set_mode', { mode, url: mode === 'remote' ? $('url').value : null, caSha256 });
+    if (r.confirm) {
+      pending = r.confirm;
+      $('fingerprint').textContent = r.confirm.fingerprint;
+      $('pin').hidden = false;
+      return;
+    }
+    pending = null;
     $('status').textContent = r.restarting ? T.restarting : '';
     if (!r.restarting && fromEnv) $('note').textContent = T.env;
   } catch (e) {
     $('error').textContent = String(e);
   }
+}
+$('choose').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  choose(null);
 });
+$('trust').addEventListener('click', () => { if (pending) choose(pending.ca_sha256); });
+$('untrust').addEventListener('click', () => { pending = null; $('pin').hidden = true; });
+$('url').addEventListener('input', () => { pending = null; $('pin').hidden = true; });
 $('scan').addEventListener('click', () => $('qr').click());
 $('qr').addEventListener('change', async () => {
   const file = $('qr').files[0];

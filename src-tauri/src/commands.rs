@@ -51,34 +51,73 @@ pub struct SetModeAnswer {
     pub restarting: bool,
     /// The hub address as saved (normalised).
     pub remote_url: Option<String>,
+    /// Nothing saved yet: a TLS hub whose certificate authority the user
+    /// must check first; `set_mode` again with its `ca_sha256` trusts it.
+    pub confirm: Option<Confirm>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Confirm {
+    pub url: String,
+    /// Lowercase hex, to send back.
+    pub ca_sha256: String,
+    /// `AB:CD:…`, to show.
+    pub fingerprint: String,
 }
 
 /// Saves the choice; switching restarts the app. A remote hub must answer
-/// first, so a typo never leaves the parent without notifications.
+/// first, so a typo never leaves the parent without notifications. A TLS
+/// hub's CA must match the fingerprint in the address (the hub's QR code),
+/// else the one saved for it, else the one the user confirms (`ca_sha256`,
+/// after a first answer with `confirm`).
 #[tauri::command]
 pub async fn set_mode(
     app: AppHandle,
     shared: State<'_, Arc<Shared>>,
     mode: ModeKind,
     url: Option<String>,
+    ca_sha256: Option<String>,
 ) -> Result<SetModeAnswer, String> {
-    let remote_url = match (mode, url.as_deref()) {
+    let (remote_url, pin) = match (mode, url.as_deref()) {
         (ModeKind::Remote, None) => return Err("the remote hub's address is missing".to_owned()),
         (ModeKind::Remote, Some(url)) => {
-            let url = mode::normalize_hub_url(url)?;
-            let client = remote::client()?;
-            remote::probe(&client, &url)
-                .await
-                .map_err(|e| format!("cannot reach the hub at {url}: {e}"))?;
-            Some(url)
+            let address = mode::parse_hub_address(url)?;
+            let confirmed = ca_sha256
+                .as_deref()
+                .map(crate::pin::parse_fingerprint)
+                .transpose()?;
+            let expected = address
+                .ca_sha256
+                .clone()
+                .or(confirmed)
+                .or_else(|| mode::expected_pin(&shared.saved.lock(), None, &address.url));
+            match remote::discover(&address.url, expected.as_deref()).await {
+                Ok(remote::Found::Ready(hub)) => (Some(hub.base), hub.ca_sha256),
+                Ok(remote::Found::Confirm { base, ca_sha256 }) => {
+                    return Ok(SetModeAnswer {
+                        restarting: false,
+                        remote_url: None,
+                        confirm: Some(Confirm {
+                            url: base,
+                            fingerprint: crate::pin::display(&ca_sha256),
+                            ca_sha256,
+                        }),
+                    });
+                }
+                Err(remote::FindError::Refused(e)) => return Err(e),
+                Err(remote::FindError::Unreachable(e)) => {
+                    return Err(format!("cannot reach the hub at {}: {e}", address.url));
+                }
+            }
         }
-        (ModeKind::Home, _) => None,
+        (ModeKind::Home, _) => (None, None),
     };
     let next = {
         let mut saved = shared.saved.lock();
         saved.mode = mode;
         if remote_url.is_some() {
             saved.remote_url = remote_url.clone();
+            saved.remote_ca_sha256 = pin;
         }
         shared
             .store
@@ -101,6 +140,7 @@ pub async fn set_mode(
     Ok(SetModeAnswer {
         restarting,
         remote_url,
+        confirm: None,
     })
 }
 
@@ -111,7 +151,8 @@ pub fn set_language(shared: State<'_, Arc<Shared>>, lang: String) -> Result<(), 
     shared.ui_language(lang).map_err(|e| e.to_string())
 }
 
-/// A photo of the hub's QR code (raw image bytes) → the hub's address.
+/// A photo of the hub's QR code (raw image bytes) → the hub's address
+/// (with `?ca_sha256=` for a TLS hub).
 #[tauri::command]
 pub async fn decode_qr(
     shared: State<'_, Arc<Shared>>,
@@ -125,7 +166,12 @@ pub async fn decode_qr(
         cradle_hub::qr::decode(&bytes).map_err(|e| e.to_string())
     })
     .await?;
-    mode::normalize_hub_url(&text)
+    // Keeps the CA fingerprint of a TLS hub's QR code: it is what pins it.
+    let address = mode::parse_hub_address(&text)?;
+    Ok(match address.ca_sha256 {
+        Some(fp) => format!("{}/?ca_sha256={fp}", address.url),
+        None => address.url,
+    })
 }
 
 pub const QR_BUSY: &str = "busy: another QR photo is still being read; try again in a moment";

@@ -73,11 +73,17 @@ pub async fn run(app: AppHandle) {
         }
     };
     let url = local_url(hub.http_addr);
-    tauri::async_runtime::spawn(crate::hub_watch::run(
-        app.clone(),
-        url.clone(),
-        std::time::Duration::ZERO,
-    ));
+    match crate::remote::client(None) {
+        Ok(client) => {
+            tauri::async_runtime::spawn(crate::hub_watch::run(
+                app.clone(),
+                url.clone(),
+                client,
+                std::time::Duration::ZERO,
+            ));
+        }
+        Err(e) => tracing::warn!(error = %e, "hub watch: no HTTP client"),
+    }
     let events = hub.state.alerts.events.subscribe();
     // Alerts count as notified while this app is following them.
     let _listening = hub.state.alerts.listen_all();

@@ -140,15 +140,8 @@ fn text(notice: &Notice, base: &str, lang: Lang) -> (String, String) {
 }
 
 /// Polls `base`'s `/health` until the app exits.
-pub async fn run(app: AppHandle, base: String, grace: Duration) {
+pub async fn run(app: AppHandle, base: String, client: reqwest::Client, grace: Duration) {
     let shared = app.state::<std::sync::Arc<Shared>>().inner().clone();
-    let client = match crate::remote::client() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(error = %e, "hub watch: no HTTP client");
-            return;
-        }
-    };
     let mut watch = HubWatch::new(grace);
     loop {
         let seen = check(&client, &base).await;

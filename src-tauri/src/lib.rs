@@ -8,6 +8,7 @@ mod home;
 mod hub_watch;
 mod mode;
 mod notify;
+mod pin;
 mod relaunch;
 mod remote;
 mod sse;
@@ -161,12 +162,10 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
     match mode {
         Mode::Home => tauri::async_runtime::spawn(home::run(handle)),
         Mode::Remote(url) => {
-            tauri::async_runtime::spawn(hub_watch::run(
-                handle.clone(),
-                url.clone(),
-                hub_watch::REMOTE_GRACE,
-            ));
-            tauri::async_runtime::spawn(remote::run(handle, url))
+            // The hub watch starts once the hub is found (a TLS hub is
+            // polled over https, through its pinned CA).
+            let pin = mode::expected_pin(&shared.saved.lock(), env_remote.as_deref(), &url);
+            tauri::async_runtime::spawn(remote::run(handle, url, pin))
         }
     };
     Ok(())

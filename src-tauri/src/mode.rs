@@ -53,6 +53,10 @@ pub struct Saved {
     /// Kept when switching back home, so the form remembers the address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_url: Option<String>,
+    /// A TLS hub's CA fingerprint (SHA-256 hex) pinned for `remote_url`:
+    /// from its QR code or confirmed by the user on first use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_ca_sha256: Option<String>,
     /// The UI's language as last reported by the page (`en` / `ko`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
@@ -135,6 +139,62 @@ pub fn effective(saved: &Saved, env_remote: Option<&str>) -> Result<(Mode, bool)
     }
 }
 
+/// A hub address as entered, with the CA fingerprint it may carry (the
+/// hub's QR code holds `https://<ip>:<port>/?ca_sha256=<hex>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubAddress {
+    /// Normalised, as [`normalize_hub_url`].
+    pub url: String,
+    pub ca_sha256: Option<String>,
+}
+
+pub fn parse_hub_address(input: &str) -> Result<HubAddress, String> {
+    let url = normalize_hub_url(input)?;
+    let trimmed = input.trim();
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_owned()
+    } else {
+        format!("http://{trimmed}")
+    };
+    let ca_sha256 = match tauri::Url::parse(&with_scheme).ok().and_then(|u| {
+        u.query_pairs()
+            .find(|(k, _)| k == "ca_sha256")
+            .map(|(_, v)| v.into_owned())
+    }) {
+        Some(fp) => Some(crate::pin::parse_fingerprint(&fp)?),
+        None => None,
+    };
+    Ok(HubAddress { url, ca_sha256 })
+}
+
+/// Host and port of a normalised hub URL, whatever its scheme (one port
+/// serves both plain HTTP and HTTPS on a TLS hub).
+pub fn authority(url: &str) -> Option<String> {
+    let u = tauri::Url::parse(url).ok()?;
+    Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?))
+}
+
+/// The CA fingerprint expected of the hub at `url` this run: the one the
+/// address itself carries (`CRADLE_APP_REMOTE=...?ca_sha256=`), else the one
+/// saved for that same host and port.
+pub fn expected_pin(saved: &Saved, env_remote: Option<&str>, url: &str) -> Option<String> {
+    if let Some(fp) = env_remote
+        .filter(|s| !s.trim().is_empty())
+        .and_then(|e| parse_hub_address(e).ok())
+        .and_then(|a| a.ca_sha256)
+    {
+        return Some(fp);
+    }
+    let saved_url = saved.remote_url.as_deref().map(normalize_hub_url)?.ok()?;
+    if authority(&saved_url)? != authority(url)? {
+        return None;
+    }
+    saved
+        .remote_ca_sha256
+        .as_deref()
+        .and_then(|f| crate::pin::parse_fingerprint(f).ok())
+}
+
 /// Accepts what a person types or a hub's QR code holds — `192.168.1.20:8080`,
 /// `http://pi.local:8080/`, `http://hub/#/alerts` — and returns the base URL
 /// `http://host[:port]`. Only http and https are accepted.
@@ -202,6 +262,7 @@ mod tests {
         let saved = Saved {
             mode: ModeKind::Remote,
             remote_url: Some("10.0.0.5:8080".into()),
+            remote_ca_sha256: None,
             language: None,
         };
         assert_eq!(
@@ -218,6 +279,7 @@ mod tests {
         let broken = Saved {
             mode: ModeKind::Remote,
             remote_url: None,
+            remote_ca_sha256: None,
             language: None,
         };
         assert_eq!(broken.mode(), Mode::Home);
@@ -240,6 +302,7 @@ mod tests {
         let saved = Saved {
             mode: ModeKind::Remote,
             remote_url: Some("http://10.0.0.5:8080".into()),
+            remote_ca_sha256: Some(FP.into()),
             language: Some("ko".into()),
         };
         store.save(&saved).expect("save");
@@ -249,6 +312,52 @@ mod tests {
         assert_eq!(store.load().mode(), Mode::Home);
         std::fs::write(store.path(), "not json").expect("write");
         assert_eq!(store.load(), Saved::default());
+    }
+
+    const FP: &str = "3f4a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f90";
+
+    #[test]
+    fn the_qr_codes_address_carries_the_fingerprint() {
+        let a = parse_hub_address(&format!("https://192.168.1.20:8443/?ca_sha256={FP}"))
+            .expect("QR address");
+        assert_eq!(a.url, "https://192.168.1.20:8443");
+        assert_eq!(a.ca_sha256.as_deref(), Some(FP));
+        let upper = format!("https://hub:8443?ca_sha256={}", FP.to_uppercase());
+        assert_eq!(
+            parse_hub_address(&upper)
+                .expect("upper")
+                .ca_sha256
+                .as_deref(),
+            Some(FP)
+        );
+        let plain = parse_hub_address("192.168.1.20:8080").expect("plain");
+        assert_eq!(plain.url, "http://192.168.1.20:8080");
+        assert_eq!(plain.ca_sha256, None);
+        assert!(parse_hub_address("https://hub:8443/?ca_sha256=abc").is_err());
+    }
+
+    #[test]
+    fn the_saved_pin_goes_with_its_host_and_port_only() {
+        let saved = Saved {
+            mode: ModeKind::Remote,
+            remote_url: Some("https://10.0.0.5:8080".into()),
+            remote_ca_sha256: Some(FP.into()),
+            language: None,
+        };
+        // One port serves both schemes.
+        assert_eq!(
+            expected_pin(&saved, None, "http://10.0.0.5:8080").as_deref(),
+            Some(FP)
+        );
+        assert_eq!(expected_pin(&saved, None, "https://10.0.0.5:8081"), None);
+        assert_eq!(expected_pin(&saved, None, "https://10.0.0.6:8080"), None);
+        let other = FP.replace('3', "4");
+        let env = format!("https://10.0.0.5:8080/?ca_sha256={other}");
+        assert_eq!(
+            expected_pin(&saved, Some(&env), "https://10.0.0.5:8080").as_deref(),
+            Some(other.as_str())
+        );
+        assert_eq!(authority("https://hub"), Some("hub:443".into()));
     }
 
     #[test]

@@ -27,11 +27,185 @@ pub const PASSWORD_ENV: &str = "CRADLE_APP_PASSWORD";
 /// The hub sends a keep-alive every 15 s: silence this long means a dead link.
 const IDLE_LIMIT: Duration = Duration::from_secs(45);
 
-pub fn client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+/// An HTTP client; with `ca_pem`, one that trusts that CA (a pinned TLS
+/// hub's) and nothing else for HTTPS.
+pub fn client(ca_pem: Option<&str>) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+    if let Some(pem) = ca_pem {
+        let ca = reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|e| error_chain(&e))?;
+        builder = builder.add_root_certificate(ca).tls_info(true);
+    }
+    builder.build().map_err(|e| error_chain(&e))
+}
+
+/// A hub found at an address, ready to show and follow.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    /// `https://host:port` for a TLS hub, else the address as given.
+    pub base: String,
+    /// The pinned CA (PEM) and its fingerprint, for a TLS hub.
+    pub ca_pem: Option<String>,
+    pub ca_sha256: Option<String>,
+    pub lang: Option<Lang>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Found {
+    Ready(Hub),
+    /// A TLS hub whose CA nobody vouched for yet: show the fingerprint,
+    /// and trust it once the user confirms.
+    Confirm {
+        base: String,
+        ca_sha256: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FindError {
+    /// No answer (yet): worth retrying.
+    Unreachable(String),
+    /// An answer that must not be trusted (another CA than the pinned one).
+    Refused(String),
+}
+
+impl std::fmt::Display for FindError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FindError::Unreachable(e) | FindError::Refused(e) => f.write_str(e),
+        }
+    }
+}
+
+/// Where the hub at plain-HTTP `base` sends its answers: a TLS hub answers
+/// LAN clients with a 308 to its https address.
+async fn https_redirect(base: &str) -> Result<Option<String>, String> {
+    let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| error_chain(&e))?;
+    let resp = client
+        .get(format!("{base}/api/hub_info"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| error_chain(&e))?;
+    if !resp.status().is_redirection() {
+        return Ok(None);
+    }
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| Url::parse(l).ok());
+    match location {
+        Some(to) if to.scheme() == "https" => {
+            let https = crate::mode::normalize_hub_url(to.as_str())?;
+            if crate::mode::authority(&https).map(|a| host_of(&a))
+                != crate::mode::authority(base).map(|a| host_of(&a))
+            {
+                return Err(format!("the hub sends its visitors elsewhere ({https})"));
+            }
+            Ok(Some(https))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn host_of(authority: &str) -> String {
+    authority
+        .rsplit_once(':')
+        .map_or(authority, |(h, _)| h)
+        .to_owned()
+}
+
+/// Finds the hub at `base` (normalised). A TLS hub (an https address, or
+/// a plain one answered with a redirect to https) is trusted through its
+/// CA, fetched from `/ca.crt` and checked against `expected`.
+pub async fn discover(base: &str, expected: Option<&str>) -> Result<Found, FindError> {
+    let unreachable = FindError::Unreachable;
+    let https = if base.starts_with("https://") {
+        base.to_owned()
+    } else {
+        match https_redirect(base).await.map_err(unreachable)? {
+            Some(https) => https,
+            None => {
+                let lang = probe(&client(None).map_err(unreachable)?, base)
+                    .await
+                    .map_err(unreachable)?;
+                return Ok(Found::Ready(Hub {
+                    base: base.to_owned(),
+                    ca_pem: None,
+                    ca_sha256: None,
+                    lang,
+                }));
+            }
+        }
+    };
+    // The CA: over plain HTTP on the same port (the hub serves it so to
+    // anyone, it is what gets checked), before anything is trusted.
+    let authority = crate::mode::authority(&https)
+        .ok_or_else(|| unreachable(format!("{https} has no host")))?;
+    let resp = client(None)
+        .map_err(unreachable)?
+        .get(format!("http://{authority}/ca.crt"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| unreachable(error_chain(&e)))?;
+    if !resp.status().is_success() {
+        return Err(unreachable(format!(
+            "the hub uses HTTPS but offers no certificate authority of its own at /ca.crt              (HTTP {}); only hubs started with --tls self-signed can be followed over HTTPS",
+            resp.status()
+        )));
+    }
+    let pem = resp
+        .text()
+        .await
+        .map_err(|e| unreachable(error_chain(&e)))?;
+    let der =
+        crate::pin::pem_to_der(&pem).map_err(|e| unreachable(format!("the hub's /ca.crt: {e}")))?;
+    let got = crate::pin::sha256_hex(&der);
+    match crate::pin::check(expected, &got) {
+        crate::pin::Pin::FirstUse => {
+            return Ok(Found::Confirm {
+                base: https,
+                ca_sha256: got,
+            });
+        }
+        crate::pin::Pin::Mismatch { expected } => {
+            return Err(FindError::Refused(crate::pin::mismatch_message(
+                &https, &expected, &got,
+            )));
+        }
+        crate::pin::Pin::Matches => {}
+    }
+    let pem = crate::pin::der_to_pem(&der);
+    let pinned = client(Some(&pem)).map_err(unreachable)?;
+    let lang = probe(&pinned, &https).await.map_err(unreachable)?;
+    Ok(Found::Ready(Hub {
+        base: https,
+        ca_pem: Some(pem),
+        ca_sha256: Some(got),
+        lang,
+    }))
+}
+
+/// The TLS hub's own (leaf) certificate as PEM, from a handshake that
+/// `client` verified against the pinned CA: what WebKitGTK is told to accept.
+pub async fn server_certificate(client: &reqwest::Client, base: &str) -> Result<String, String> {
+    let resp = client
+        .get(format!("{base}/health"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| error_chain(&e))?;
+    let der = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|i| i.peer_certificate())
+        .ok_or("no certificate in the TLS handshake")?;
+    Ok(crate::pin::der_to_pem(der))
 }
 
 /// Is there a hub at `base`? Returns its default language when it says.
@@ -80,33 +254,61 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-pub async fn run(app: AppHandle, base: String) {
+pub async fn run(app: AppHandle, address: String, pin: Option<String>) {
     let shared = app.state::<Arc<Shared>>().inner().clone();
-    let client = match client() {
-        Ok(c) => c,
-        Err(error) => {
-            shared.set_status(Status::Failed { error });
-            return;
-        }
-    };
     let mut delay = Duration::from_secs(1);
-    loop {
-        match probe(&client, &base).await {
-            Ok(lang) => {
-                if let Some(lang) = lang {
-                    shared.hub_default_language(lang);
-                }
-                break;
+    let (hub, client, leaf) = loop {
+        let found = match discover(&address, pin.as_deref()).await {
+            Ok(Found::Ready(hub)) => match client(hub.ca_pem.as_deref()) {
+                Ok(client) => match &hub.ca_pem {
+                    None => Ok((hub, client, None)),
+                    Some(_) => match server_certificate(&client, &hub.base).await {
+                        Ok(leaf) => Ok((hub, client, Some(leaf))),
+                        Err(e) => Err(FindError::Unreachable(e)),
+                    },
+                },
+                Err(e) => Err(FindError::Refused(e)),
+            },
+            Ok(Found::Confirm { base, ca_sha256 }) => Err(FindError::Refused(format!(
+                "the hub at {base} uses HTTPS and its certificate authority (SHA-256 {}) was \
+                 never confirmed: choose the hub again below to check and trust it, or enter \
+                 the address from its QR code",
+                crate::pin::display(&ca_sha256)
+            ))),
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(found) => break found,
+            Err(FindError::Refused(error)) => {
+                tracing::warn!(hub = %address, %error, "remote: hub refused");
+                shared.set_status(Status::Failed { error });
+                return;
             }
-            Err(e) => {
+            Err(FindError::Unreachable(e)) => {
                 shared.set_status(Status::Failed {
-                    error: format!("cannot reach the hub at {base}: {e}. Retrying…"),
+                    error: format!("cannot reach the hub at {address}: {e}. Retrying…"),
                 });
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(15));
             }
         }
+    };
+    if let Some(lang) = hub.lang {
+        shared.hub_default_language(lang);
     }
+    let base = hub.base;
+    if let Some(leaf) = leaf {
+        tracing::info!(hub = %base, ca_sha256 = hub.ca_sha256.as_deref().unwrap_or(""), "remote: TLS hub, CA pinned");
+        if let Err(e) = window::trust_certificate(&app, &base, &leaf, &client) {
+            tracing::warn!(error = %e, "window: cannot accept the hub's certificate");
+        }
+    }
+    tauri::async_runtime::spawn(crate::hub_watch::run(
+        app.clone(),
+        base.clone(),
+        client.clone(),
+        crate::hub_watch::REMOTE_GRACE,
+    ));
     window::hub_ready(&app, &shared, &base);
     follow(&app, &shared, &client, &base).await;
 }

@@ -42,8 +42,8 @@ pub fn hub_ready(app: &AppHandle, shared: &Arc<Shared>, hub_url: &str) {
     navigate(app, &format!("{hub_url}/"));
 }
 
-/// What the hub's page may call. Not `set_mode`: the hub is reached over
-/// plain HTTP on the LAN, so whoever can pose as it could otherwise repoint
+/// What the hub's page may call. Not `set_mode`: the hub may be reached
+/// over plain HTTP on the LAN, so whoever can pose as it could otherwise repoint
 /// the app to a hub of theirs for good. Not `decode_qr` either: only the
 /// app's own start page reads QR photos.
 pub const HUB_PAGE_COMMANDS: [&str; 2] = ["get_mode", "set_language"];
@@ -109,6 +109,138 @@ pub fn navigate(app: &AppHandle, url: &str) {
     }
 }
 
+/// Tells the window's WebKitGTK to accept `leaf_pem` — the TLS hub's own
+/// certificate, already verified against its pinned CA by `client` (which
+/// trusts that CA only) — for the hub's host. WebKitGTK pins a server
+/// certificate per host (`webkit_web_context_allow_tls_certificate_for_host`),
+/// not a CA, and knows nothing of the hub's CA otherwise. The hub issues a
+/// new server certificate when its addresses change: a page of the hub that
+/// then fails with a TLS error is loaded again once `client`'s own handshake
+/// (verified against the pinned CA) shows the very certificate WebKitGTK
+/// was presented.
+pub fn trust_certificate(
+    app: &AppHandle,
+    hub_url: &str,
+    leaf_pem: &str,
+    client: &reqwest::Client,
+) -> Result<(), String> {
+    let host = Url::parse(hub_url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_owned()))
+        .ok_or_else(|| format!("{hub_url} has no host"))?;
+    let window = app
+        .get_webview_window(MAIN)
+        .ok_or("the main window is gone")?;
+    trust_on(
+        &window,
+        Trust {
+            app: app.clone(),
+            hub_url: hub_url.to_owned(),
+            host,
+            leaf_pem: leaf_pem.to_owned(),
+            client: client.clone(),
+        },
+    )
+}
+
+struct Trust {
+    app: AppHandle,
+    hub_url: String,
+    host: String,
+    leaf_pem: String,
+    client: reqwest::Client,
+}
+
+#[cfg(target_os = "linux")]
+mod webkit {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// The server certificate (DER) WebKitGTK was last told to accept.
+    static ACCEPTED: parking_lot::Mutex<Option<Vec<u8>>> = parking_lot::Mutex::new(None);
+    static WATCHING: AtomicBool = AtomicBool::new(false);
+
+    pub(super) fn trust_on(window: &tauri::WebviewWindow, trust: Trust) -> Result<(), String> {
+        window
+            .with_webview(move |webview| {
+                use webkit2gtk::{WebContextExt, WebViewExt};
+                let view = webview.inner();
+                let Some(context) = view.context() else {
+                    tracing::warn!("window: the webview has no context");
+                    return;
+                };
+                let cert = match gio::TlsCertificate::from_pem(&trust.leaf_pem) {
+                    Ok(cert) => cert,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "window: the hub's certificate is unreadable");
+                        return;
+                    }
+                };
+                context.allow_tls_certificate_for_host(&cert, &trust.host);
+                *ACCEPTED.lock() = crate::pin::pem_to_der(&trust.leaf_pem).ok();
+                tracing::info!(host = %trust.host, "window: the hub's certificate is accepted");
+                if !WATCHING.swap(true, Ordering::SeqCst) {
+                    view.connect_load_failed_with_tls_errors(
+                        move |_view, uri, presented, _flags| {
+                            on_tls_error(&trust, uri, presented);
+                            false
+                        },
+                    );
+                }
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    fn on_tls_error(trust: &Trust, uri: &str, presented: &gio::TlsCertificate) {
+        use gio::prelude::TlsCertificateExt;
+        let Ok(target) = Url::parse(uri) else { return };
+        let same_hub = Url::parse(&trust.hub_url).is_ok_and(|hub| hub.origin() == target.origin());
+        let presented = presented
+            .certificate_pem()
+            .and_then(|pem| crate::pin::pem_to_der(&pem).ok());
+        let Some(presented) = presented.filter(|_| same_hub) else {
+            return;
+        };
+        if ACCEPTED.lock().as_deref() == Some(presented.as_slice()) {
+            tracing::warn!(to = %origin_for_log(&target), "window: TLS error with the accepted certificate");
+            return;
+        }
+        let (app, hub_url, client) = (
+            trust.app.clone(),
+            trust.hub_url.clone(),
+            trust.client.clone(),
+        );
+        tauri::async_runtime::spawn(async move {
+            match crate::remote::server_certificate(&client, &hub_url).await {
+                Ok(leaf)
+                    if crate::pin::pem_to_der(&leaf).ok().as_deref()
+                        == Some(presented.as_slice()) =>
+                {
+                    tracing::info!(
+                        "window: the hub renewed its certificate (same CA): accepting it"
+                    );
+                    if let Err(e) = trust_certificate(&app, &hub_url, &leaf, &client) {
+                        tracing::warn!(error = %e, "window: cannot accept the hub's certificate");
+                    }
+                    navigate(&app, target.as_str());
+                }
+                Ok(_) => {
+                    tracing::warn!("window: refused a certificate the pinned CA does not vouch for")
+                }
+                Err(e) => tracing::warn!(error = %e, "window: cannot check the hub's certificate"),
+            }
+        });
+    }
+}
+
+#[cfg(target_os = "linux")]
+use webkit::trust_on;
+
+#[cfg(not(target_os = "linux"))]
+fn trust_on(_window: &tauri::WebviewWindow, _trust: Trust) -> Result<(), String> {
+    Err("accepting a hub's own certificate is implemented for WebKitGTK (Linux) only".to_owned())
+}
+
 pub fn show_main(app: &AppHandle) {
     if let Some(window) = app.get_webview_window(MAIN) {
         let _ = window.unminimize();
@@ -158,6 +290,19 @@ mod tests {
         ] {
             assert!(!navigation_allowed(&url(refused), hub), "{refused}");
         }
+    }
+
+    #[test]
+    fn a_tls_hub_is_its_https_origin_only() {
+        let hub = Some("https://192.168.1.20:8443");
+        assert!(navigation_allowed(&url("https://192.168.1.20:8443/"), hub));
+        assert!(navigation_allowed(
+            &url("https://192.168.1.20:8443/#/alerts/3"),
+            hub
+        ));
+        // Not its plain HTTP (which only redirects), nor another port.
+        assert!(!navigation_allowed(&url("http://192.168.1.20:8443/"), hub));
+        assert!(!navigation_allowed(&url("https://192.168.1.20:8444/"), hub));
     }
 
     #[test]
