@@ -117,6 +117,23 @@ async function main() {
       return r.status;
     });
     assert(status === 401, `POST /login over HTTPS reaches the handler (${status})`);
+    // Signed in over HTTPS (through the login form, as a parent does), the
+    // settings screen offers the https address and the CA page.
+    const registered = await page.evaluate(async () => {
+      const body = JSON.stringify({ username: 'tls-parent', password: 'pass-word' });
+      return (await fetch('/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body })).status;
+    });
+    assert(registered === 201, `registered over HTTPS (${registered})`);
+    await page.waitForSelector('input[name=username]');
+    await page.fill('input[name=username]', 'tls-parent');
+    await page.fill('input[name=password]', 'pass-word');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-action=add-cradle]', { timeout: 15_000 });
+    await page.goto(`https://localhost:${port}/#/settings`);
+    await page.waitForSelector('[data-testid=hub-ca-link]', { timeout: 15_000 });
+    const addresses = await page.$$eval('.hub .urls a.mono', (links) => links.map((a) => a.getAttribute('href') ?? ''));
+    assert(addresses.length > 0 && addresses.every((u) => u.startsWith('https://')), `settings shows https addresses (${addresses.join(', ')})`);
+    await page.screenshot({ path: join(OUT, 'tls-settings-hub-card.png'), fullPage: true });
     console.log('ok - Chromium with the CA in its NSS database: HTTPS without certificate errors');
 
     // Not trusted: the same URL is refused.

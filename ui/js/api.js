@@ -48,7 +48,9 @@ import { noteServerDate } from './clock.js';
  *   soothe_after: number, soothe_minutes: number}} AlertSettings
  *   offline_after, camera_silent_after, soothe_after in seconds; max_rock_minutes, soothe_minutes in minutes
  * @typedef {{start: string, date: string, time: string, frames: number}} Recording
- * @typedef {{urls: string[], mqtt_port: number | null, version: string, default_language: string}} HubInfo
+ * @typedef {{urls: string[], mqtt_port: number | null, version: string, default_language: string,
+ *   tls?: string, https_urls?: string[], ca_sha256?: string | null}} HubInfo
+ *   `tls` is "off", "self-signed" or "files"; with it on, phones use `https_urls`
  * @typedef {{required: boolean, username: string}} MqttPassword
  * @typedef {{free_bytes: number, total_bytes: number}} DiskSpace
  * @typedef {{status: 'ok' | 'degraded' | string, problems?: string[], disk?: DiskSpace | null}} HubHealth

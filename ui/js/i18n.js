@@ -406,6 +406,7 @@ const en = {
   'settings.hubHint': 'Scan this code with a phone on the same Wi-Fi to open the hub.',
   'settings.hubLoopback': 'This hub only listens on this computer. For phones on the Wi-Fi, start it with',
   'settings.hubQrAlt': 'QR code of the hub’s address',
+  'settings.hubCa': 'First time on a phone? Install the hub’s certificate',
   /** @type {Entry} */
   'settings.hubQrAltUrl': (v) => `QR code of the hub’s address ${v.url}`,
   /** @type {Entry} */
@@ -846,6 +847,7 @@ const ko = {
   'settings.hubHint': '같은 Wi-Fi의 휴대폰으로 이 코드를 스캔하면 허브가 열립니다.',
   'settings.hubLoopback': '이 허브는 이 컴퓨터에서만 접속됩니다. 같은 Wi-Fi의 휴대폰에서 쓰려면 다음 옵션으로 시작하세요:',
   'settings.hubQrAlt': '허브 주소의 QR 코드',
+  'settings.hubCa': '휴대폰에서 처음인가요? 허브 인증서를 먼저 설치하세요',
   'settings.hubQrAltUrl': (v) => `허브 주소 ${v.url}의 QR 코드`,
   'settings.version': (v) => `Cradle Hub ${v.v}`,
   'settings.cradles': '내 요람',

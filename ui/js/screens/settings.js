@@ -256,8 +256,15 @@ export function settingsScreen(logout) {
   api
     .hubInfo()
     .then((info) => {
-      fill(hubUrls, ...info.urls.map((u) => h('li', {}, h('a', { href: u, class: 'link mono' }, u))));
-      const first = info.urls[0] ?? '';
+      // With HTTPS on, phones must use the https address, after trusting the
+      // hub's own certificate authority (the /ca page says how).
+      const https = info.tls && info.tls !== 'off' && info.https_urls?.length ? info.https_urls : null;
+      const shown = https ?? info.urls;
+      fill(hubUrls, ...shown.map((u) => h('li', {}, h('a', { href: u, class: 'link mono' }, u))));
+      if (info.tls === 'self-signed') {
+        hubUrls.append(h('li', {}, h('a', { href: '/ca', class: 'link', 'data-testid': 'hub-ca-link' }, t('settings.hubCa'))));
+      }
+      const first = shown[0] ?? '';
       qr.alt = t('settings.hubQrAltUrl', { url: first });
       const loopback = /^https?:\/\/(127\.|localhost|\[::1\])/.test(first);
       fill(hubNote, loopback ? t('settings.hubLoopback') : t('settings.hubHint'), loopback ? h('code', { class: 'nowrap' }, ' --http-addr 0.0.0.0:8080') : '');
