@@ -74,34 +74,30 @@ static HASH_GATE: std::sync::LazyLock<HashGate> = std::sync::LazyLock::new(|| {
     HashGate::new(HASH_QUEUE, cores.clamp(1, 4))
 });
 
-async fn gated<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AuthError> {
-    HASH_GATE.run(work).await
-}
-
 pub async fn hash_password(password: String) -> Result<String, AuthError> {
-    gated(move || {
-        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
-            .map_err(|e| AuthError::Hash(e.to_string()))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AuthError::Hash(e.to_string()))
-    })
-    .await?
+    HASH_GATE
+        .run(move || {
+            let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+                .map_err(|e| AuthError::Hash(e.to_string()))?;
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| AuthError::Hash(e.to_string()))
+        })
+        .await?
 }
 
 pub async fn verify_password(password: String, hash: String) -> Result<bool, AuthError> {
-    gated(move || {
-        let Ok(parsed) = PasswordHash::new(&hash) else {
-            return false;
-        };
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-    .await
+    HASH_GATE
+        .run(move || {
+            let Ok(parsed) = PasswordHash::new(&hash) else {
+                return false;
+            };
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .await
 }
 
 /// A stored hash to verify against when the user does not exist, so a wrong

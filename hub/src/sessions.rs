@@ -343,8 +343,8 @@ impl Sessions {
             .store
             .write(move |c| sessions::delete_user_sessions(c, user_id, keep.as_ref()))
             .await?;
-        // Also drop cached sessions the database no longer had (expired).
-        let stale: Vec<[u8; 32]> = self
+        // The cache also loses sessions the database no longer had (expired).
+        let mut gone: Vec<[u8; 32]> = self
             .cache
             .lock()
             .by_hash
@@ -352,8 +352,8 @@ impl Sessions {
             .filter(|s| s.user_id == user_id && Some(s.token_hash) != keep)
             .map(|s| s.token_hash)
             .collect();
-        self.forget(&stale);
-        self.forget(&ended);
+        gone.extend_from_slice(&ended);
+        self.forget(&gone);
         Ok(ended.len())
     }
 

@@ -18,12 +18,6 @@ use crate::timefmt::now_millis;
 use super::extract::session_token;
 use super::{ApiError, AppState, CurrentUser, JsonObject};
 
-fn too_many(msg: Msg, secs: u64) -> ApiError {
-    let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg);
-    e.retry_after = Some(secs);
-    e
-}
-
 pub async fn register(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -33,7 +27,7 @@ pub async fn register(
     state
         .signup_limiter
         .check(peer.ip(), now_millis())
-        .map_err(|secs| too_many(Msg::TooManySignups, secs))?;
+        .map_err(|secs| ApiError::too_many(Msg::TooManySignups, secs))?;
     let username = body.str("username")?.to_owned();
     let password = body.str("password")?.to_owned();
     if !auth::valid_username(&username) {
@@ -67,7 +61,7 @@ pub async fn check_username(
     state
         .lookup_limiter
         .check(peer.ip(), now_millis())
-        .map_err(|secs| too_many(Msg::TooManyLookups, secs))?;
+        .map_err(|secs| ApiError::too_many(Msg::TooManyLookups, secs))?;
     let exists = state
         .store
         .read(move |c| users::exists(c, &username))
@@ -87,7 +81,7 @@ async fn check_password(
     state
         .throttle
         .attempt(username, addr, now)
-        .map_err(|secs| too_many(Msg::TooManyAttempts, secs))?;
+        .map_err(|secs| ApiError::too_many(Msg::TooManyAttempts, secs))?;
     // No valid name is this long: no lookup, no hash, already counted.
     if !auth::valid_username(username) {
         return Ok(None);

@@ -55,9 +55,7 @@ pub async fn register_agent(
 ) -> Result<Response, ApiError> {
     if let Err(secs) = state.register_limiter.check(peer.ip(), now_millis()) {
         tracing::info!(peer = %peer.ip(), "register_agent: rate limited");
-        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, Msg::TooManyRegistrations);
-        e.retry_after = Some(secs);
-        return Err(e);
+        return Err(ApiError::too_many(Msg::TooManyRegistrations, secs));
     }
     let uuid = body.str("uuid")?.to_owned();
     if !valid_uuid(&uuid) {
@@ -122,10 +120,9 @@ pub async fn register_cradle(
     // finish that wipe first, or, if it is long (months of readings), let
     // it go on in the background and ask the client to come back.
     let wiping = || {
-        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)
-            .with_detail("the cradle's previous data is still being deleted");
-        e.retry_after = Some(10);
-        e
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)
+            .with_detail("the cradle's previous data is still being deleted")
+            .with_retry_after(10)
     };
     match tokio::time::timeout(CLAIM_WIPE_WAIT, state.maintenance.finish_wipe(&uuid)).await {
         Ok(done) => done?,

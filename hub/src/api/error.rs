@@ -43,11 +43,20 @@ impl ApiError {
     pub fn cradle_not_found() -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, Msg::CradleNotFound)
     }
+    /// 429 with the seconds to wait.
+    pub fn too_many(msg: Msg, retry_after_secs: u64) -> ApiError {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg).with_retry_after(retry_after_secs)
+    }
     pub fn not_found() -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, Msg::NotFound)
     }
     pub fn with_detail(mut self, detail: impl Into<String>) -> ApiError {
         self.detail = Some(detail.into());
+        self
+    }
+    /// Seconds the client should wait before trying again (429, 503).
+    pub fn with_retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
         self
     }
 }
@@ -69,12 +78,9 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> ApiError {
         match e {
             AuthError::Store(s) => s.into(),
-            AuthError::Busy => {
-                let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::HashingBusy)
-                    .with_detail("password hashing queue full");
-                err.retry_after = Some(1);
-                err
-            }
+            AuthError::Busy => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::HashingBusy)
+                .with_detail("password hashing queue full")
+                .with_retry_after(1),
             other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal)
                 .with_detail(other.to_string()),
         }
@@ -89,9 +95,8 @@ impl From<MotorError> for ApiError {
                     Refusal::TooMany { .. } => Msg::TooManyMotorCommands,
                     Refusal::TooSoonAfterStop { .. } => Msg::MotorRestartTooSoon,
                 };
-                let mut err = ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg);
-                err.retry_after = Some((refusal.retry_after_ms().max(1) as u64).div_ceil(1000));
-                err
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg)
+                    .with_retry_after((refusal.retry_after_ms().max(1) as u64).div_ceil(1000))
             }
             MotorError::NotSent(e) => {
                 let msg = match e {

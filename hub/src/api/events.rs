@@ -8,7 +8,6 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -18,13 +17,13 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::{ReceiverStream, WatchStream};
 
 use crate::alerts::HubEvent;
-use crate::i18n::{Lang, Msg};
+use crate::i18n::Lang;
 use crate::store::alerts as alert_rows;
 use crate::timefmt::now_millis;
 
 use super::alerts::alert_json;
 use super::monitoring::status_json;
-use super::{ApiError, AppState, CurrentUser};
+use super::{AppState, CurrentUser};
 
 /// Most unresolved alerts a snapshot carries (a day of a busy household).
 const SNAPSHOT_ALERTS: usize = 500;
@@ -39,11 +38,10 @@ pub async fn events(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     header_lang: Lang,
-    query: Result<Query<EventsQuery>, QueryRejection>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    // axum's own rejection is plain text; every other refusal is the JSON error.
-    let Query(query) = query
-        .map_err(|e| ApiError::bad_request(Msg::InvalidField("lang")).with_detail(e.body_text()))?;
+    // A bad `?lang=` is refused by the extractor: `error::localize` renders it
+    // as the JSON error like any other.
+    Query(query): Query<EventsQuery>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let lang = query.lang.unwrap_or(header_lang);
     let (tx, rx) = mpsc::channel::<Event>(64);
     // Ends when the client goes, the session ends or the hub shuts down
@@ -56,7 +54,7 @@ pub async fn events(
         }
     });
     let stream = ReceiverStream::new(rx).map(Ok);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 async fn snapshot(state: &AppState, user_id: i64, lang: Lang) -> Value {

@@ -24,9 +24,14 @@ use super::{ApiError, AppState};
 /// handler. An empty, truncated or non-object body is 400.
 pub struct JsonObject(pub Map<String, Value>);
 
+/// A Content-Type without its parameters (`; charset=...`).
+pub(super) fn media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
+}
+
 /// `application/json`, or a `+json` type, with any parameters.
 fn is_json_content_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or("").trim();
+    let essence = media_type(value);
     essence.eq_ignore_ascii_case("application/json")
         || essence
             .rsplit_once('+')

@@ -21,7 +21,7 @@ fn is_image_upload(content_type: Option<&str>) -> bool {
     let Some(value) = content_type else {
         return true;
     };
-    let essence = value.split(';').next().unwrap_or("").trim();
+    let essence = super::extract::media_type(value);
     let image = essence.len() > "image/".len()
         && essence
             .get(.."image/".len())
@@ -50,10 +50,9 @@ pub async fn decode(
     // Each waiting request would hold its photo (up to 8 MiB) in memory:
     // while both decoders are busy the answer is "try again", not a queue.
     let _permit = state.qr_decoders.try_acquire().map_err(|_| {
-        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)
-            .with_detail("both QR decoders busy");
-        e.retry_after = Some(1);
-        e
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Msg::Busy)
+            .with_detail("both QR decoders busy")
+            .with_retry_after(1)
     })?;
     let result = tokio::task::spawn_blocking(move || qr::decode(&body))
         .await

@@ -315,6 +315,7 @@ async fn the_routers_own_refusals_are_json_too() {
             "/api/hub_qr.svg?text=a&text=b",
             StatusCode::BAD_REQUEST,
         ),
+        (Method::GET, "/api/events?lang=xx", StatusCode::BAD_REQUEST),
         (Method::PUT, "/login", StatusCode::METHOD_NOT_ALLOWED),
     ];
     for (method, path, expected) in cases {
