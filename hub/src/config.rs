@@ -80,6 +80,22 @@ pub struct ServeArgs {
     /// PEM private key for --tls files; reloaded when the file changes.
     #[arg(long, env = "CRADLE_HUB_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+
+    /// Do not advertise the hub on the LAN over mDNS/DNS-SD (_cradle-hub._tcp and _mqtt._tcp).
+    #[arg(long, env = "CRADLE_HUB_NO_MDNS")]
+    pub no_mdns: bool,
+
+    /// The hub's name on the LAN (mDNS instance name, shown by apps that find it). [default: Cradle Hub on <hostname>]
+    #[arg(long, env = "CRADLE_HUB_NAME")]
+    pub name: Option<String>,
+
+    /// Publish Home Assistant MQTT discovery configs and states for each cradle (external-broker mode only).
+    #[arg(long, env = "CRADLE_HUB_HA_DISCOVERY")]
+    pub ha_discovery: bool,
+
+    /// Bearer token that may read GET /metrics without a login (for Prometheus). Without it, /metrics needs a signed-in user.
+    #[arg(long, env = "CRADLE_HUB_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// How the HTTP port does HTTPS.
@@ -125,6 +141,10 @@ struct FileConfig {
     tls: Option<TlsMode>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    mdns: Option<bool>,
+    name: Option<String>,
+    ha_discovery: Option<bool>,
+    metrics_token: Option<String>,
 }
 
 /// Where the hub's MQTT client connects.
@@ -157,6 +177,14 @@ pub struct Settings {
     /// Certificate chain and key for [`TlsMode::Files`]; both set in that mode.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Advertise the hub over mDNS/DNS-SD.
+    pub mdns: bool,
+    /// The hub's name on the LAN; `None` means "Cradle Hub on <hostname>".
+    pub name: Option<String>,
+    /// Home Assistant MQTT discovery (only acted on with an external broker).
+    pub ha_discovery: bool,
+    /// Bearer token for `GET /metrics` without a login.
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -202,6 +230,11 @@ impl Settings {
             tls: TlsMode::Off,
             tls_cert: None,
             tls_key: None,
+            // Tests run many hubs at once; they opt in to mDNS where it is tested.
+            mdns: false,
+            name: None,
+            ha_discovery: false,
+            metrics_token: None,
         }
     }
 
@@ -293,6 +326,14 @@ impl Settings {
             tls,
             tls_cert,
             tls_key,
+            mdns: !args.no_mdns && file.mdns.unwrap_or(true),
+            name: args.name.clone().or(file.name).filter(|n| !n.trim().is_empty()),
+            ha_discovery: args.ha_discovery || file.ha_discovery.unwrap_or(false),
+            metrics_token: args
+                .metrics_token
+                .clone()
+                .or(file.metrics_token)
+                .filter(|t| !t.is_empty()),
         })
     }
 }

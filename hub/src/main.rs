@@ -12,23 +12,28 @@ use tracing_subscriber::EnvFilter;
 use cradle_hub::config::Settings;
 
 mod cli;
-use cli::{Cli, Command};
+use cli::{Cli, Command, LogFormat};
 
-fn init_tracing() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rumqttc=warn"));
-    tracing_subscriber::fmt()
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,rumqttc=warn,mdns_sd=warn"));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        // journald and log files would show colour codes as text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         // stdout is for what people read (the demo's URL and password).
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(cli.log_format);
     match cli.command {
         Some(Command::Simulate(args)) => cradle_tools::simulator::run(args).await,
         Some(Command::Bench(args)) => cradle_tools::bench::run(args).await,
