@@ -16,6 +16,7 @@ pub mod mqtt;
 pub mod qr;
 pub mod readings;
 pub mod retention;
+pub mod service;
 pub mod sessions;
 pub mod store;
 pub mod tasks;

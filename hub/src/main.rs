@@ -10,6 +10,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
 
 use cradle_hub::config::Settings;
+use cradle_hub::service;
 
 mod cli;
 use cli::{Cli, Command, LogFormat};
@@ -47,9 +48,13 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: &cradle_hub::config::ServeArgs) -> anyhow::Result<()> {
-    let settings = Settings::resolve(args)?;
+    let settings = Settings::resolve(args).inspect_err(|e| service::failed(e))?;
     let demo = settings.demo;
-    let hub = cradle_hub::start(settings).await?;
+    service::starting(&settings.data_dir);
+    let hub = cradle_hub::start(settings)
+        .await
+        .inspect_err(|e| service::failed(e))?;
+    service::ready(&hub);
     let url = hub.url();
     let _sim = if demo {
         let (password, sim) = cradle_hub::demo::setup(&hub).await?;
@@ -86,6 +91,7 @@ async fn serve(args: &cradle_hub::config::ServeArgs) -> anyhow::Result<()> {
     // Ctrl-C or SIGTERM: streams close, tasks stop, the store is flushed,
     // all within 2 s. A second Ctrl-C exits at once.
     cradle_hub::tasks::shutdown_signal().await;
+    service::stopping();
     hub.shutdown().await;
     Ok(())
 }

@@ -1,0 +1,23 @@
+# shellcheck shell=bash
+# Sourced by scripts/hub-deb.sh and scripts/hub-deb-test.sh: cargo-deb, and
+# packaging a hub binary that is already built.
+
+CARGO_DEB_VERSION=3.8.0
+
+# Installs the pinned cargo-deb unless a cargo-deb is there (about 5 minutes
+# from cold on 2 cores).
+ensure_cargo_deb() {
+  if ! cargo deb --version >/dev/null 2>&1; then
+    echo "==> cargo install cargo-deb $CARGO_DEB_VERSION"
+    cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked
+  fi
+}
+
+# package_hub OUT_DIR [cargo-deb flags]: packages the cradle-hub binary cargo
+# already built (release unless --profile says otherwise; --target for a
+# cross build) into OUT_DIR and prints the .deb's path.
+package_hub() {
+  local out="$1"
+  shift
+  cargo deb -p cradle-hub --no-build --locked --output "$out" "$@" | tail -n1
+}
