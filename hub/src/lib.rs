@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod demo;
+pub mod discovery;
 pub mod i18n;
 pub mod ingest;
 pub mod live;
@@ -74,6 +75,8 @@ pub struct RunningHub {
     pub mqtt_addr: Option<SocketAddr>,
     pub state: AppState,
     server: tokio::task::JoinHandle<()>,
+    /// The mDNS advertisement, withdrawn at shutdown.
+    advertiser: Option<discovery::Advertiser>,
 }
 
 /// How long [`RunningHub::shutdown`] may take in all.
@@ -97,10 +100,13 @@ impl RunningHub {
     ///    end with a clean close, the HTTP server stops accepting and
     ///    finishes the requests in flight, background tasks stop;
     /// 2. the HTTP server is awaited (aborted after 1 s);
-    /// 3. the background tasks are joined (aborted after 1.5 s);
+    /// 3. the background tasks are joined (aborted after 1.5 s), and the
+    ///    mDNS goodbye, sent from the start, is awaited (until 1.6 s);
     /// 4. the store commits every queued write and its writer thread stops.
     pub async fn shutdown(self) {
         let started = Instant::now();
+        // The LAN hears the goodbye while the rest stops.
+        let goodbye = self.advertiser.map(discovery::Advertiser::withdraw);
         self.state.tasks.cancel();
         let mut server = self.server;
         if tokio::time::timeout_at(started + Duration::from_millis(1000), &mut server)
@@ -114,6 +120,13 @@ impl RunningHub {
             .tasks
             .join(started + Duration::from_millis(1500))
             .await;
+        if let Some(goodbye) = goodbye
+            && tokio::time::timeout_at(started + Duration::from_millis(1600), goodbye)
+                .await
+                .is_err()
+        {
+            tracing::warn!("mdns: the goodbye did not finish in time");
+        }
         let left = SHUTDOWN_BUDGET
             .saturating_sub(started.elapsed())
             .saturating_sub(Duration::from_millis(50));
@@ -302,6 +315,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         }
     };
     tracing::info!(%http_addr, tls = settings.tls.as_str(), "http: listening");
+    let advertiser = discovery::Advertiser::start(&settings, http_addr, mqtt_addr);
 
     {
         let state = state.clone();
@@ -323,6 +337,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         mqtt_addr,
         state,
         server,
+        advertiser,
     })
 }
 
