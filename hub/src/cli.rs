@@ -37,6 +37,8 @@ pub enum Command {
     /// Measure a hub from outside (MQTT + HTTP) under the load scenarios of docs/PERFORMANCE.md;
     /// `bench plot` draws a soak's memory curve.
     Bench(cradle_tools::bench::BenchArgs),
+    #[command(flatten)]
+    Admin(cradle_hub::admin::AdminCommand),
     /// Fill a data folder with readings past retention (for `bench --old-readings`).
     #[command(hide = true)]
     SeedOldReadings {

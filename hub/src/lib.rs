@@ -1,10 +1,12 @@
 //! Cradle Hub: MQTT ingest from smart cradles, SQLite storage, and the REST
 //! API / live view parents use. See `docs/ARCHITECTURE.md` for the data flow.
 
+pub mod admin;
 pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod data_lock;
 pub mod demo;
 pub mod discovery;
 pub mod i18n;
@@ -46,6 +48,8 @@ use crate::tasks::Tasks;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
+    DataDirInUse(#[from] data_lock::LockError),
+    #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error("cannot listen for MQTT on {addr}: {source}")]
     Mqtt {
@@ -75,6 +79,8 @@ pub struct RunningHub {
     pub mqtt_addr: Option<SocketAddr>,
     pub state: AppState,
     server: tokio::task::JoinHandle<()>,
+    /// Released once the hub has stopped, so another may start on the folder.
+    data_lock: data_lock::DataDirLock,
     /// The mDNS advertisement, withdrawn at shutdown.
     advertiser: Option<discovery::Advertiser>,
 }
@@ -137,6 +143,7 @@ impl RunningHub {
             ),
             Err(e) => tracing::error!(error = %e, "hub stopped; the store did not flush in time"),
         }
+        drop(self.data_lock);
     }
 
     /// Waits until the HTTP server stops (never, unless shut down).
@@ -155,6 +162,10 @@ impl RunningHub {
 /// unreachable; the client keeps retrying in the background).
 pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
     let tasks = Tasks::new();
+    let data_dir = settings.data_dir.clone();
+    let data_lock =
+        tokio::task::spawn_blocking(move || data_lock::DataDirLock::acquire(&data_dir, "hub"))
+            .await??;
     let data_dir = settings.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
     tasks.register(store.writer_health().clone());
@@ -323,6 +334,12 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
             session_cleanup(state, token, health)
         });
     }
+    {
+        let sessions = state.sessions.clone();
+        tasks.spawn("session-revalidation", move |token, health| {
+            sessions.follow_outside_revocations(token, health)
+        });
+    }
 
     if let MqttLink::Broker(client) = &state.mqtt
         && !client.wait_connected(Duration::from_secs(3)).await
@@ -338,6 +355,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         state,
         server,
         advertiser,
+        data_lock,
     })
 }
 

@@ -38,6 +38,13 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Simulate(args)) => cradle_tools::simulator::run(args).await,
         Some(Command::Bench(args)) => cradle_tools::bench::run(args).await,
+        Some(Command::Admin(command)) => {
+            if let Err(e) = cradle_hub::admin::run(command, &cli.serve).await {
+                eprintln!("cradle-hub: {e}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Some(Command::SeedOldReadings {
             data_dir,
             rows,

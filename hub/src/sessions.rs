@@ -3,19 +3,25 @@
 //! the idle period, at the absolute end counted from sign-in, or when it is
 //! revoked (logout, "sign out other devices", a password change). Every
 //! revocation goes through here and clears the cache at once, and open
-//! streams of that session end with it ([`Sessions::ended`]).
+//! streams of that session end with it ([`Sessions::ended`]). Revocations
+//! by another process (`cradle-hub user reset-password`) are noticed within
+//! a second ([`Sessions::follow_outside_revocations`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parking_lot::Mutex;
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::{AuthError, hash_token};
 use crate::store::Store;
 use crate::store::sessions::{self, NewSession, SessionRow};
+use crate::tasks::TaskHealth;
 use crate::timefmt::{Millis, now_millis};
 
 /// A logged-in user as seen by handlers.
@@ -64,6 +70,9 @@ impl Lifetimes {
 const PERSIST_LAST_SEEN_EVERY_MS: Millis = 5 * 60 * 1000;
 
 const SESSION_CACHE_MAX: usize = 10_000;
+/// How often the hub looks for sessions another process ended: one read of
+/// two `hub_meta` rows.
+const OUTSIDE_REVOCATIONS_EVERY: Duration = Duration::from_secs(1);
 const USER_AGENT_MAX_CHARS: usize = 256;
 
 #[derive(Default)]
@@ -371,6 +380,60 @@ impl Sessions {
         self.revocations.send_modify(|n| *n += 1);
     }
 
+    /// Drops every cached session (each is read again from SQLite at its
+    /// next use) and has open streams check theirs again: for sessions
+    /// another process ended, which the cache cannot tell apart.
+    pub fn forget_all(&self) {
+        let mut cache = self.cache.lock();
+        cache.generation += 1;
+        cache.by_hash.clear();
+        cache.by_public.clear();
+        drop(cache);
+        self.revocations.send_modify(|n| *n += 1);
+    }
+
+    /// Runs until `token` is cancelled: when an admin command has ended
+    /// sessions in SQLite, forgets the cached ones and records that it did,
+    /// which the command waits for before it reports success.
+    pub async fn follow_outside_revocations(
+        self: Arc<Self>,
+        token: CancellationToken,
+        health: Arc<TaskHealth>,
+    ) {
+        let mut every = tokio::time::interval(OUTSIDE_REVOCATIONS_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut applied: Option<i64> = None;
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            health.beat_now();
+            let (made, seen) = match self.store.read(sessions::outside_revocations).await {
+                Ok(counts) => counts,
+                Err(e) => {
+                    tracing::debug!(error = %e, "session: outside revocations not read");
+                    continue;
+                }
+            };
+            // The first look is only a baseline, unless a command waits.
+            if applied.is_some_and(|a| a != made) || (applied.is_none() && made > seen) {
+                self.forget_all();
+                tracing::info!("sessions ended by an admin command; signed out here too");
+            }
+            applied = Some(made);
+            if made > seen {
+                let written = self
+                    .store
+                    .write(move |c| sessions::applied_outside_revocations(c, made))
+                    .await;
+                if let Err(e) = written {
+                    tracing::debug!(error = %e, "session: outside revocation not acknowledged");
+                }
+            }
+        }
+    }
+
     /// Resolves when the session named `public_id` has been revoked. Open
     /// streams end with their session instead of running on after a logout.
     pub async fn ended(&self, public_id: String) {
@@ -534,6 +597,56 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
+    }
+
+    /// `cradle-hub user reset-password` deletes the sessions from another
+    /// process; a running hub's cache would go on accepting them.
+    #[tokio::test]
+    async fn sessions_another_process_ended_are_dropped_by_the_follower() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let user = crate::auth::create_user(&store, "ann", "pass-word")
+            .await
+            .unwrap();
+        let sessions = Arc::new(Sessions::new(store.clone(), Lifetimes::from_days(30, 180)));
+        let token = sessions.create(user, "ann", None, None).await.unwrap();
+        let session = sessions.lookup(&token, None).await.unwrap().unwrap();
+        let stream_ended = sessions.ended(session.public_id.clone());
+
+        let db = dir.path().join(crate::store::DB_FILE);
+        let revocation = tokio::task::spawn_blocking(move || {
+            let mut c = rusqlite::Connection::open(db).unwrap();
+            c.busy_timeout(Duration::from_secs(5)).unwrap();
+            let tx = c.transaction().unwrap();
+            sessions::delete_user_sessions(&tx, user, None).unwrap();
+            let n = sessions::revoked_outside(&tx).unwrap();
+            tx.commit().unwrap();
+            n
+        })
+        .await
+        .unwrap();
+        assert!(
+            sessions.lookup(&token, None).await.unwrap().is_some(),
+            "the cache alone cannot tell"
+        );
+
+        let stop = CancellationToken::new();
+        let follower = tokio::spawn(
+            sessions
+                .clone()
+                .follow_outside_revocations(stop.clone(), TaskHealth::new("test")),
+        );
+        tokio::time::timeout(Duration::from_secs(5), stream_ended)
+            .await
+            .expect("an open stream of the session ends");
+        assert!(sessions.lookup(&token, None).await.unwrap().is_none());
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while store.read(sessions::outside_revocations).await.unwrap() != (revocation, revocation) {
+            assert!(std::time::Instant::now() < deadline, "never acknowledged");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.cancel();
+        follower.await.unwrap();
     }
 
     #[tokio::test]

@@ -42,6 +42,21 @@ use crate::timefmt::{Millis, now_millis};
 
 static MIGRATIONS_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../migrations");
 
+/// The database's file name in the data folder.
+pub const DB_FILE: &str = "cradle-hub.sqlite3";
+
+/// The embedded migrations. Applied in full they give the schema this
+/// binary reads and writes.
+pub fn migrations() -> Result<Migrations<'static>, StoreError> {
+    Ok(Migrations::from_directory(&MIGRATIONS_DIR)?)
+}
+
+/// The version of that schema: the number of migrations, as kept in
+/// SQLite's `user_version` once they are applied.
+pub fn schema_version() -> usize {
+    MIGRATIONS_DIR.dirs().count()
+}
+
 /// Jobs waiting for the writer before HTTP writes are refused with 503.
 /// MQTT ingest waits instead (backpressure to the broker, nothing dropped).
 const WRITE_QUEUE: usize = 8192;
@@ -199,7 +214,7 @@ impl Store {
             path: data_dir.to_owned(),
             source,
         })?;
-        let path = data_dir.join("cradle-hub.sqlite3");
+        let path = data_dir.join(DB_FILE);
         let mut writer = Connection::open(&path)?;
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
@@ -213,8 +228,7 @@ impl Store {
         // journal_size_limit either: cutting a large WAL file back happens
         // in a commit and took up to 460 ms; the file is reused instead.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let migrations = Migrations::from_directory(&MIGRATIONS_DIR)?;
-        migrations.to_latest(&mut writer)?;
+        migrations()?.to_latest(&mut writer)?;
 
         let open = Arc::new(AtomicUsize::new(0));
         let mut idle = Vec::with_capacity(READERS);

@@ -180,3 +180,48 @@ pub fn select_cradle(
 pub fn delete_expired(c: &Connection, now: Millis) -> rusqlite::Result<usize> {
     c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])
 }
+
+/// `hub_meta` keys of revocations made by another process (an admin
+/// command), which a running hub's session cache cannot see by itself: the
+/// command bumps the first in the transaction that deletes the sessions;
+/// the hub, once its cache has dropped them, writes what it saw into the
+/// second, which the command waits for.
+const OUTSIDE_REVOCATIONS: &str = "sessions_revoked_outside";
+const OUTSIDE_REVOCATIONS_SEEN: &str = "sessions_revoked_outside_seen";
+
+fn meta(c: &Connection, key: &str) -> rusqlite::Result<i64> {
+    Ok(
+        c.prepare_cached("SELECT value FROM hub_meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0),
+    )
+}
+
+/// Counts a revocation made outside the hub; the new count.
+pub fn revoked_outside(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row(
+        "INSERT INTO hub_meta (key, value) VALUES (?1, 1)
+         ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value",
+        [OUTSIDE_REVOCATIONS],
+        |r| r.get(0),
+    )
+}
+
+/// (revocations made outside, the last of them a running hub has applied).
+pub fn outside_revocations(c: &Connection) -> rusqlite::Result<(i64, i64)> {
+    Ok((
+        meta(c, OUTSIDE_REVOCATIONS)?,
+        meta(c, OUTSIDE_REVOCATIONS_SEEN)?,
+    ))
+}
+
+/// The hub has applied the outside revocations up to `count`.
+pub fn applied_outside_revocations(c: &Connection, count: i64) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO hub_meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+        params![OUTSIDE_REVOCATIONS_SEEN, count],
+    )?;
+    Ok(())
+}

@@ -3,6 +3,7 @@
 //! One test binary keeps link time down.
 
 mod accounts;
+mod admin;
 mod alerts;
 mod common;
 mod cradles;
