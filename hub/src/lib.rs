@@ -9,6 +9,7 @@ pub mod config;
 pub mod data_lock;
 pub mod demo;
 pub mod discovery;
+pub mod ha;
 pub mod i18n;
 pub mod ingest;
 pub mod live;
@@ -209,6 +210,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         });
     }
     let ingest = Arc::new(Ingest::new(live.clone(), store.clone(), alerts.clone()));
+    let (ha_events, ha_inbox) = ha::channel(&settings);
     let mqtt = match &settings.mqtt {
         MqttMode::Endpoint { listen } => {
             let listen = *listen;
@@ -242,6 +244,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
                 *port,
                 settings.max_mqtt_payload,
                 ingest.clone(),
+                ha_events,
                 tasks.child_token(),
             );
             tasks.adopt_with_health(tasks::MQTT_TASK, task);
@@ -339,6 +342,10 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         tasks.spawn("session-revalidation", move |token, health| {
             sessions.follow_outside_revocations(token, health)
         });
+    }
+
+    if let (Some(inbox), MqttLink::Broker(client)) = (ha_inbox, &state.mqtt) {
+        ha::spawn(&state, client.clone(), &settings, inbox);
     }
 
     if let MqttLink::Broker(client) = &state.mqtt

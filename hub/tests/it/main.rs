@@ -9,6 +9,7 @@ mod common;
 mod cradles;
 mod disk_full;
 mod endpoint;
+mod ha;
 mod hardening;
 mod lifecycle;
 mod mdns;

@@ -18,14 +18,14 @@ fn mosquitto_bin() -> &'static str {
     }
 }
 
-struct Mosquitto {
+pub(crate) struct Mosquitto {
     child: Child,
     port: u16,
     dir: tempfile::TempDir,
 }
 
 impl Mosquitto {
-    async fn start(port: u16) -> Mosquitto {
+    pub(crate) async fn start(port: u16) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
