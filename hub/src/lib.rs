@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod live;
 pub mod log_gate;
 pub mod media;
+pub mod metrics;
 pub mod motor;
 pub mod mqtt;
 pub mod qr;
@@ -271,6 +272,16 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
     })?;
     let tls_settings = settings.clone();
     let tls = tokio::task::spawn_blocking(move || tls::Tls::setup(&tls_settings)).await??;
+    let metrics = Arc::new(metrics::Metrics::new(
+        metrics::Sources {
+            ingest: ingest.clone(),
+            store: store.clone(),
+            live: live.clone(),
+            alerts: alerts.clone(),
+            mqtt: mqtt.clone(),
+        },
+        settings.metrics_token.as_deref(),
+    ));
     let state = AppState {
         sessions: Arc::new(Sessions::new(
             store.clone(),
@@ -301,6 +312,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         signup_limiter: Arc::new(RateLimiter::signup()),
         lookup_limiter: Arc::new(RateLimiter::username_lookup()),
         tls: tls.as_ref().map(|t| t.info.clone()),
+        metrics,
     };
 
     let stop = tasks.child_token();

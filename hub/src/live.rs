@@ -308,6 +308,16 @@ impl Live {
         (count, newest)
     }
 
+    /// MJPEG live views open now, over all cradles: they are the only
+    /// receivers of the cradles' frame channels.
+    pub fn viewers(&self) -> usize {
+        self.cradles
+            .read()
+            .values()
+            .map(|c| c.frame.receiver_count())
+            .sum()
+    }
+
     /// Every cradle that has an owner.
     pub fn claimed(&self) -> Vec<Arc<CradleLive>> {
         self.cradles

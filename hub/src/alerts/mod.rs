@@ -8,7 +8,7 @@ pub mod recorder;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -76,6 +76,8 @@ pub struct Alerts {
     reminders: Mutex<BTreeMap<i64, (i64, AlertRow)>>,
     /// The last-seen times last written to the store, and when.
     last_seen_saved: Mutex<(Millis, HashMap<String, Millis>)>,
+    /// Alerts raised since start, by [`AlertType::index`] (for `/metrics`).
+    raised: [AtomicU64; AlertType::ALL.len()],
 }
 
 /// An alert unresolved this long is announced once more.
@@ -161,6 +163,7 @@ impl Alerts {
             recording_paused: AtomicBool::new(false),
             reminders: Mutex::new(BTreeMap::new()),
             last_seen_saved: Mutex::new((started, last_seen.into_iter().collect())),
+            raised: Default::default(),
         }))
     }
 
@@ -270,6 +273,7 @@ impl Alerts {
                 },
             );
         }
+        self.raised[fired.alert_type.index()].fetch_add(1, Ordering::Relaxed);
         tracing::info!(uuid, alert = row.alert_type, id, "alert raised");
         // Queued before the recording's frames (jobs run in order, so the
         // frames' links find it); its commit is awaited on another task and
@@ -392,6 +396,16 @@ impl Alerts {
         for row in rows {
             self.write_unsaved(row).await;
         }
+    }
+
+    /// Alerts of type `t` raised since the hub started.
+    pub fn raised_count(&self, t: AlertType) -> u64 {
+        self.raised[t.index()].load(Ordering::Relaxed)
+    }
+
+    /// Open event streams: `/api/events` and the desktop app's listener.
+    pub fn listening(&self) -> usize {
+        self.listeners.lock().values().sum::<usize>() + self.all_listeners.load(Ordering::Relaxed)
     }
 
     /// Alerts not stored yet (for `/health`).

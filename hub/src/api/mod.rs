@@ -12,6 +12,7 @@ mod extract;
 mod guard;
 mod health;
 mod media;
+mod metrics;
 mod monitoring;
 mod mqtt_password;
 mod openapi;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub lookup_limiter: Arc<RateLimiter>,
     /// The local CA when the hub serves HTTPS with its own certificate.
     pub tls: Option<Arc<crate::tls::TlsInfo>>,
+    /// `GET /metrics`: the registry, HTTP request counts and the token.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl FromRef<AppState> for DefaultLang {
@@ -162,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/hub_info", get(qr::hub_info))
         .route("/api/hub_qr.svg", get(qr::qr_svg))
         .route("/health", get(health::health))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/openapi.json", get(openapi::spec))
         .route("/ca.crt", get(tls_pages::ca_cert))
         .route("/ca", get(tls_pages::install_page))
@@ -172,6 +176,11 @@ pub fn router(state: AppState) -> Router {
             error::localize,
         ))
         .layer(axum::middleware::from_fn(guard::security_headers))
+        // Outermost, so it counts the final status of every answer.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

@@ -32,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, HeaderBuilder, Ref, RefOr, ResponseBuilder};
 
 use crate::auth::SESSION_COOKIE;
@@ -84,6 +84,7 @@ use crate::auth::SESSION_COOKIE;
         alerts::motor_log,
         alerts::events,
         hub::health,
+        hub::metrics,
         hub::openapi_json,
         hub::ca_cert,
         hub::ca_page,
@@ -107,6 +108,15 @@ impl utoipa::Modify for SecuritySchemes {
                 SESSION_COOKIE,
                 "Set by POST /login",
             ))),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The hub's --metrics-token, for Prometheus"))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "media_token",

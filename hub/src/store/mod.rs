@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use include_dir::{Dir, include_dir};
 use parking_lot::Mutex;
+use prometheus_client::metrics::histogram::Histogram;
 use rusqlite::{Connection, InterruptHandle, OpenFlags, ffi};
 use rusqlite_migration::Migrations;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -116,7 +117,13 @@ impl StoreError {
     }
 }
 
-#[derive(Default)]
+/// Upper bounds (seconds) of the commit-time histogram: a commit on an SSD
+/// takes about a millisecond, one on a Raspberry Pi's SD card far longer,
+/// and [`SLOW_BATCH`] and beyond is logged.
+const COMMIT_BUCKETS: [f64; 12] = [
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5,
+];
+
 pub struct WriterStats {
     pub batches: AtomicU64,
     pub jobs: AtomicU64,
@@ -124,6 +131,23 @@ pub struct WriterStats {
     pub panicked_jobs: AtomicU64,
     /// Unix ms of the last failed job, 0 if none.
     last_failure_at: AtomicI64,
+    /// How long each batch held the writer, from BEGIN to the end of its
+    /// COMMIT (what a queued write waits once the writer takes it). One
+    /// observation per batch, not per job.
+    pub commit_seconds: Histogram,
+}
+
+impl Default for WriterStats {
+    fn default() -> WriterStats {
+        WriterStats {
+            batches: AtomicU64::new(0),
+            jobs: AtomicU64::new(0),
+            failed_jobs: AtomicU64::new(0),
+            panicked_jobs: AtomicU64::new(0),
+            last_failure_at: AtomicI64::new(0),
+            commit_seconds: Histogram::new(COMMIT_BUCKETS),
+        }
+    }
 }
 
 impl WriterStats {
@@ -941,6 +965,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>, shared: &Shared) 
     let committing = Instant::now();
     let committed = exec(conn, "COMMIT");
     let took = started.elapsed();
+    stats.commit_seconds.observe(took.as_secs_f64());
     if took >= SLOW_BATCH {
         tracing::warn!(
             ms = took.as_millis() as u64,

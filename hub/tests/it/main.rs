@@ -14,6 +14,7 @@ mod hardening;
 mod lifecycle;
 mod mdns;
 mod media;
+mod metrics;
 mod monitoring;
 mod mosquitto;
 mod mqtt_input;

@@ -79,6 +79,19 @@ pub struct QrText {
     ))]
 pub fn health() {}
 
+/// Counters and gauges for Prometheus, in its text format 0.0.4: ingest
+/// (frames, readings, drops by reason), MQTT connections, viewers, alerts by
+/// type, the store's queue and commit times, HTTP requests by route and
+/// status, and the process's resident memory (on Linux).
+#[utoipa::path(get, path = "/metrics", tag = "hub",
+    security(("cradle_session" = []), ("metrics_token" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4",
+            body = String, content_type = "text/plain"),
+        (status = 401, description = "Not logged in and no bearer token, or a wrong one", body = ErrorBody),
+    ))]
+pub fn metrics() {}
+
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "hub",
     responses((status = 200, description = "OpenAPI 3.1", body = Object)))]
