@@ -34,6 +34,12 @@ impl HeldBy {
     pub fn is_hub(&self) -> bool {
         self.what.as_deref() == Some("hub")
     }
+
+    /// An admin command that has the folder to itself (not a hub, nor a
+    /// holder that did not say).
+    pub fn is_admin_command(&self) -> bool {
+        self.what.is_some() && !self.is_hub()
+    }
 }
 
 impl std::fmt::Display for HeldBy {
@@ -190,6 +196,12 @@ mod tests {
     fn holder_text() {
         let hub = HeldBy::parse("42 hub\n");
         assert_eq!(hub.to_string(), "a running hub (pid 42)");
+        assert!(hub.is_hub() && !hub.is_admin_command());
+        assert!(HeldBy::parse("7 restore").is_admin_command());
+        assert!(
+            !HeldBy::parse("").is_admin_command(),
+            "unknown: maybe a hub"
+        );
         assert_eq!(
             HeldBy::parse("7 user delete").to_string(),
             "`cradle-hub user delete` (pid 7)"

@@ -85,16 +85,17 @@ impl HubDb {
         })
     }
 
-    /// The hub running on the folder, if one is.
+    /// The hub running on the folder, if one is (a holder that did not
+    /// say who it is counts as one).
     pub fn hub(&self) -> Option<&HeldBy> {
-        self.running.as_ref().filter(|by| by.is_hub())
+        self.running.as_ref().filter(|by| !by.is_admin_command())
     }
 
     /// Refuses a write while another admin command has the folder to
     /// itself (a restore would put another database in place under it).
     pub fn writable(&self, what: &'static str) -> Result<(), AdminError> {
         match &self.running {
-            Some(by) if !by.is_hub() => Err(AdminError::InUse {
+            Some(by) if by.is_admin_command() => Err(AdminError::InUse {
                 dir: self.path.parent().unwrap_or(Path::new(".")).to_owned(),
                 by: by.clone(),
                 what,

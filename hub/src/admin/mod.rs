@@ -119,6 +119,7 @@ pub enum UserCommand {
     /// Set a new password (generated and printed once, or from --password-stdin) and sign the
     /// user out everywhere; a running hub drops those sessions before this returns.
     ResetPassword {
+        /// The account's name.
         name: String,
         #[command(flatten)]
         password: PasswordArg,
@@ -129,6 +130,7 @@ pub enum UserCommand {
     /// in the app (their readings, alerts and recordings are deleted when the hub next starts)
     /// unless --transfer-to gives them, with their history, to another account.
     Delete {
+        /// The account's name.
         name: String,
         /// Give the user's cradles, with their history, to this account instead.
         #[arg(long, value_name = "USER")]

@@ -335,6 +335,26 @@ async fn a_password_reset_signs_the_user_out_of_a_running_hub() {
     assert_eq!(third.get("/api/agents").await.0, StatusCode::OK);
 }
 
+/// A hub that never acknowledges (here: only its lock, as an older hub
+/// without the session follower would be): the reset says so and fails.
+#[tokio::test]
+async fn a_reset_the_hub_does_not_confirm_is_not_reported_as_done() {
+    let t = TestHub::start().await;
+    t.user("ann").await;
+    let TestHub { hub, dir } = t;
+    hub.shutdown().await;
+    let _silent_hub = cradle_hub::data_lock::DataDirLock::acquire(dir.path(), "hub").unwrap();
+    let ran = admin(
+        dir.path(),
+        &["user", "reset-password", "ann", "--password-stdin"],
+        Some("a-new-secret\n"),
+    )
+    .await
+    .failed_with("did not confirm");
+    assert!(ran.stderr.contains("restart it"), "{ran:?}");
+    assert!(ran.stdout.contains("Changed the password"), "{ran:?}");
+}
+
 #[tokio::test]
 async fn accounts_are_added_listed_and_deleted() {
     let t = TestHub::start().await;
