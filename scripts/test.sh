@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(mosquitto mosquitto-clients ffmpeg nasm chromium fonts-nanum libnss3-tools
   # The desktop app (src-tauri, a workspace member) and its end-to-end test.
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
-  libdbus-1-dev xvfb dbus dunst webkit2gtk-driver x11-utils)
+  libdbus-1-dev xvfb dbus dunst webkit2gtk-driver x11-utils
+  # The mDNS tests make a LAN of their own: network namespaces and a veth pair.
+  iproute2)
 # The UI tests need Node.js (npm installs TypeScript and playwright-core).
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 

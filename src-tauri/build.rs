@@ -11,6 +11,7 @@ fn main() {
             "set_mode",
             "set_language",
             "decode_qr",
+            "find_hubs",
         ]));
     if let Err(e) = tauri_build::try_build(attributes) {
         eprintln!("tauri-build failed: {e:#}");

@@ -144,6 +144,13 @@ pub async fn set_mode(
     })
 }
 
+/// The hubs found on the LAN so far (mDNS), for the start page to list;
+/// the first call starts looking. An error when mDNS is off or unusable.
+#[tauri::command]
+pub async fn find_hubs(lan: State<'_, crate::lan::Lan>) -> Result<Vec<crate::lan::LanHub>, String> {
+    lan.hubs()
+}
+
 /// The UI's language, for notifications (`en` / `ko`).
 #[tauri::command]
 pub fn set_language(shared: State<'_, Arc<Shared>>, lang: String) -> Result<(), String> {

@@ -6,6 +6,7 @@
 mod commands;
 mod home;
 mod hub_watch;
+mod lan;
 mod mode;
 mod notify;
 mod pin;
@@ -60,6 +61,7 @@ pub fn run() {
             commands::set_mode,
             commands::set_language,
             commands::decode_qr,
+            commands::find_hubs,
         ])
         .setup(|app| {
             setup(app)?;
@@ -106,6 +108,9 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
         Err(e) => (saved.mode(), false, Some(e)),
     };
     tracing::info!(?mode, from_env, settings = %store.path().display(), "cradle-app starting");
+    // Off with the hub's own mDNS switch (CRADLE_HUB_NO_MDNS, mdns = false).
+    let mdns = home::hub_settings(&hub_data_dir).map_or(true, |s| s.mdns);
+    app.manage(lan::Lan::new(mdns));
     let shared = Arc::new(Shared::new(
         mode.clone(),
         from_env,
@@ -173,13 +178,15 @@ fn setup(app: &mut tauri::App) -> Result<(), Box<dyn std::error::Error>> {
 
 fn build_tray(app: &tauri::App) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, "open", "Open", true, None::<&str>)?;
+    let choose = MenuItem::with_id(app, "choose", "Choose hub…", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&open, &quit])?;
+    let menu = Menu::with_items(app, &[&open, &choose, &quit])?;
     let mut tray = TrayIconBuilder::with_id("main")
         .tooltip("Cradle Hub")
         .menu(&menu)
         .on_menu_event(|app, event| match event.id().as_ref() {
             "open" => window::show_main(app),
+            "choose" => window::choose_hub(app),
             "quit" => {
                 tracing::info!("quit from the tray");
                 state::quit(app);

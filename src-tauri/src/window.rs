@@ -249,6 +249,21 @@ pub fn show_main(app: &AppHandle) {
     }
 }
 
+/// Where the app's own pages are served from (see [`is_app_page`]).
+const APP_ORIGIN: &str = if cfg!(windows) {
+    "http://tauri.localhost"
+} else {
+    "tauri://localhost"
+};
+
+/// The start page with the choice of hub shown (its `#choose`), also while
+/// a hub is in use: the tray's "Choose hub…". The hub in use stays until
+/// another is chosen.
+pub fn choose_hub(app: &AppHandle) {
+    navigate(app, &format!("{APP_ORIGIN}/index.html#choose"));
+    show_main(app);
+}
+
 /// A click on an alert's notification: the alert's page in the window, in front.
 pub fn open_alert(app: &AppHandle, hub_url: &str, id: i64) {
     tracing::info!(alert = id, "notification clicked: opening the alert");
@@ -303,6 +318,13 @@ mod tests {
         // Not its plain HTTP (which only redirects), nor another port.
         assert!(!navigation_allowed(&url("http://192.168.1.20:8443/"), hub));
         assert!(!navigation_allowed(&url("https://192.168.1.20:8444/"), hub));
+    }
+
+    #[test]
+    fn the_choice_of_hub_is_an_app_page() {
+        assert!(is_app_page(&url(&format!(
+            "{APP_ORIGIN}/index.html#choose"
+        ))));
     }
 
     #[test]
