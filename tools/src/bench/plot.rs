@@ -21,7 +21,12 @@ pub struct PlotArgs {
     /// The PNG to write.
     #[arg(long, default_value = "soak-rss.png")]
     pub out: PathBuf,
+    /// The plot's caption, to say what was measured (e.g. the arm64 hub under qemu).
+    #[arg(long, default_value = DEFAULT_TITLE)]
+    pub title: String,
 }
+
+const DEFAULT_TITLE: &str = "Cradle Hub: hub RSS under steady load";
 
 /// One line of the plot.
 #[derive(Debug, Clone)]
@@ -71,7 +76,7 @@ pub fn run(args: &PlotArgs) -> Result<()> {
             args.json.display()
         );
     }
-    plot_rss(&curves, &args.out)?;
+    plot_rss(&curves, &args.title, &args.out)?;
     println!("plot written to {}", args.out.display());
     Ok(())
 }
@@ -95,7 +100,7 @@ const HEIGHT: u32 = 560;
 
 /// Draws the curves (and, where there is one, the least-squares line after
 /// the first minute with its slope) into a PNG at `out`.
-pub fn plot_rss(curves: &[Curve], out: &Path) -> Result<()> {
+pub fn plot_rss(curves: &[Curve], title: &str, out: &Path) -> Result<()> {
     register_font()?;
     let all = curves.iter().flat_map(|c| c.points.iter());
     let t_end = all.clone().map(|p| p.t_s).fold(0.0, f64::max);
@@ -120,7 +125,7 @@ pub fn plot_rss(curves: &[Curve], out: &Path) -> Result<()> {
         let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Cradle Hub: hub RSS under steady load", ("sans-serif", 24))
+            .caption(title, ("sans-serif", 24))
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(72)
@@ -215,7 +220,7 @@ mod tests {
     fn writes_a_png_of_a_small_series() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("rss.png");
-        plot_rss(&[curve(12)], &out).unwrap();
+        plot_rss(&[curve(12)], DEFAULT_TITLE, &out).unwrap();
         let bytes = std::fs::read(&out).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png)
@@ -244,6 +249,7 @@ mod tests {
         let args = PlotArgs {
             json: json.clone(),
             out: out.clone(),
+            title: "arm64 hub under qemu-aarch64".into(),
         };
         run(&args).unwrap();
         assert!(std::fs::read(&out).unwrap().starts_with(b"\x89PNG"));
