@@ -29,6 +29,14 @@ pub struct ServeArgs {
     #[arg(long, env = "CRADLE_HUB_MQTT_URL")]
     pub mqtt_url: Option<String>,
 
+    /// User name the hub logs in to the external broker with (e.g. Home Assistant's Mosquitto add-on allows no anonymous clients).
+    #[arg(long, env = "CRADLE_HUB_MQTT_USERNAME")]
+    pub mqtt_username: Option<String>,
+
+    /// Password for --mqtt-username. Prefer the environment variable or the TOML file: flags show in process lists.
+    #[arg(long, env = "CRADLE_HUB_MQTT_PASSWORD", hide_env_values = true)]
+    pub mqtt_password: Option<String>,
+
     /// Folder for the SQLite database and the generated secret key. [default: ./cradle-hub-data]
     #[arg(long, env = "CRADLE_HUB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -128,6 +136,8 @@ struct FileConfig {
     http_addr: Option<SocketAddr>,
     mqtt_addr: Option<SocketAddr>,
     mqtt_url: Option<String>,
+    mqtt_username: Option<String>,
+    mqtt_password: Option<String>,
     data_dir: Option<PathBuf>,
     demo: Option<bool>,
     default_language: Option<Lang>,
@@ -156,11 +166,29 @@ pub enum MqttMode {
     External { host: String, port: u16 },
 }
 
+/// The hub's login at an external broker. The password never shows in logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BrokerLogin {
+    pub username: String,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for BrokerLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerLogin")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 /// Fully resolved settings the hub runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub http_addr: SocketAddr,
     pub mqtt: MqttMode,
+    /// Login at the external broker; `None` connects anonymously.
+    pub mqtt_login: Option<BrokerLogin>,
     pub data_dir: PathBuf,
     pub demo: bool,
     pub default_language: Lang,
@@ -203,6 +231,8 @@ pub enum ConfigError {
     MqttUrl(String),
     #[error("invalid MQTT_BROKER_PORT {0:?}")]
     MqttPort(String),
+    #[error("an MQTT broker password was given without a user name (--mqtt-username)")]
+    MqttPasswordWithoutUser,
     #[error("--tls files needs both --tls-cert and --tls-key")]
     TlsFiles,
 }
@@ -217,6 +247,7 @@ impl Settings {
             mqtt: MqttMode::Endpoint {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             },
+            mqtt_login: None,
             data_dir: data_dir.into(),
             demo: false,
             default_language: Lang::En,
@@ -273,6 +304,18 @@ impl Settings {
             }
         };
 
+        let mqtt_username = args
+            .mqtt_username
+            .clone()
+            .or(file.mqtt_username)
+            .filter(|u| !u.is_empty());
+        let mqtt_password = args.mqtt_password.clone().or(file.mqtt_password);
+        let mqtt_login = match (mqtt_username, mqtt_password) {
+            (Some(username), password) => Some(BrokerLogin { username, password }),
+            (None, Some(_)) => return Err(ConfigError::MqttPasswordWithoutUser),
+            (None, None) => None,
+        };
+
         let session_days = args.session_days.or(file.session_days).unwrap_or(30).max(1);
         let tls = args.tls.or(file.tls).unwrap_or_default();
         let tls_cert = args.tls_cert.clone().or(file.tls_cert);
@@ -286,6 +329,7 @@ impl Settings {
                 .or(file.http_addr)
                 .unwrap_or_else(|| SocketAddr::from((default_ip, 8080))),
             mqtt,
+            mqtt_login,
             data_dir: args
                 .data_dir
                 .clone()
@@ -327,7 +371,11 @@ impl Settings {
             tls_cert,
             tls_key,
             mdns: !args.no_mdns && file.mdns.unwrap_or(true),
-            name: args.name.clone().or(file.name).filter(|n| !n.trim().is_empty()),
+            name: args
+                .name
+                .clone()
+                .or(file.name)
+                .filter(|n| !n.trim().is_empty()),
             ha_discovery: args.ha_discovery || file.ha_discovery.unwrap_or(false),
             metrics_token: args
                 .metrics_token
@@ -391,6 +439,35 @@ mod tests {
         assert!(matches!(
             Settings::resolve(&args),
             Err(ConfigError::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn broker_login_from_file_and_its_password_is_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hub.toml");
+        std::fs::write(
+            &file,
+            "mqtt_url = \"mqtt://127.0.0.1:1883\"\nmqtt_username = \"hub\"\nmqtt_password = \"s3cret-pass\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(&args).unwrap();
+        let login = settings.mqtt_login.clone().unwrap();
+        assert_eq!(login.username, "hub");
+        assert_eq!(login.password.as_deref(), Some("s3cret-pass"));
+        assert!(!format!("{settings:?}").contains("s3cret-pass"));
+
+        let args = ServeArgs {
+            mqtt_password: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            Settings::resolve(&args),
+            Err(ConfigError::MqttPasswordWithoutUser)
         ));
     }
 

@@ -243,6 +243,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
             let (client, task) = mqtt::client::spawn(
                 host,
                 *port,
+                settings.mqtt_login.as_ref(),
                 settings.max_mqtt_payload,
                 ingest.clone(),
                 ha_events,

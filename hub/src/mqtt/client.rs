@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::BrokerLogin;
 use crate::ha::{self, discovery};
 use crate::ingest::Ingest;
 use crate::log_gate::LogGate;
@@ -136,6 +137,7 @@ impl HaInbox {
 pub fn spawn(
     host: &str,
     port: u16,
+    login: Option<&BrokerLogin>,
     max_payload: usize,
     ingest: Arc<Ingest>,
     ha: Option<mpsc::Sender<ha::Event>>,
@@ -151,6 +153,12 @@ pub fn spawn(
         .set_max_packet_size(max_payload + 16 * 1024, max_payload + 16 * 1024)
         .set_inflight(100)
         .set_request_channel_capacity(256);
+    if let Some(login) = login {
+        options.set_credentials(
+            login.username.clone(),
+            login.password.clone().unwrap_or_default(),
+        );
+    }
     if ha.is_some() {
         // Retained, so Home Assistant shows the cradles unavailable even
         // if it starts after the hub went away.

@@ -26,11 +26,16 @@ pub(crate) struct Mosquitto {
 
 impl Mosquitto {
     pub(crate) async fn start(port: u16) -> Mosquitto {
+        Mosquitto::start_with(port, "allow_anonymous true\n").await
+    }
+
+    /// `extra`: more lines of mosquitto.conf.
+    async fn start_with(port: u16, extra: &str) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("mosquitto.conf");
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+            format!("listener {port} 127.0.0.1\npersistence false\n{extra}"),
         )
         .unwrap();
         let child = spawn(&conf, port).await;
@@ -133,6 +138,53 @@ async fn works_through_mosquitto_and_survives_its_restart() {
         "every task stopped, the MQTT client's included"
     );
     drop(broker);
+}
+
+/// Home Assistant's Mosquitto add-on, like most secured brokers, refuses
+/// anonymous clients: the hub logs in with --mqtt-username/--mqtt-password.
+#[tokio::test]
+async fn logs_in_to_a_broker_that_refuses_anonymous_clients() {
+    let port = free_port();
+    let secrets = tempfile::tempdir().unwrap();
+    let passwords = secrets.path().join("passwords");
+    let status = Command::new("mosquitto_passwd")
+        .args(["-b", "-c"])
+        .arg(&passwords)
+        .args(["cradle-hub", "broker-pass"])
+        .status()
+        .expect("mosquitto_passwd runs (Debian's mosquitto package)");
+    assert!(status.success());
+    let conf = format!(
+        "allow_anonymous false\npassword_file {}\n",
+        passwords.display()
+    );
+    let _broker = Mosquitto::start_with(port, &conf).await;
+
+    let login = |password: &str| {
+        let password = password.to_owned();
+        move |s: &mut cradle_hub::config::Settings| {
+            s.mqtt = external("127.0.0.1", port);
+            s.mqtt_login = Some(cradle_hub::config::BrokerLogin {
+                username: "cradle-hub".into(),
+                password: Some(password),
+            });
+        }
+    };
+    let good = TestHub::start_with(login("broker-pass")).await;
+    let wrong = TestHub::start_with(login("not-the-password")).await;
+    let anonymous = TestHub::start_with(|s| s.mqtt = external("127.0.0.1", port)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !good.hub.state.mqtt.is_up() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the hub did not log in to the broker"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for refused in [&wrong, &anonymous] {
+        let (_, health) = refused.client().get("/health").await;
+        assert_eq!(health["mqtt"], "disconnected", "{health}");
+    }
 }
 
 #[tokio::test]
