@@ -16,7 +16,7 @@ pub mod db;
 mod files;
 pub mod users;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
@@ -70,19 +70,36 @@ const CHECK_HELP: &str = "Check the hub's database and report on it: PRAGMA inte
 /// Where the data folder is. The rest of the settings come from `--config`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct DataDirArg {
-    /// The hub's data folder. [default: data_dir from --config, else ./cradle-hub-data]
+    /// The hub's data folder. [default: data_dir from --config, else from /etc/cradle-hub/config.toml when the package installed it, else ./cradle-hub-data]
     #[arg(long, env = "CRADLE_HUB_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
 
+/// The config file the Debian package installs and its service reads.
+pub const PACKAGED_CONFIG: &str = "/etc/cradle-hub/config.toml";
+
 impl DataDirArg {
     /// The folder the hub would use with these settings.
     pub fn resolve(&self, serve: &ServeArgs) -> Result<PathBuf, ConfigError> {
+        let packaged = Path::new(PACKAGED_CONFIG);
+        let args = self.settings_args(serve, packaged.is_file().then_some(packaged));
+        if args.config.as_deref() == Some(packaged) && serve.config.is_none() {
+            eprintln!("Using the hub's settings in {PACKAGED_CONFIG}.");
+        }
+        Ok(Settings::resolve(&args)?.data_dir)
+    }
+
+    /// On a packaged install `sudo cradle-hub user add ann` must act on the
+    /// service's data folder, not on ./cradle-hub-data wherever the shell is:
+    /// with neither a folder nor a config file given, the packaged config is used.
+    fn settings_args(&self, serve: &ServeArgs, packaged: Option<&Path>) -> ServeArgs {
         let mut args = serve.clone();
         if self.data_dir.is_some() {
             args.data_dir = self.data_dir.clone();
+        } else if args.config.is_none() && args.data_dir.is_none() {
+            args.config = packaged.map(Path::to_path_buf);
         }
-        Ok(Settings::resolve(&args)?.data_dir)
+        args
     }
 }
 
@@ -284,4 +301,34 @@ pub async fn run(command: AdminCommand, serve: &ServeArgs) -> Result<(), AdminEr
         AdminCommand::Check(args) => check::check(&args.dir.resolve(&serve)?),
     })
     .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_packaged_config_is_used_only_when_nothing_else_names_the_folder() {
+        let packaged = Path::new(PACKAGED_CONFIG);
+        let none = DataDirArg::default();
+        let args = none.settings_args(&ServeArgs::default(), Some(packaged));
+        assert_eq!(args.config.as_deref(), Some(packaged));
+        // Not installed: the hub's own default folder.
+        let args = none.settings_args(&ServeArgs::default(), None);
+        assert_eq!(args.config, None);
+
+        let given = DataDirArg {
+            data_dir: Some("/srv/hub".into()),
+        };
+        let args = given.settings_args(&ServeArgs::default(), Some(packaged));
+        assert_eq!(args.config, None);
+        assert_eq!(args.data_dir.as_deref(), Some(Path::new("/srv/hub")));
+
+        let own_config = ServeArgs {
+            config: Some("/home/pi/hub.toml".into()),
+            ..Default::default()
+        };
+        let args = none.settings_args(&own_config, Some(packaged));
+        assert_eq!(args.config.as_deref(), Some(Path::new("/home/pi/hub.toml")));
+    }
 }
