@@ -14,7 +14,7 @@
 //! follows interfaces that come and go (Wi-Fi joining after the hub
 //! started). Failures are logged once and never stop the hub.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::thread;
 use std::time::Duration;
 
@@ -319,6 +319,18 @@ fn log_events(events: mdns_sd::Receiver<DaemonEvent>) {
             other => tracing::debug!(event = ?other, "mdns"),
         }
     }
+}
+
+/// The source address of a route to a public address (a UDP connect sends
+/// no packet): the hub's address as phones on the LAN reach it.
+pub fn primary_lan_ip() -> Option<IpAddr> {
+    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:80").ok()?;
+    socket
+        .local_addr()
+        .ok()
+        .map(|a| a.ip())
+        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
 }
 
 #[cfg(test)]

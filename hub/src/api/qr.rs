@@ -1,8 +1,6 @@
 //! `POST /api/qr/decode` (a cradle's QR from a camera frame or photo) and
 //! the hub's own address as a QR code for phones on the LAN.
 
-use std::net::{IpAddr, UdpSocket};
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -77,23 +75,11 @@ pub async fn decode(
     }
 }
 
-/// The LAN address other devices reach: the source address of a route to
-/// a public address (a UDP connect sends no packet).
-fn lan_ip() -> Option<IpAddr> {
-    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("192.0.2.1:80").ok()?;
-    socket
-        .local_addr()
-        .ok()
-        .map(|a| a.ip())
-        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
-}
-
 fn hub_urls(state: &AppState, headers: &HeaderMap) -> Vec<String> {
     let port = state.http_addr.port();
     let mut urls = Vec::new();
     if !state.http_addr.ip().is_loopback()
-        && let Some(ip) = lan_ip()
+        && let Some(ip) = crate::discovery::primary_lan_ip()
     {
         urls.push(format!("http://{ip}:{port}"));
     }

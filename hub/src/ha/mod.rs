@@ -23,7 +23,7 @@
 pub mod discovery;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -539,22 +539,10 @@ impl CameraLinks {
 /// listen address becomes the source address of the LAN route.
 pub fn ui_url(http_addr: SocketAddr, tls: bool) -> String {
     let ip = if http_addr.ip().is_unspecified() {
-        lan_ip().unwrap_or(http_addr.ip())
+        crate::discovery::primary_lan_ip().unwrap_or(http_addr.ip())
     } else {
         http_addr.ip()
     };
     let scheme = if tls { "https" } else { "http" };
     format!("{scheme}://{}", SocketAddr::new(ip, http_addr.port()))
-}
-
-/// The source address of a route to a public address (a UDP connect sends
-/// no packet).
-fn lan_ip() -> Option<IpAddr> {
-    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
-    socket.connect("192.0.2.1:80").ok()?;
-    socket
-        .local_addr()
-        .ok()
-        .map(|a| a.ip())
-        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
 }
