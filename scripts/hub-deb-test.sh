@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests the hub's Debian package for real, with no release build: packages the
 # debug hub that scripts/test.sh builds anyway (and a debug arm64 hub, only if
-# one was built: scripts/pi-build.sh --debug), then
+# one was built: scripts/pi-build.sh --debug) as cargo-deb does a release
+# one, then
 #
 # 1. dpkg-deb --info/--contents: architecture, files, modes, conffile,
 #    dependencies; shellcheck on the maintainer scripts as packaged;
@@ -18,12 +19,23 @@
 # 5. dpkg --purge removes data, config, user and unit: nothing named
 #    cradle-hub is left in the container's file system.
 #
+#   scripts/hub-deb-test.sh [--release]
+#
+# --release: test the release binaries scripts/hub-deb.sh built instead
+# (target/release, target/aarch64-unknown-linux-gnu/release; builds nothing).
 # Needs root. Installs shellcheck, systemd-container, cargo-deb if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/apt.sh
 source scripts/lib/cargo-deb.sh
 started=$SECONDS
+profile=debug
+profile_args=(--profile dev) # cargo-deb packages target/debug
+case "${1:-}" in
+  "") ;;
+  --release) profile=release profile_args=() ;;
+  *) echo "usage: scripts/hub-deb-test.sh [--release]" >&2; exit 2 ;;
+esac
 
 fail() {
   echo "hub-deb-test: FAIL: $*" >&2
@@ -40,7 +52,8 @@ ensure_apt_packages shellcheck systemd systemd-container dpkg-dev curl iproute2 
 ensure_cargo_deb
 
 target="${CARGO_TARGET_DIR:-target}"
-if [ ! -x "$target/debug/cradle-hub" ]; then
+if [ ! -x "$target/$profile/cradle-hub" ]; then
+  [ "$profile" = debug ] || fail "no $target/release/cradle-hub: run scripts/hub-deb.sh first"
   step "cargo build (debug) -p cradle-hub"
   cargo build --locked -p cradle-hub --bin cradle-hub
 fi
@@ -67,24 +80,24 @@ trap cleanup EXIT
 # ---------------------------------------------------------------- packages
 # --profile dev packages target/debug (cargo-deb warns that it is meant for
 # release builds); --strip and --fast keep it quick.
-step "cargo deb --no-build --profile dev (amd64, two versions for the upgrade)"
+step "cargo deb --no-build ${profile_args[*]} (amd64, two versions for the upgrade)"
 mkdir -p "$work/debs/v1" "$work/debs/v2"
-deb1="$(package_hub "$work/debs/v1/" --profile dev --strip --fast 2>"$work/cargo-deb.log")" ||
+deb1="$(package_hub "$work/debs/v1/" "${profile_args[@]}" --strip --fast 2>"$work/cargo-deb.log")" ||
   { cat "$work/cargo-deb.log" >&2; fail "cargo deb"; }
 version1="$(dpkg-deb --field "$deb1" Version)"
 version2="${version1}+upgradetest"
-deb2="$(package_hub "$work/debs/v2/" --profile dev --strip --fast --deb-version "$version2" 2>>"$work/cargo-deb.log")" ||
+deb2="$(package_hub "$work/debs/v2/" "${profile_args[@]}" --strip --fast --deb-version "$version2" 2>>"$work/cargo-deb.log")" ||
   { cat "$work/cargo-deb.log" >&2; fail "cargo deb (upgrade)"; }
 debs=("$deb1:amd64:X86-64")
-if [ -x "$target/aarch64-unknown-linux-gnu/debug/cradle-hub" ]; then
-  step "cargo deb --no-build --profile dev --target aarch64-unknown-linux-gnu"
+if [ -x "$target/aarch64-unknown-linux-gnu/$profile/cradle-hub" ]; then
+  step "cargo deb --no-build ${profile_args[*]} --target aarch64-unknown-linux-gnu"
   mkdir -p "$work/debs/arm64"
-  deb_arm64="$(package_hub "$work/debs/arm64/" --profile dev --strip --fast \
+  deb_arm64="$(package_hub "$work/debs/arm64/" "${profile_args[@]}" --strip --fast \
     --target aarch64-unknown-linux-gnu 2>>"$work/cargo-deb.log")" ||
     { cat "$work/cargo-deb.log" >&2; fail "cargo deb (arm64)"; }
   debs+=("$deb_arm64:arm64:AArch64")
 else
-  echo "    (no debug arm64 hub in $target/aarch64-unknown-linux-gnu/debug: arm64 package not checked)"
+  echo "    (no $profile arm64 hub in $target/aarch64-unknown-linux-gnu/$profile: arm64 package not checked)"
 fi
 
 # ---------------------------------------------------------------- 1. inspect
