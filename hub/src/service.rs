@@ -12,7 +12,7 @@
 //! over an injected clock.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sd_notify::NotifyState;
@@ -120,8 +120,12 @@ fn under_systemd() -> bool {
     std::env::var_os("NOTIFY_SOCKET").is_some()
 }
 
+/// Sends `states`; the first failure is logged (then every 5 s would be).
 fn notify(states: &[NotifyState]) {
-    if let Err(e) = sd_notify::notify(states) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if let Err(e) = sd_notify::notify(states)
+        && !WARNED.swap(true, Ordering::Relaxed)
+    {
         tracing::warn!(error = %e, "systemd: cannot notify the service manager");
     }
 }
