@@ -52,6 +52,11 @@ cargo build --locked -q -p cradle-hub
 echo "==> desktop app: end-to-end test under Xvfb"
 ./scripts/app-e2e.sh
 
+echo "==> Raspberry Pi: the arm64 hub (debug cross-build) under qemu-user"
+./scripts/pi-test.sh
+echo "==> the hub's Debian packages: contents, shellcheck, systemd-analyze, install under systemd in a container"
+./scripts/hub-deb-test.sh
+
 echo "==> benchmark smoke run (checks it works; timings are not asserted)"
 bench_out="$(mktemp -d)"
 cargo run --locked -q -p cradle-hub -- bench --scenario all --duration 2 --warmup 1 --burst 5000 \
