@@ -1,38 +1,50 @@
 #!/usr/bin/env bash
-# Runs the arm64 (Raspberry Pi) hub under qemu-user on this x86-64 machine
-# and checks what a Pi owner would: it starts, serves /health, takes two
-# cradles (the x86 simulator) on its MQTT endpoint, signs a parent up and in,
-# streams the live view and raises an alert.
+# Runs the Raspberry Pi hub (arm64 unless --arch armhf) under qemu-user on
+# this x86-64 machine and checks what a Pi owner would: it starts, serves
+# /health, takes two cradles (the x86 simulator) on its MQTT endpoint, signs
+# a parent up and in, streams the live view and raises an alert.
 #
-#   scripts/pi-test.sh [--release]
+#   scripts/pi-test.sh [--release] [--arch arm64|armhf]
 #
-# Builds the arm64 hub first with scripts/pi-build.sh (--debug unless
-# --release) and the x86 simulator with cargo. qemu is invoked explicitly
-# (binfmt_misc need not be registered), with the cross libc as its sysroot.
+# Builds the hub first with scripts/pi-build.sh (--debug unless --release)
+# and the x86 simulator with cargo. qemu is invoked explicitly (binfmt_misc
+# need not be registered), with the cross libc as its sysroot.
 # Everything it starts is stopped on exit, pass or fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 profile=debug
-case "${1:-}" in
-  "") ;;
-  --release) profile=release ;;
-  -h | --help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  *) echo "pi-test: unknown argument '$1' (only --release)" >&2; exit 2 ;;
+arch=arm64
+while (($#)); do
+  case "$1" in
+    --release) profile=release ;;
+    --arch)
+      [ $# -ge 2 ] || { echo "pi-test: --arch needs arm64 or armhf" >&2; exit 2; }
+      arch="$2"
+      shift
+      ;;
+    -h | --help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "pi-test: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+case "$arch" in
+  arm64) triple=aarch64-unknown-linux-gnu sysroot=/usr/aarch64-linux-gnu qemu_name=qemu-aarch64 ;;
+  armhf) triple=armv7-unknown-linux-gnueabihf sysroot=/usr/arm-linux-gnueabihf qemu_name=qemu-arm ;;
+  *) echo "pi-test: --arch must be arm64 or armhf, not '$arch'" >&2; exit 2 ;;
 esac
-
-triple=aarch64-unknown-linux-gnu
-sysroot=/usr/aarch64-linux-gnu
 started=$SECONDS
 
 source scripts/lib/apt.sh
-qemu="$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)"
+qemu="$(command -v "$qemu_name-static" || command -v "$qemu_name" || true)"
 if [ -z "$qemu" ]; then
   ensure_apt_packages qemu-user-static
-  qemu="$(command -v qemu-aarch64-static || command -v qemu-aarch64)"
+  qemu="$(command -v "$qemu_name-static" || command -v "$qemu_name")"
 fi
 
-if [ "$profile" = release ]; then scripts/pi-build.sh; else scripts/pi-build.sh --debug; fi
+build_args=(--arch "$arch")
+[ "$profile" = release ] || build_args+=(--debug)
+scripts/pi-build.sh "${build_args[@]}"
 echo "==> x86 simulator: cargo build -p cradle-hub"
 cargo build --locked -q -p cradle-hub --bin cradle-hub
 hub_bin="${CARGO_TARGET_DIR:-target}/$triple/$profile/cradle-hub"
@@ -64,9 +76,9 @@ fail() {
 arm() { "$qemu" -L "$sysroot" "$hub_bin" "$@"; }
 
 echo "==> $hub_bin under $(basename "$qemu")"
-version="$(arm --version)" || fail "the arm64 binary does not run under qemu: --version failed"
+version="$(arm --version)" || fail "the $arch binary does not run under qemu: --version failed"
 expected="$("$sim_bin" --version)"
-[ "$version" = "$expected" ] || fail "arm64 --version says '$version', the x86 build '$expected'"
+[ "$version" = "$expected" ] || fail "$arch --version says '$version', the x86 build '$expected'"
 echo "    --version: $version"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -84,8 +96,8 @@ hub_pid=$!
 # Emulated, the hub starts in seconds rather than milliseconds.
 deadline=$((SECONDS + 90))
 until curl -fsS -o /dev/null "$url/health" 2>/dev/null; do
-  kill -0 "$hub_pid" 2>/dev/null || fail "the arm64 hub exited during start-up"
-  ((SECONDS < deadline)) || fail "the arm64 hub did not answer /health within 90 s"
+  kill -0 "$hub_pid" 2>/dev/null || fail "the $arch hub exited during start-up"
+  ((SECONDS < deadline)) || fail "the $arch hub did not answer /health within 90 s"
   sleep 0.5
 done
 code="$(curl -sS -o "$work/health.json" -w '%{http_code}' "$url/health")"
@@ -166,5 +178,5 @@ until api "$url/api/alert_logs" >"$work/alerts.json" &&
 done
 echo "    alert: $(jq -c '[.[] | select(.alert_type == "crying")][0] | {agent_uuid, alert_type, message}' "$work/alerts.json")"
 
-kill -0 "$hub_pid" 2>/dev/null || fail "the arm64 hub died during the test"
-echo "==> pi-test passed: arm64 $profile hub under qemu ($((built - started)) s building, $((SECONDS - built)) s testing)"
+kill -0 "$hub_pid" 2>/dev/null || fail "the $arch hub died during the test"
+echo "==> pi-test passed: $arch $profile hub under qemu ($((built - started)) s building, $((SECONDS - built)) s testing)"
