@@ -7,8 +7,9 @@
 #
 # --arch arm64 (default): 64-bit Raspberry Pi OS, aarch64-unknown-linux-gnu.
 # --arch armhf: 32-bit Raspberry Pi OS, armv7-unknown-linux-gnueabihf
-#   (ARMv7 + NEON: Pi 2 v1.2 and later; not the ARMv6 Pi 1 / Zero).
-# --debug: a debug build (faster to build; what the qemu test needs).
+#   (ARMv7: Pi 2 and later, Zero 2 W; not the ARMv6 Pi 1, Zero, Zero W).
+# --debug: the dev profile, what the qemu test runs (dependencies are
+#   optimised in it too, so only the hub crate itself builds faster).
 #
 # Leaves target/<triple>/{release,debug}/cradle-hub (or under
 # $CARGO_TARGET_DIR if set). Installs what it lacks with apt (root or sudo).
@@ -16,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-  sed -n '2,14s/^# \{0,1\}//p' "$0"
+  sed -n '2,15s/^# \{0,1\}//p' "$0"
 }
 
 profile=release
