@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+// Switches set from the environment take 1/0, yes/no, on/off as well as true/false.
+use clap::builder::BoolishValueParser;
 use serde::Deserialize;
 
 use crate::i18n::Lang;
@@ -42,7 +44,7 @@ pub struct ServeArgs {
     pub data_dir: Option<PathBuf>,
 
     /// Demo mode: the hub's own MQTT endpoint, two simulated cradles and a demo account, on loopback.
-    #[arg(long, env = "CRADLE_HUB_DEMO")]
+    #[arg(long, env = "CRADLE_HUB_DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,
 
     /// Language of messages when the client sends no usable Accept-Language (en or ko). [default: en]
@@ -90,7 +92,7 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
 
     /// Do not advertise the hub on the LAN over mDNS/DNS-SD (_cradle-hub._tcp and _mqtt._tcp).
-    #[arg(long, env = "CRADLE_HUB_NO_MDNS")]
+    #[arg(long, env = "CRADLE_HUB_NO_MDNS", value_parser = BoolishValueParser::new())]
     pub no_mdns: bool,
 
     /// The hub's name on the LAN (mDNS instance name, shown by apps that find it). [default: Cradle Hub on <hostname>]
@@ -98,7 +100,7 @@ pub struct ServeArgs {
     pub name: Option<String>,
 
     /// Publish Home Assistant MQTT discovery configs and states for each cradle (external-broker mode only).
-    #[arg(long, env = "CRADLE_HUB_HA_DISCOVERY")]
+    #[arg(long, env = "CRADLE_HUB_HA_DISCOVERY", value_parser = BoolishValueParser::new())]
     pub ha_discovery: bool,
 
     /// Bearer token that may read GET /metrics without a login (for Prometheus). Without it, /metrics needs a signed-in user.

@@ -24,6 +24,9 @@ fn spawn_hub_binary(data_dir: &std::path::Path) -> (std::process::Child, String)
         ])
         .arg(data_dir)
         .env("RUST_LOG", "info")
+        // Nothing to announce on the machine's network; and "1" must be
+        // understood (it once stopped the desktop app's hub: only "true" was).
+        .env("CRADLE_HUB_NO_MDNS", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
