@@ -39,28 +39,14 @@ out="${out:-docs/soak-pi-qemu-${cradles}x${viewers}}"
 triple=aarch64-unknown-linux-gnu
 sysroot=/usr/aarch64-linux-gnu
 source scripts/lib/apt.sh
-qemu="$(command -v qemu-aarch64-static || command -v qemu-aarch64 || true)"
-if [ -z "$qemu" ]; then
-  ensure_apt_packages qemu-user-static
-  qemu="$(command -v qemu-aarch64-static || command -v qemu-aarch64)"
-fi
+source scripts/lib/qemu-hub.sh
+qemu="$(find_qemu qemu-aarch64)"
 scripts/pi-build.sh
 cargo build --locked -q -p cradle-hub --bin cradle-hub
 hub_bin="${CARGO_TARGET_DIR:-target}/$triple/release/cradle-hub"
 bench_bin="${CARGO_TARGET_DIR:-target}/debug/cradle-hub"
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 http_port="$(free_port)"
 mqtt_port="$(free_port)"
 RUST_LOG=warn "$qemu" -L "$sysroot" "$hub_bin" --http-addr "127.0.0.1:$http_port" \

@@ -36,11 +36,8 @@ esac
 started=$SECONDS
 
 source scripts/lib/apt.sh
-qemu="$(command -v "$qemu_name-static" || command -v "$qemu_name" || true)"
-if [ -z "$qemu" ]; then
-  ensure_apt_packages qemu-user-static
-  qemu="$(command -v "$qemu_name-static" || command -v "$qemu_name")"
-fi
+source scripts/lib/qemu-hub.sh
+qemu="$(find_qemu "$qemu_name")"
 
 build_args=(--arch "$arch")
 [ "$profile" = release ] || build_args+=(--debug)
@@ -51,16 +48,6 @@ hub_bin="${CARGO_TARGET_DIR:-target}/$triple/$profile/cradle-hub"
 sim_bin="${CARGO_TARGET_DIR:-target}/debug/cradle-hub"
 built=$SECONDS
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 fail() {
   echo "pi-test: FAILED: $*" >&2
@@ -81,7 +68,6 @@ expected="$("$sim_bin" --version)"
 [ "$version" = "$expected" ] || fail "$arch --version says '$version', the x86 build '$expected'"
 echo "    --version: $version"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 http_port="$(free_port)"
 mqtt_port="$(free_port)"
 url="http://127.0.0.1:$http_port"
