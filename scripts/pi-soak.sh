@@ -46,13 +46,7 @@ cargo build --locked -q -p cradle-hub --bin cradle-hub
 hub_bin="${CARGO_TARGET_DIR:-target}/$triple/release/cradle-hub"
 bench_bin="${CARGO_TARGET_DIR:-target}/debug/cradle-hub"
 
-
-http_port="$(free_port)"
-mqtt_port="$(free_port)"
-RUST_LOG=warn "$qemu" -L "$sysroot" "$hub_bin" --http-addr "127.0.0.1:$http_port" \
-  --mqtt-addr "127.0.0.1:$mqtt_port" --data-dir "$work/data" --no-mdns >"$work/hub.log" 2>&1 &
-hub_pid=$!
-pids+=("$hub_pid")
+start_emulated_hub "$qemu" "$sysroot" "$hub_bin" warn
 deadline=$((SECONDS + 90))
 until curl -fsS -o /dev/null "http://127.0.0.1:$http_port/health" 2>/dev/null; do
   if ! kill -0 "$hub_pid" 2>/dev/null || ((SECONDS >= deadline)); then

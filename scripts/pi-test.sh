@@ -68,16 +68,9 @@ expected="$("$sim_bin" --version)"
 [ "$version" = "$expected" ] || fail "$arch --version says '$version', the x86 build '$expected'"
 echo "    --version: $version"
 
-http_port="$(free_port)"
-mqtt_port="$(free_port)"
+start_emulated_hub "$qemu" "$sysroot" "$hub_bin" info
 url="http://127.0.0.1:$http_port"
 mqtt_url="mqtt://127.0.0.1:$mqtt_port"
-
-# qemu itself, not the arm function: $! must be the hub's own pid.
-RUST_LOG=info "$qemu" -L "$sysroot" "$hub_bin" --http-addr "127.0.0.1:$http_port" \
-  --mqtt-addr "127.0.0.1:$mqtt_port" --data-dir "$work/data" --no-mdns >"$work/hub.log" 2>&1 &
-pids+=($!)
-hub_pid=$!
 
 # Emulated, the hub starts in seconds rather than milliseconds.
 deadline=$((SECONDS + 90))

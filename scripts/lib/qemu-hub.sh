@@ -29,3 +29,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_emulated_hub QEMU SYSROOT HUB_BIN RUST_LOG: the hub under qemu on free
+# loopback ports with a fresh data folder in $work, its log in $work/hub.log.
+# Sets http_port, mqtt_port and hub_pid (qemu's own pid, which is the hub's).
+start_emulated_hub() {
+  local qemu="$1" sysroot="$2" bin="$3" log_level="$4"
+  http_port="$(free_port)"
+  mqtt_port="$(free_port)"
+  RUST_LOG="$log_level" "$qemu" -L "$sysroot" "$bin" --http-addr "127.0.0.1:$http_port" \
+    --mqtt-addr "127.0.0.1:$mqtt_port" --data-dir "$work/data" --no-mdns >"$work/hub.log" 2>&1 &
+  hub_pid=$!
+  pids+=("$hub_pid")
+}
