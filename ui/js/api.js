@@ -60,6 +60,16 @@ import { noteServerDate } from './clock.js';
  * @typedef {{id: string, user_agent: string | null, ip: string | null, created_at: string,
  *   last_seen_at: string, expires_at: string, current: boolean}} Session
  *   a device signed in to the account (`current`: the one asking), most recently used first
+ * @typedef {{id: number, alert_id: number, agent_uuid: string, alert_type: AlertType | string,
+ *   message: string, created_at: string, read: boolean, read_at: string | null, resolved: boolean,
+ *   resolved_at: string | null, seq: number}} InboxItem
+ *   one alert in one member's inbox, with that member's own read state (inbox screen)
+ * @typedef {{unread?: boolean, type?: string, uuid?: string, from?: string, before?: number,
+ *   limit?: number}} InboxQuery `from`: RFC 3339; `before`: the `next_before` of the page above
+ * @typedef {{items: InboxItem[], unread_count: number, next_before: number | null}} InboxPage
+ * @typedef {{push: boolean, email: boolean}} NotifyPrefs this member's own switches for one cradle
+ * @typedef {{id: number, username: string, email: string | null, email_available: boolean}} AccountInfo
+ *   email_available: the hub has an email server configured
  */
 
 /** An error answer from the hub (or no answer at all: status 0). */
@@ -263,4 +273,35 @@ export const api = {
   hubInfo: () => request('GET', '/api/hub_info'),
   hubQrUrl: () => '/api/hub_qr.svg',
   health,
+
+  // --- Inbox, push and email (inbox and notification settings screens) ---
+  /** Newest first. @param {InboxQuery} q @param {AbortSignal} [signal] @returns {Promise<InboxPage>} */
+  notifications: (q, signal) => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') params.set(k, String(v));
+    return request('GET', `/api/notifications?${params}`, { signal });
+  },
+  /** @returns {Promise<{unread_count: number}>} */
+  unreadCount: () => request('GET', '/api/notifications/unread_count'),
+  /** @param {number} id @param {boolean} read */
+  markNotification: (id, read) => request('POST', `/api/notifications/${id}/${read ? 'read' : 'unread'}`),
+  /** @param {{uuid?: string, type?: string}} filter @returns {Promise<{success: boolean, updated: number}>} */
+  readAllNotifications: (filter) => request('POST', '/api/notifications/read_all', { json: filter }),
+  /** @param {string} uuid @returns {Promise<NotifyPrefs>} */
+  notifyPrefs: (uuid) => request('GET', `/api/cradles/${enc(uuid)}/notify`),
+  /** @param {string} uuid @param {Partial<NotifyPrefs>} prefs @returns {Promise<NotifyPrefs>} */
+  setNotifyPrefs: (uuid, prefs) => request('POST', `/api/cradles/${enc(uuid)}/notify`, { json: prefs }),
+  /** The hub's VAPID key (base64url, uncompressed P-256). @returns {Promise<{public_key: string}>} */
+  pushPublicKey: () => request('GET', '/api/push/public_key'),
+  /**
+   * Registers this device's push subscription; pushes are worded in `lang`.
+   * @param {PushSubscriptionJSON} sub @param {string} lang
+   */
+  pushSubscribe: (sub, lang) => request('POST', '/api/push_subscription', { json: { endpoint: sub.endpoint, keys: sub.keys, lang } }),
+  /** @param {string} endpoint */
+  pushUnsubscribe: (endpoint) => request('DELETE', '/api/push_subscription', { json: { endpoint } }),
+  /** @returns {Promise<AccountInfo>} */
+  account: () => request('GET', '/api/account'),
+  /** @param {string | null} email null removes it @returns {Promise<{success: boolean, email?: string | null}>} */
+  setEmail: (email) => request('POST', '/api/account/email', { json: { email } }),
 };

@@ -9,7 +9,7 @@
 import { api, ApiError } from './api.js';
 import { noteFreshHubTime, parseTime } from './clock.js';
 import { getLang } from './i18n.js';
-import { state, emit, setConnection, setStatus, mergeAlerts, replaceUnresolved, remindAlert, loadCradles } from './state.js';
+import { state, emit, setConnection, setStatus, mergeAlerts, replaceUnresolved, remindAlert, loadCradles, setUnread } from './state.js';
 
 /** @type {EventSource | null} */
 let source = null;
@@ -68,6 +68,7 @@ function open() {
     const listed = Array.isArray(snap.cradles) ? snap.cradles : [];
     for (const c of listed) setStatus(c.uuid, c.status);
     replaceUnresolved(Array.isArray(snap.unresolved_alerts) ? snap.unresolved_alerts : [], lang);
+    if (typeof snap.unread_count === 'number') setUnread(snap.unread_count);
     // Snapshot after a change of cradles (added elsewhere, removed): reload the list.
     const same = listed.length === known.size && listed.every((/** @type {{uuid: string}} */ c) => known.has(c.uuid));
     if (!same || reconnected) loadCradles().catch(() => {});
@@ -98,6 +99,12 @@ function open() {
   es.addEventListener('alert_reminder', (ev) => {
     const alert = alertOf(ev);
     if (alert) remindAlert(alert, lang);
+  });
+
+  // The inbox's unread count changed: a new alert, or read on any device of the account.
+  es.addEventListener('unread_count', (ev) => {
+    const d = data(/** @type {MessageEvent} */ (ev));
+    if (d && typeof d.unread_count === 'number') setUnread(d.unread_count);
   });
 
   es.addEventListener('error', () => {

@@ -14,10 +14,11 @@ import { getLang } from './i18n.js';
  * @typedef {'connecting'|'open'|'reconnecting'|'offline'} Connection
  * @typedef {Alert & {lang?: string | null, reminded?: boolean}} StoredAlert alert plus the language its
  *   message is in (null: unknown) and whether the hub reminded of it (still unresolved after 5 min)
- * @typedef {'auth'|'cradles'|'selected'|'status'|'alerts'|'connection'|'lang'|'newAlert'|'reminder'|'reconnected'|'presence'|'health'} Topic
+ * @typedef {'auth'|'cradles'|'selected'|'status'|'alerts'|'connection'|'lang'|'newAlert'|'reminder'|'reconnected'|'presence'|'health'|'unread'} Topic
  *   presence: a cradle went online or offline (detail: its uuid; see presence.js);
  *   health: what the hub's `/health` said changed (see health.js);
- *   reminder: the hub reminds of an alert still unresolved (detail: the alert; once per alert)
+ *   reminder: the hub reminds of an alert still unresolved (detail: the alert; once per alert);
+ *   unread: the count of unread inbox notifications changed (see badge.js)
  */
 
 /** The alert list covers this long. */
@@ -39,6 +40,8 @@ export const state = {
   connection: 'connecting',
   /** true once the cradle list has been loaded at least once */
   cradlesLoaded: false,
+  /** unread notifications in this account's inbox (null until the hub said) */
+  unread: /** @type {number | null} */ (null),
 };
 
 /** @type {Map<Topic, Set<(detail?: any) => void>>} */
@@ -218,6 +221,13 @@ export function unresolvedCount() {
   return n;
 }
 
+/** The hub's count of unread inbox notifications (any device may have changed it). @param {number | null} n */
+export function setUnread(n) {
+  if (state.unread === n) return;
+  state.unread = n;
+  emit('unread', n);
+}
+
 /** Forget everything about the account (log out, session expired). */
 export function resetAccount() {
   state.user = null;
@@ -227,7 +237,9 @@ export function resetAccount() {
   state.statuses.clear();
   state.alerts.clear();
   state.cradlesLoaded = false;
+  state.unread = null;
   emit('auth');
+  emit('unread', null);
   emit('cradles');
   emit('alerts');
 }

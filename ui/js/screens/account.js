@@ -309,3 +309,94 @@ export function passwordCard(onChanged) {
   });
   return { el: form };
 }
+
+/**
+ * "Email address for alerts": the account's address (or none), saved on the
+ * hub; says when the hub has no email server, so no email can be sent yet.
+ * @param {(account: import('../api.js').AccountInfo | null) => void} [onChange] told the
+ *   account after loading and after each save (the email switches depend on it)
+ * @returns {{el: HTMLElement}}
+ */
+export function emailCard(onChange = () => {}) {
+  /** @type {import('../api.js').AccountInfo | null} */
+  let account = null;
+  const msg = messageBox();
+  const input = h('input', { type: 'email', name: 'email', autocomplete: 'email', inputmode: 'email', maxlength: 254, disabled: true });
+  const f = field({ label: t('email.label'), input, hint: t('email.hint') });
+  const save = h('button', { type: 'submit', class: 'btn primary', disabled: true }, t('email.save'));
+  const remove = h('button', { type: 'button', class: 'btn ghost-danger', 'data-action': 'remove-email', hidden: true }, t('email.remove'));
+  const server = h('p', { class: 'hint', 'data-testid': 'email-server', hidden: true }, t('email.noServer'));
+  const form = h(
+    'form',
+    { class: 'card form', novalidate: true, 'aria-labelledby': 'set-email-h', 'data-form': 'email' },
+    h('h2', { id: 'set-email-h' }, t('email.title')),
+    server,
+    f.el,
+    msg.el,
+    h('div', { class: 'row' }, save, remove),
+  );
+
+  function draw() {
+    form.dataset.loaded = String(!!account);
+    input.disabled = !account;
+    save.disabled = !account;
+    remove.hidden = !account?.email;
+    server.hidden = !account || account.email_available;
+    form.dataset.emailAvailable = String(!!account?.email_available);
+  }
+
+  /** @param {string | null} email */
+  async function store(email) {
+    msg.clear();
+    f.setError('');
+    try {
+      const res = await api.setEmail(email);
+      const saved = res && 'email' in res && res.email !== undefined ? res.email : email;
+      account = account ? { ...account, email: saved } : account;
+      input.value = saved ?? '';
+      msg.ok(saved ? t('email.saved') : t('email.removed'));
+      onChange(account);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return;
+      if (e instanceof ApiError && e.status === 400) {
+        f.setError(e.message);
+        input.focus();
+      } else {
+        msg.error(e instanceof ApiError ? e.message : t('error.unexpected'));
+      }
+    }
+    draw();
+  }
+
+  input.addEventListener('input', () => {
+    msg.clear();
+    f.setError('');
+  });
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const value = input.value.trim();
+    // The hub checks too; this catches the obvious typo at once.
+    if (value && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) {
+      f.setError(t('email.invalid'));
+      input.focus();
+      return;
+    }
+    busy(save, () => store(value || null));
+  });
+  remove.addEventListener('click', () => busy(remove, () => store(null)));
+
+  api
+    .account()
+    .then((acc) => {
+      account = acc;
+      input.value = acc.email ?? '';
+      draw();
+      onChange(acc);
+    })
+    .catch((e) => {
+      if (!(e instanceof ApiError && e.status === 401)) msg.error(e instanceof ApiError ? e.message : t('error.unexpected'));
+      onChange(null);
+    });
+  draw();
+  return { el: form };
+}
