@@ -157,6 +157,121 @@ struct FileConfig {
     name: Option<String>,
     ha_discovery: Option<bool>,
     metrics_token: Option<String>,
+    email: Option<EmailFile>,
+}
+
+/// `[email]` as written in the file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailFile {
+    host: String,
+    port: Option<u16>,
+    #[serde(default)]
+    security: SmtpSecurity,
+    user: Option<String>,
+    password: Option<String>,
+    from: String,
+}
+
+impl std::fmt::Debug for EmailFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailFile")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+/// How the connection to the mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, refused if the server cannot (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on this machine or a test sink.
+    None,
+}
+
+/// Alert emails: the mail server the hub sends through (`[email]`).
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub login: Option<SmtpLogin>,
+    pub from: lettre::message::Mailbox,
+}
+
+/// The hub's login at the mail server. The password never shows in logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpLogin {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SmtpLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpLogin")
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+impl EmailSettings {
+    fn resolve(file: EmailFile) -> Result<EmailSettings, ConfigError> {
+        let host = file.host.trim().to_owned();
+        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '/' || c == '@') {
+            return Err(ConfigError::Email(format!(
+                "host {:?} must be the mail server's name or address, e.g. \"smtp.example.com\"",
+                file.host
+            )));
+        }
+        let port = match file.port {
+            Some(0) => return Err(ConfigError::Email("port must be 1 to 65535".into())),
+            Some(port) => port,
+            None if file.security == SmtpSecurity::Tls => 465,
+            None => 587,
+        };
+        let user = file.user.filter(|u| !u.is_empty());
+        let password = file.password.filter(|p| !p.is_empty());
+        let login = match (user, password) {
+            (Some(user), Some(password)) => Some(SmtpLogin { user, password }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Email("user is set but password is not".into()));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Email("password is set but user is not".into()));
+            }
+        };
+        let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]");
+        if login.is_some() && file.security == SmtpSecurity::None && !local {
+            return Err(ConfigError::Email(
+                "security = \"none\" would send the password unencrypted; use \"starttls\" or \"tls\"".into(),
+            ));
+        }
+        let from = file.from.trim().parse().map_err(|e| {
+            ConfigError::Email(format!(
+                "from {:?} is not an email address like \"Cradle Hub <hub@example.com>\": {e}",
+                file.from
+            ))
+        })?;
+        Ok(EmailSettings {
+            host,
+            port,
+            security: file.security,
+            login,
+            from,
+        })
+    }
 }
 
 /// Where the hub's MQTT client connects.
@@ -215,6 +330,8 @@ pub struct Settings {
     pub ha_discovery: bool,
     /// Bearer token for `GET /metrics` without a login.
     pub metrics_token: Option<String>,
+    /// The mail server for alert emails; `None`: no email is sent.
+    pub email: Option<EmailSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +354,8 @@ pub enum ConfigError {
     MqttPasswordWithoutUser,
     #[error("--tls files needs both --tls-cert and --tls-key")]
     TlsFiles,
+    #[error("invalid [email] section in the config file: {0}")]
+    Email(String),
 }
 
 pub const DEFAULT_MAX_MQTT_PAYLOAD: usize = 512 * 1024;
@@ -268,6 +387,7 @@ impl Settings {
             name: None,
             ha_discovery: false,
             metrics_token: None,
+            email: None,
         }
     }
 
@@ -325,6 +445,7 @@ impl Settings {
         if tls == TlsMode::Files && (tls_cert.is_none() || tls_key.is_none()) {
             return Err(ConfigError::TlsFiles);
         }
+        let email = file.email.map(EmailSettings::resolve).transpose()?;
         Ok(Settings {
             http_addr: args
                 .http_addr
@@ -384,6 +505,7 @@ impl Settings {
                 .clone()
                 .or(file.metrics_token)
                 .filter(|t| !t.is_empty()),
+            email,
         })
     }
 }
@@ -494,6 +616,75 @@ mod tests {
             Settings::resolve(&args),
             Err(ConfigError::TlsFiles)
         ));
+    }
+
+    fn email_from(toml: &str) -> Result<Option<EmailSettings>, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hub.toml");
+        std::fs::write(&file, toml).unwrap();
+        Settings::resolve(&ServeArgs {
+            config: Some(file),
+            ..Default::default()
+        })
+        .map(|s| s.email)
+    }
+
+    #[test]
+    fn email_is_off_without_a_section_and_starttls_on_587_by_default() {
+        assert!(email_from("").unwrap().is_none());
+        let email = email_from(
+            "[email]\nhost = \"smtp.example.com\"\nuser = \"hub@example.com\"\npassword = \"app-s3cret\"\nfrom = \"Cradle Hub <hub@example.com>\"\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(email.host, "smtp.example.com");
+        assert_eq!(email.security, SmtpSecurity::Starttls);
+        assert_eq!(email.port, 587);
+        assert_eq!(email.from.email.to_string(), "hub@example.com");
+        assert_eq!(email.from.name.as_deref(), Some("Cradle Hub"));
+        let login = email.login.clone().unwrap();
+        assert_eq!(
+            (login.user.as_str(), login.password.as_str()),
+            ("hub@example.com", "app-s3cret")
+        );
+        assert!(!format!("{email:?}").contains("app-s3cret"));
+
+        let explicit = email_from(
+            "email = { host = \"mail.example.com\", port = 2525, security = \"starttls\", from = \"hub@example.com\" }\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (explicit.security, explicit.port, explicit.login),
+            (SmtpSecurity::Starttls, 2525, None)
+        );
+        let tls = email_from("[email]\nhost = \"smtp.example.com\"\nsecurity = \"tls\"\nfrom = \"hub@example.com\"\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!((tls.security, tls.port), (SmtpSecurity::Tls, 465));
+        let local = email_from("[email]\nhost = \"127.0.0.1\"\nport = 25\nsecurity = \"none\"\nfrom = \"hub@example.com\"\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!((local.security, local.port), (SmtpSecurity::None, 25));
+    }
+
+    #[test]
+    fn bad_email_settings_stop_the_start_with_a_clear_reason() {
+        let bad = |toml: &str, says: &str| {
+            let e = email_from(toml).expect_err(toml).to_string();
+            assert!(e.contains(says), "{toml:?}: {e}");
+            assert!(!e.contains("s3cret"), "{e}");
+        };
+        bad("[email]\nhost = \"smtp.example.com\"\nsecurity = \"ssl\"\nfrom = \"hub@example.com\"\n", "starttls");
+        bad("[email]\nhost = \"smtp.example.com\"\n", "from");
+        bad("[email]\nhost = \"smtp.example.com\"\nfrom = \"not an address\"\n", "from \"not an address\"");
+        bad("[email]\nhost = \"smtp://smtp.example.com\"\nfrom = \"hub@example.com\"\n", "host");
+        bad("[email]\nhost = \"\"\nfrom = \"hub@example.com\"\n", "host");
+        bad("[email]\nhost = \"smtp.example.com\"\nport = 0\nfrom = \"hub@example.com\"\n", "port");
+        bad("[email]\nhost = \"smtp.example.com\"\npassword = \"s3cret\"\nfrom = \"hub@example.com\"\n", "user is not");
+        bad("[email]\nhost = \"smtp.example.com\"\nuser = \"hub\"\nfrom = \"hub@example.com\"\n", "password is not");
+        bad("[email]\nhost = \"smtp.example.com\"\nsecurity = \"none\"\nuser = \"hub\"\npassword = \"s3cret\"\nfrom = \"hub@example.com\"\n", "unencrypted");
+        bad("[email]\nhost = \"smtp.example.com\"\nfrom = \"hub@example.com\"\nsender = \"x\"\n", "sender");
     }
 
     #[test]
