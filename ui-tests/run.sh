@@ -34,5 +34,8 @@ npx --no-install tsc -p .
 echo "==> end-to-end test"
 node e2e.mjs
 
+echo "==> household: two accounts, an invite, a viewer's limits"
+node household.mjs
+
 echo "==> HTTPS: Chromium trusts the hub's local CA (--tls self-signed)"
 node tls.mjs

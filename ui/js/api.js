@@ -10,7 +10,8 @@ import { noteServerDate } from './clock.js';
  * @typedef {{id: number, username: string}} User
  * @typedef {{id: number, uuid: string, ip: string, created_at: string, updated_at: string,
  *   last_update?: string | null, selected?: boolean, online?: boolean, last_seen?: string | null,
- *   mqtt_password_required?: boolean}} Agent
+ *   mqtt_password_required?: boolean, role?: Role}} Agent
+ *   role: the account's role on the cradle (absent from hubs without households: owner)
  * @typedef {{state: 'connected' | 'disconnected' | string, since: string, reason?: string | null}} CradleLink
  *   the cradle's MQTT connection as the hub saw it last (hubs with their own MQTT endpoint)
  * @typedef {'frontal'|'left'|'right'|'no_face'|'detector_error'|'checking'|'other'} DirectionKind
@@ -60,6 +61,17 @@ import { noteServerDate } from './clock.js';
  * @typedef {{id: string, user_agent: string | null, ip: string | null, created_at: string,
  *   last_seen_at: string, expires_at: string, current: boolean}} Session
  *   a device signed in to the account (`current`: the one asking), most recently used first
+ * @typedef {'owner'|'parent'|'viewer'} Role owner: everything; parent: watch, rock, resolve, change
+ *   alert settings; viewer: watch and see alerts only
+ * @typedef {{user_id: number, username: string, role: Role, added_at: string | null, you: boolean}} Member
+ * @typedef {{id: number, code: string, role: 'parent' | 'viewer', created_at: string, expires_at: string}} Invite
+ *   an open invite: 6 digits, once, until `expires_at` (10 minutes)
+ * @typedef {Invite & {join_url: string}} NewInvite join_url: `<hub>/#/join/<code>`, for the QR code
+ * @typedef {{id: number, at: string, user_id: number | null, username: string | null, action: string,
+ *   detail: unknown}} ActivityItem
+ *   who did what to a cradle (rocked, stopped, resolved, settings_changed, invited, invite_revoked,
+ *   joined, role_changed, ownership_transferred, removed, left, lan_app_view_changed)
+ * @typedef {{items: ActivityItem[], next_before: number | null}} ActivityPage
  * @typedef {{id: number, alert_id: number, agent_uuid: string, alert_type: AlertType | string,
  *   message: string, created_at: string, read: boolean, read_at: string | null, resolved: boolean,
  *   resolved_at: string | null, seq: number}} InboxItem
@@ -272,7 +284,37 @@ export const api = {
   /** @returns {Promise<HubInfo>} */
   hubInfo: () => request('GET', '/api/hub_info'),
   hubQrUrl: () => '/api/hub_qr.svg',
+  /** A QR code (SVG) of any text up to 512 bytes, drawn by the hub. @param {string} text */
+  qrUrl: (text) => `/api/hub_qr.svg?text=${enc(text)}`,
   health,
+
+  // --- Household: members, invites, activity (members, join and activity screens) ---
+  /** @param {string} uuid @returns {Promise<Member[]>} */
+  members: (uuid) => request('GET', `/api/cradles/${enc(uuid)}/members`),
+  /** Owner: a member's new role; `owner` hands ownership over. @param {string} uuid @param {number} userId @param {Role} role */
+  setMemberRole: (uuid, userId, role) => request('PATCH', `/api/cradles/${enc(uuid)}/members/${userId}`, { json: { role } }),
+  /** Owner removes a member, or a member leaves (their own id). @param {string} uuid @param {number} userId */
+  removeMember: (uuid, userId) => request('DELETE', `/api/cradles/${enc(uuid)}/members/${userId}`),
+  /** @param {string} uuid @param {'parent' | 'viewer'} role @returns {Promise<NewInvite>} */
+  createInvite: (uuid, role) => request('POST', `/api/cradles/${enc(uuid)}/invites`, { json: { role } }),
+  /** The open invites. @param {string} uuid @returns {Promise<Invite[]>} */
+  invites: (uuid) => request('GET', `/api/cradles/${enc(uuid)}/invites`),
+  /** @param {string} uuid @param {number} id */
+  revokeInvite: (uuid, id) => request('DELETE', `/api/cradles/${enc(uuid)}/invites/${id}`),
+  /**
+   * 404: wrong, expired, used or revoked; 409: already a member; 429 (with
+   * Retry-After) after too many wrong codes.
+   * @param {string} code @returns {Promise<{success: boolean, uuid: string, role: Role}>}
+   */
+  acceptInvite: (code) => request('POST', '/api/invites/accept', { json: { code } }),
+  /** Newest first. @param {string} uuid @param {number | null} before @param {number} limit @returns {Promise<ActivityPage>} */
+  activity: (uuid, before, limit) =>
+    request('GET', `/api/cradles/${enc(uuid)}/activity?limit=${limit}${before === null ? '' : `&before=${before}`}`),
+  /** @param {string} uuid @returns {Promise<{enabled: boolean}>} */
+  lanAppView: (uuid) => request('GET', `/api/cradles/${enc(uuid)}/lan_app_view`),
+  /** @param {string} uuid @param {boolean} enabled */
+  setLanAppView: (uuid, enabled) => request('POST', `/api/cradles/${enc(uuid)}/lan_app_view`, { json: { enabled } }),
+
 
   // --- Inbox, push and email (inbox and notification settings screens) ---
   /** Newest first. @param {InboxQuery} q @param {AbortSignal} [signal] @returns {Promise<InboxPage>} */

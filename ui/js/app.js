@@ -19,6 +19,8 @@ import { alertsScreen, alertDetailScreen } from './screens/alerts.js';
 import { historyScreen } from './screens/history.js';
 import { settingsScreen } from './screens/settings.js';
 import { unreachableScreen } from './screens/unreachable.js';
+import { membersScreen } from './screens/members.js';
+import { joinScreen, takePendingJoin } from './screens/join.js';
 
 /**
  * What every screen returns: its element, a title, and what to stop when it goes.
@@ -56,12 +58,14 @@ function parseRoute() {
 }
 
 const PUBLIC = new Set(['login', 'signup']);
-const NEEDS_CRADLE = new Set(['live', 'history', 'settings']);
+const NEEDS_CRADLE = new Set(['live', 'history', 'settings', 'members']);
 
 /** Picks the screen for the route, redirecting where the state requires it. @param {Route} r @returns {Screen | string} */
 function resolve(r) {
   if (unreachable) return unreachableScreen(retryBoot);
   if (!state.loggedIn) {
+    // A join link opened before signing in: sign up or log in first, then back to it.
+    if (r.path === 'join') return joinScreen(r.parts[1] ?? '', false);
     return PUBLIC.has(r.path) ? authScreen(r.path === 'signup' ? 'signup' : 'login', afterLogin, signedOut && r.path !== 'signup') : '#/login';
   }
   if (PUBLIC.has(r.path) || r.path === '') return state.cradles.length ? '#/live' : '#/welcome';
@@ -85,6 +89,10 @@ function resolve(r) {
       return historyScreen(r.query.get('day'));
     case 'settings':
       return settingsScreen(logout);
+    case 'members':
+      return membersScreen();
+    case 'join':
+      return joinScreen(r.parts[1] ?? '', true);
     default:
       return '#/live';
   }
@@ -226,7 +234,7 @@ function renderNav(path) {
   document.body.classList.add('has-nav');
   /** @param {import('./i18n.js').Key} key @param {string} href @param {string} icon @param {Node | null} [extra] @param {string} [aria] */
   const item = (key, href, icon, extra = null, aria) => {
-    const active = path === href.slice(2) || (href === '#/live' && (path === 'welcome' || path === 'add'));
+    const active = path === href.slice(2) || (href === '#/live' && ['welcome', 'add', 'members', 'join'].includes(path));
     return h(
       'a',
       {
@@ -373,7 +381,7 @@ async function afterLogin() {
   await loadCradles();
   connectEvents();
   refreshAlertMessages();
-  go(state.cradles.length ? '#/live' : '#/welcome');
+  go(takePendingJoin() ?? (state.cradles.length ? '#/live' : '#/welcome'));
 }
 
 function forgetUser() {

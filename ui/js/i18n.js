@@ -495,6 +495,143 @@ const en = {
   'pw.copyPassword': 'Copy the password',
   'pw.copyFailed': 'Could not copy. Select the text and copy it by hand.',
   'pw.hide': 'Done, hide it',
+  // --- Household: members and invites, joining, activity log, roles
+  // (screens/members.js, screens/join.js, screens/activity.js; role notes on live, settings, alerts)
+  'role.owner': 'Owner',
+  'role.parent': 'Parent',
+  'role.viewer': 'Viewer',
+  'role.ownerWord': 'the owner',
+  'role.parentWord': 'a parent',
+  'role.viewerWord': 'a viewer',
+  'household.link': 'Household',
+  'household.viewerNote': 'You can watch this cradle and see its alerts. Rocking it is for parents and the owner.',
+  'household.settingsReadOnly': 'You are a viewer of this cradle: you can see these settings but not change them.',
+  'household.membersLink': 'Members and invites',
+  'members.title': 'Household',
+  'members.back': 'Cradle',
+  'members.listTitle': 'Who can see this cradle',
+  'members.listLabel': 'Members of this cradle',
+  'members.you': '(you)',
+  /** @type {Entry} */
+  'members.added': (v) => `Added ${v.ago}`,
+  /** @type {Entry} */
+  'members.yourRole': (v) => `Your role: ${v.role}`,
+  /** @type {Entry} */
+  'members.roleOf': (v) => `Role of ${v.name}`,
+  'members.makeOwner': 'Make owner',
+  'members.remove': 'Remove',
+  /** @type {Entry} */
+  'members.removeNamed': (v) => `Remove ${v.name}`,
+  /** @type {Entry} */
+  'members.transferConfirm': (v) =>
+    `Hand ${v.cradle} over to ${v.name}? ${v.name} becomes its owner: they can invite and remove people, change every setting and delete the cradle. You become a parent and cannot undo this yourself.`,
+  'members.transferYes': 'Yes, make them the owner',
+  /** @type {Entry} */
+  'members.transferred': (v) => `${v.name} is now the owner. You are a parent.`,
+  /** @type {Entry} */
+  'members.removeConfirm': (v) => `Remove ${v.name} from ${v.cradle}? They stop seeing it and getting its alerts at once.`,
+  'members.removeYes': 'Yes, remove',
+  /** @type {Entry} */
+  'members.removed': (v) => `${v.name} was removed.`,
+  /** @type {Entry} */
+  'members.roleChanged': (v) => `${v.name} is now ${v.role}.`,
+  'members.leaveTitle': 'Leave this cradle',
+  'members.leaveHint': 'You stop seeing this cradle and getting its alerts. To come back you need a new invite.',
+  'members.leave': 'Leave this cradle',
+  /** @type {Entry} */
+  'members.leaveConfirm': (v) => `Leave ${v.cradle}? You stop seeing it and getting its alerts at once.`,
+  'members.leaveYes': 'Yes, leave',
+  'invite.title': 'Invite someone',
+  'invite.hint': 'They get a 6-digit code and a QR code of a join link. It works once, for 10 minutes.',
+  'invite.roleLegend': 'What may they do?',
+  'invite.parentCan': 'can rock, resolve alerts and change settings',
+  'invite.viewerCan': 'can watch and see alerts only',
+  'invite.create': 'Create an invite code',
+  /** @type {Entry} */
+  'invite.codeFor': (v) => `Code to join as ${v.role}`,
+  'invite.copyCode': 'Copy the code',
+  'invite.copyLink': 'Copy the link',
+  /** @type {Entry} */
+  'invite.expiresIn': (v) => `Expires in ${v.t}`,
+  'invite.expired': 'Expired: create a new code.',
+  /** @type {Entry} */
+  'invite.qrAlt': (v) => `QR code of the join link ${v.url}`,
+  'invite.qrHint': 'On their phone: scan this with the camera, open the link below, or type the code under “Join a cradle with a code”.',
+  'invite.revoke': 'Revoke',
+  /** @type {Entry} */
+  'invite.revokeNamed': (v) => `Revoke the invite ${v.code}`,
+  /** @type {Entry} */
+  'invite.revoked': (v) => `Invite ${v.code} revoked: it no longer works.`,
+  'invite.hide': 'Hide',
+  'invite.open': 'Open invites',
+  'invite.show': 'Show',
+  'lanView.title': 'Smart Cradle app',
+  'lanView.switch': 'Allow the Smart Cradle app’s live view on this network',
+  'lanView.tradeoff':
+    'When on, any device on this network at the same address as a signed-in household phone can open the live view without signing in (for example the Smart Cradle mobile app on iOS, whose WebView does not send the sign-in cookie). Leave it off unless you use that app.',
+  'lanView.nowOn': 'On: the Smart Cradle app can show the live view on this network.',
+  'lanView.nowOff': 'Off: the live view needs a sign-in again.',
+  'join.entry': 'Join a cradle with a code',
+  'join.invitedQ': 'Invited to someone’s cradle?',
+  'join.title': 'Join a cradle',
+  'join.body': 'Enter the 6-digit code from the person who invited you.',
+  'join.codeLabel': 'Invite code',
+  'join.codeHint': '6 digits. A code works once, for 10 minutes.',
+  'join.submit': 'Join',
+  'join.needSix': 'Enter all 6 digits of the code.',
+  'join.wrongCode': 'This code is wrong or has expired. Check the digits, or ask for a new code.',
+  'join.already': 'You are already a member of this cradle.',
+  /** @type {Entry} */
+  'join.tooMany': (v) => `Too many wrong codes. Try again in ${v.d} (at ${v.time}).`,
+  'join.rolesIntro': 'The invite decides what you may do:',
+  'join.invitedTitle': 'You are invited to a cradle',
+  /** @type {Entry} */
+  'join.invitedBody': (v) => `Create an account or log in first. Then you join with the code ${v.code}.`,
+  'join.invitedBodyNoCode': 'Create an account or log in first. Then you can join with your code.',
+  'join.signup': 'Create an account',
+  'join.haveAccount': 'Already have an account?',
+  'join.login': 'Log in',
+  'activity.title': 'Activity',
+  'activity.empty': 'Nothing yet.',
+  'activity.more': 'Load more',
+  'activity.loadError': 'Could not load the activity.',
+  'activity.theHub': 'The hub',
+  'activity.someone': 'Someone',
+  /** @type {Entry} */
+  'activity.rocked': (v) => `${v.name} rocked the cradle`,
+  /** @type {Entry} */
+  'activity.stopped': (v) => `${v.name} stopped rocking`,
+  /** @type {Entry} */
+  'activity.resolved': (v) => `${v.name} resolved an alert`,
+  /** @type {Entry} */
+  'activity.resolvedType': (v) => `${v.name} resolved an alert (${v.type})`,
+  /** @type {Entry} */
+  'activity.settingsChanged': (v) => `${v.name} changed the alert settings`,
+  /** @type {Entry} */
+  'activity.invited': (v) => `${v.name} created an invite`,
+  /** @type {Entry} */
+  'activity.invitedAs': (v) => `${v.name} invited someone as ${v.role}`,
+  /** @type {Entry} */
+  'activity.inviteRevoked': (v) => `${v.name} revoked an invite`,
+  /** @type {Entry} */
+  'activity.joined': (v) => `${v.name} joined`,
+  /** @type {Entry} */
+  'activity.joinedAs': (v) => `${v.name} joined as ${v.role}`,
+  /** @type {Entry} */
+  'activity.roleChanged': (v) => `${v.name} made ${v.target} ${v.role}`,
+  /** @type {Entry} */
+  'activity.ownershipTransferred': (v) => `${v.name} handed ownership to ${v.target}`,
+  /** @type {Entry} */
+  'activity.removed': (v) => `${v.name} removed ${v.target}`,
+  /** @type {Entry} */
+  'activity.left': (v) => `${v.name} left`,
+  /** @type {Entry} */
+  'activity.lanViewOn': (v) => `${v.name} allowed the Smart Cradle app’s live view`,
+  /** @type {Entry} */
+  'activity.lanViewOff': (v) => `${v.name} turned the Smart Cradle app’s live view off`,
+  /** @type {Entry} */
+  'activity.other': (v) => `${v.name}: ${v.action}`,
+  // --- end of household
 
   // --- Inbox, unread badges and notification settings (screens/inbox.js,
   // screens/notify-settings.js, badge.js, push.js, the email card of account.js) ---
@@ -1003,6 +1140,109 @@ const ko = {
   'pw.copyPassword': '비밀번호 복사',
   'pw.copyFailed': '복사하지 못했습니다. 글자를 직접 선택해 복사하세요.',
   'pw.hide': '입력했어요, 숨기기',
+  // --- Household: members and invites, joining, activity log, roles
+  // (screens/members.js, screens/join.js, screens/activity.js; role notes on live, settings, alerts)
+  'role.owner': '소유자',
+  'role.parent': '부모',
+  'role.viewer': '보기 전용',
+  'role.ownerWord': '소유자',
+  'role.parentWord': '부모',
+  'role.viewerWord': '보기 전용 구성원',
+  'household.link': '가족',
+  'household.viewerNote': '이 요람을 보고 알림을 확인할 수 있습니다. 흔들기는 부모와 소유자만 할 수 있습니다.',
+  'household.settingsReadOnly': '이 요람의 보기 전용 구성원입니다: 설정을 볼 수는 있지만 바꿀 수는 없습니다.',
+  'household.membersLink': '구성원과 초대',
+  'members.title': '가족',
+  'members.back': '요람',
+  'members.listTitle': '이 요람을 볼 수 있는 사람',
+  'members.listLabel': '이 요람의 구성원',
+  'members.you': '(나)',
+  'members.added': (v) => `${v.ago} 추가됨`,
+  'members.yourRole': (v) => `내 역할: ${v.role}`,
+  'members.roleOf': (v) => `${v.name}님의 역할`,
+  'members.makeOwner': '소유자로 지정',
+  'members.remove': '내보내기',
+  'members.removeNamed': (v) => `${v.name}님 내보내기`,
+  'members.transferConfirm': (v) =>
+    `${v.cradle}을(를) ${v.name}님에게 넘길까요? ${v.name}님이 소유자가 되어 사람을 초대하거나 내보내고, 모든 설정을 바꾸고, 요람을 삭제할 수 있습니다. 나는 부모가 되며 스스로 되돌릴 수 없습니다.`,
+  'members.transferYes': '네, 소유자로 지정합니다',
+  'members.transferred': (v) => `이제 ${v.name}님이 소유자입니다. 나는 부모입니다.`,
+  'members.removeConfirm': (v) => `${v.name}님을 ${v.cradle}에서 내보낼까요? 바로 요람을 볼 수 없고 알림도 받지 않게 됩니다.`,
+  'members.removeYes': '네, 내보냅니다',
+  'members.removed': (v) => `${v.name}님을 내보냈습니다.`,
+  'members.roleChanged': (v) => `${v.name}님의 역할: ${v.role}`,
+  'members.leaveTitle': '이 요람에서 나가기',
+  'members.leaveHint': '이 요람을 더 이상 볼 수 없고 알림도 받지 않습니다. 다시 들어오려면 새 초대가 필요합니다.',
+  'members.leave': '이 요람에서 나가기',
+  'members.leaveConfirm': (v) => `${v.cradle}에서 나갈까요? 바로 요람을 볼 수 없고 알림도 받지 않게 됩니다.`,
+  'members.leaveYes': '네, 나갑니다',
+  'invite.title': '초대하기',
+  'invite.hint': '6자리 코드와 참여 링크의 QR 코드를 받습니다. 한 번만, 10분 동안 쓸 수 있습니다.',
+  'invite.roleLegend': '무엇을 할 수 있나요?',
+  'invite.parentCan': '흔들기, 알림 확인 완료, 설정 변경 가능',
+  'invite.viewerCan': '보기와 알림 확인만 가능',
+  'invite.create': '초대 코드 만들기',
+  'invite.codeFor': (v) => `${v.role}(으)로 참여하는 코드`,
+  'invite.copyCode': '코드 복사',
+  'invite.copyLink': '링크 복사',
+  'invite.expiresIn': (v) => `${v.t} 후 만료`,
+  'invite.expired': '만료됨: 새 코드를 만드세요.',
+  'invite.qrAlt': (v) => `참여 링크 ${v.url}의 QR 코드`,
+  'invite.qrHint': '상대방 휴대폰에서: 카메라로 스캔하거나, 아래 링크를 열거나, “코드로 요람 참여”에 코드를 입력하세요.',
+  'invite.revoke': '취소',
+  'invite.revokeNamed': (v) => `초대 ${v.code} 취소`,
+  'invite.revoked': (v) => `초대 ${v.code}을(를) 취소했습니다. 더 이상 쓸 수 없습니다.`,
+  'invite.hide': '숨기기',
+  'invite.open': '유효한 초대',
+  'invite.show': '보기',
+  'lanView.title': 'Smart Cradle 앱',
+  'lanView.switch': '이 네트워크에서 Smart Cradle 앱의 실시간 화면 허용',
+  'lanView.tradeoff':
+    '켜면, 로그인한 가족 휴대폰과 같은 주소를 쓰는 이 네트워크의 모든 기기가 로그인 없이 실시간 화면을 열 수 있습니다 (예: 로그인 쿠키를 보내지 않는 iOS WebView의 Smart Cradle 모바일 앱). 그 앱을 쓰지 않는다면 꺼 두세요.',
+  'lanView.nowOn': '켜짐: Smart Cradle 앱이 이 네트워크에서 실시간 화면을 보여 줄 수 있습니다.',
+  'lanView.nowOff': '꺼짐: 실시간 화면을 보려면 다시 로그인이 필요합니다.',
+  'join.entry': '코드로 요람 참여',
+  'join.invitedQ': '다른 사람의 요람에 초대받았나요?',
+  'join.title': '요람 참여',
+  'join.body': '초대한 사람에게 받은 6자리 코드를 입력하세요.',
+  'join.codeLabel': '초대 코드',
+  'join.codeHint': '6자리 숫자. 코드는 한 번만, 10분 동안 쓸 수 있습니다.',
+  'join.submit': '참여',
+  'join.needSix': '코드 6자리를 모두 입력하세요.',
+  'join.wrongCode': '코드가 틀렸거나 만료되었습니다. 숫자를 확인하거나 새 코드를 요청하세요.',
+  'join.already': '이미 이 요람의 구성원입니다.',
+  'join.tooMany': (v) => `잘못된 코드를 너무 많이 입력했습니다. ${v.d} 후(${v.time})에 다시 시도하세요.`,
+  'join.rolesIntro': '할 수 있는 일은 초대에 따라 정해집니다:',
+  'join.invitedTitle': '요람에 초대받았습니다',
+  'join.invitedBody': (v) => `먼저 계정을 만들거나 로그인하세요. 그다음 코드 ${v.code}(으)로 참여합니다.`,
+  'join.invitedBodyNoCode': '먼저 계정을 만들거나 로그인하세요. 그다음 받은 코드로 참여할 수 있습니다.',
+  'join.signup': '계정 만들기',
+  'join.haveAccount': '이미 계정이 있나요?',
+  'join.login': '로그인',
+  'activity.title': '활동',
+  'activity.empty': '아직 활동이 없습니다.',
+  'activity.more': '더 보기',
+  'activity.loadError': '활동을 불러오지 못했습니다.',
+  'activity.theHub': '허브',
+  'activity.someone': '누군가',
+  'activity.rocked': (v) => `${v.name}님이 요람을 흔들었습니다`,
+  'activity.stopped': (v) => `${v.name}님이 흔들기를 멈췄습니다`,
+  'activity.resolved': (v) => `${v.name}님이 알림을 확인 완료했습니다`,
+  'activity.resolvedType': (v) => `${v.name}님이 알림을 확인 완료했습니다 (${v.type})`,
+  'activity.settingsChanged': (v) => `${v.name}님이 알림 설정을 바꿨습니다`,
+  'activity.invited': (v) => `${v.name}님이 초대를 만들었습니다`,
+  'activity.invitedAs': (v) => `${v.name}님이 ${v.role}(으)로 초대했습니다`,
+  'activity.inviteRevoked': (v) => `${v.name}님이 초대를 취소했습니다`,
+  'activity.joined': (v) => `${v.name}님이 참여했습니다`,
+  'activity.joinedAs': (v) => `${v.name}님이 ${v.role}(으)로 참여했습니다`,
+  'activity.roleChanged': (v) => `${v.name}님이 ${v.target}님의 역할을 ${v.role}(으)로 바꿨습니다`,
+  'activity.ownershipTransferred': (v) => `${v.name}님이 ${v.target}님에게 소유권을 넘겼습니다`,
+  'activity.removed': (v) => `${v.name}님이 ${v.target}님을 내보냈습니다`,
+  'activity.left': (v) => `${v.name}님이 나갔습니다`,
+  'activity.lanViewOn': (v) => `${v.name}님이 Smart Cradle 앱의 실시간 화면을 허용했습니다`,
+  'activity.lanViewOff': (v) => `${v.name}님이 Smart Cradle 앱의 실시간 화면 허용을 껐습니다`,
+  'activity.other': (v) => `${v.name}: ${v.action}`,
+  // --- end of household
 
   // --- 받은 알림, 읽지 않은 알림 배지, 알림 설정 (screens/inbox.js,
   // screens/notify-settings.js, badge.js, push.js, account.js의 이메일 카드) ---

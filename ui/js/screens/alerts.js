@@ -8,6 +8,7 @@ import { parseTime, hubNow } from '../clock.js';
 import { state, on, mergeAlerts, reloadAlerts, sortedAlerts, unresolvedCount } from '../state.js';
 import { busy, cradleName, messageBox, page } from '../components.js';
 import { Series, drawChart, legend } from '../chart.js';
+import { mayOperate, refreshRolesOn403 } from './members.js';
 import {
   alertTitle,
   cryingLabel,
@@ -72,7 +73,8 @@ async function resolve(a) {
 function alertItem(a, onError) {
   const created = parseTime(a.created_at);
   const resolvedAt = parseTime(a.resolved_at);
-  const resolveBtn = a.resolved
+  // A viewer sees alerts but does not resolve them: no button.
+  const resolveBtn = a.resolved || !mayOperate(a.agent_uuid)
     ? null
     : h('button', { type: 'button', class: 'btn small', 'data-action': 'resolve' }, t('alerts.resolve'));
   resolveBtn?.addEventListener('click', () =>
@@ -81,6 +83,7 @@ function alertItem(a, onError) {
         await resolve(a);
       } catch (e) {
         onError(e instanceof ApiError ? e.message : t('error.unexpected'));
+        refreshRolesOn403(e);
       }
     }),
   );
@@ -142,7 +145,7 @@ export function alertsScreen() {
     fill(list, ...alerts.map((a) => alertItem(a, (text) => msg.error(text))));
   }
 
-  const off = on('alerts', draw);
+  const offs = [on('alerts', draw), on('cradles', draw)];
   draw();
   reloadAlerts()
     .then(() => {
@@ -156,7 +159,7 @@ export function alertsScreen() {
     });
 
   const el = page(t('alerts.title'), 'alerts', h('p', { class: 'muted' }, t('alerts.last24h')), summary, msg.el, list);
-  return { el, title: t('alerts.title'), destroy: off };
+  return { el, title: t('alerts.title'), destroy: () => offs.forEach((f) => f()) };
 }
 
 /**
@@ -239,7 +242,7 @@ export function alertDetailScreen(id) {
           : t('alerts.resolved')
         : t('alerts.open'),
     );
-    resolveBtn.hidden = a.resolved;
+    resolveBtn.hidden = a.resolved || !mayOperate(a.agent_uuid);
   }
 
   function drawReadings() {
@@ -353,6 +356,7 @@ export function alertDetailScreen(id) {
         msg.ok(t('alerts.resolvedOk'));
       } catch (e) {
         msg.error(e instanceof ApiError ? e.message : t('error.unexpected'));
+        refreshRolesOn403(e);
       }
     }),
   );
@@ -376,7 +380,7 @@ export function alertDetailScreen(id) {
     resolveBtn,
   );
 
-  const off = on('alerts', drawAlert);
+  const offs = [on('alerts', drawAlert), on('cradles', drawAlert)];
   let lastWidth = 0;
   ro = new ResizeObserver(() => {
     if (chartBox.clientWidth !== lastWidth) {
@@ -391,7 +395,7 @@ export function alertDetailScreen(id) {
     title: t('alerts.alert'),
     destroy: () => {
       destroyed = true;
-      off();
+      offs.forEach((f) => f());
       ro?.disconnect();
       window.clearTimeout(completeTimer);
       video.removeAttribute('src');

@@ -26,7 +26,7 @@ on('auth', () => {
  * @param {string} text
  * @returns {Promise<boolean>}
  */
-async function copyText(text) {
+export async function copyText(text) {
   try {
     if (navigator.clipboard && window.isSecureContext) {
       await navigator.clipboard.writeText(text);

@@ -12,6 +12,8 @@ import { hubNow, parseTime } from '../clock.js';
 import { state, on, setStatus } from '../state.js';
 import { cradleName, cradleSwitcher, messageBox } from '../components.js';
 import { presenceOf, reasonText } from '../presence.js';
+import { mayOperate, refreshRolesOn403, roleBadge, roleOf } from './members.js';
+import { activityCard } from './activity.js';
 import {
   agoFromIso,
   cryingLabel,
@@ -163,6 +165,16 @@ export function liveScreen() {
   const rockBy = h('span', { class: 'rock-by' });
   const rockInfo = h('p', { class: 'rock-info', 'data-rocking': 'false' }, rockCountdown, rockBy);
   let rockPending = false;
+  // A viewer has no rock button at all: a line saying what they can do instead.
+  const viewerNote = h('p', { class: 'viewer-note', 'data-note': 'viewer' }, t('household.viewerNote'));
+  const rockSlot = h('div', { class: 'rock-slot' });
+  /** @type {boolean | null} whether the rock button is in `rockSlot` */
+  let rockShown = null;
+  // The account's role on this cradle, and the way to its household.
+  const roleSlot = h('span', { class: 'role-slot' });
+  /** @type {string | null} */
+  let roleShown = null;
+  const householdLink = h('a', { class: 'link household-link', href: '#/members', 'data-action': 'household' }, t('household.link'));
   /** A refused command (429): the hub's words, until it may be tried again (hub ms). */
   let refused = { text: '', until: 0 };
   rockBtn.addEventListener('click', async () => {
@@ -200,6 +212,8 @@ export function liveScreen() {
         // right now…"); the cradle's state is whatever the hub says next.
         msg.error(e instanceof ApiError ? e.message : t('error.unexpected'));
         rockError = true;
+        // Made a viewer meanwhile: the button goes once the roles are read again.
+        refreshRolesOn403(e);
         if (e instanceof ApiError && !e.unreachable && e.status !== 401) {
           api
             .status(uuid)
@@ -417,6 +431,19 @@ export function liveScreen() {
     setText(overlay, overlayText);
     picture.dataset.silentSince = silent && lastMs !== null ? new Date(lastMs).toISOString() : '';
 
+    // The role, and the rock button only for who may rock.
+    const role = roleOf(uuid);
+    if (role !== roleShown) {
+      roleShown = role;
+      fill(roleSlot, role ? roleBadge(role) : null);
+    }
+    const operate = mayOperate(uuid);
+    if (operate !== rockShown) {
+      rockShown = operate;
+      if (operate) fill(rockSlot, rockBtn, rockInfo);
+      else fill(rockSlot, viewerNote);
+    }
+
     // Rocking: not while offline (the hub could not deliver it), and an
     // offline cradle is never shown as rocking.
     const rocking = s?.rocking === true && !off;
@@ -482,20 +509,23 @@ export function liveScreen() {
     alertsLink.setAttribute('aria-label', open ? `${t('alerts.unresolvedN', { n: open })} — ${t('alerts.view')}` : '');
   }
 
+  const activity = activityCard();
   const el = h(
     'section',
     { class: 'screen live' },
     switcher.el,
     h('div', { class: 'title-row' }, title, h('div', { class: 'status-row' }, pill, alertsLink)),
+    h('div', { class: 'household-row' }, roleSlot, householdLink),
     announce,
     offBanner,
     h(
       'div',
       { class: 'live-grid' },
-      h('div', { class: 'live-main' }, picture, rockBtn, rockInfo, msg.el),
+      h('div', { class: 'live-main' }, picture, rockSlot, msg.el),
       h('div', { class: 'tiles', role: 'group', 'aria-label': t('live.readings') }, temp.el, cry.el, face.el, last.el),
       // After the readings on a phone; under the button on a wide screen.
       motorLog,
+      activity.el,
     ),
   );
 
@@ -534,6 +564,8 @@ export function liveScreen() {
     }),
     on('connection', draw),
     on('reconnected', () => setStream(true)),
+    // Roles come with the cradle list.
+    on('cradles', draw),
   ];
   /** @type {boolean | null} */
   let lastRocking = state.statuses.get(state.selected ?? '')?.rocking ?? null;
@@ -553,6 +585,7 @@ export function liveScreen() {
       document.removeEventListener('visibilitychange', onVisibility);
       offs.forEach((f) => f());
       switcher.destroy();
+      activity.destroy();
       img.removeAttribute('src');
     },
   };

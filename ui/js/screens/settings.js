@@ -15,6 +15,7 @@ import { presenceOf } from '../presence.js';
 import { formatAt } from '../format.js';
 import { cradlePasswordCard } from './cradle-password.js';
 import { devicesCard, passwordCard } from './account.js';
+import { mayOperate, openMembers, refreshRolesOn403, roleBadge, roleOf } from './members.js';
 
 /** @typedef {import('../api.js').AlertSettings} AlertSettings */
 
@@ -108,6 +109,8 @@ export function settingsScreen(logout) {
   };
   for (const sw of switches) sw.input.addEventListener('change', syncSwitches);
   const saveBtn = h('button', { type: 'submit', class: 'btn primary block' }, t('settings.save'));
+  // A viewer sees the settings, read-only, and is told why.
+  const readOnlyNote = h('p', { class: 'msg info', 'data-note': 'settings-read-only', hidden: true }, t('household.settingsReadOnly'));
   const alertsHeading = h('h2', { id: 'set-alerts-h' }, t('settings.alertsFor', { name: '' }));
   const fieldset = h(
     'fieldset',
@@ -119,7 +122,7 @@ export function settingsScreen(logout) {
     group(t('settings.groupMotor'), maxRock.f.el, soothing.el, sootheAfter.f.el, sootheMinutes.f.el),
     group(t('settings.groupNotify'), push.el, email.el),
   );
-  const form = h('form', { class: 'card form', novalidate: true, 'aria-labelledby': 'set-alerts-h', 'data-form': 'alert-settings' }, alertsHeading, switcher.el, fieldset, formMsg.el, saveBtn);
+  const form = h('form', { class: 'card form', novalidate: true, 'aria-labelledby': 'set-alerts-h', 'data-form': 'alert-settings' }, alertsHeading, switcher.el, readOnlyNote, fieldset, formMsg.el, saveBtn);
 
   /** Fills the form from the hub. */
   async function loadSettings() {
@@ -143,7 +146,7 @@ export function settingsScreen(logout) {
       for (const w of wholes) w.input.value = typeof s[w.name] === 'number' ? String(s[w.name]) : '';
       for (const sw of switches) sw.input.checked = s[sw.name] === true;
       syncSwitches();
-      fieldset.disabled = false;
+      fieldset.disabled = !mayOperate(uuid);
       saveBtn.disabled = false;
       form.dataset.loaded = 'true';
     } catch (e) {
@@ -203,6 +206,7 @@ export function settingsScreen(logout) {
         await api.saveSettings(uuid, values);
         formMsg.ok(t('settings.saved'));
       } catch (e) {
+        refreshRolesOn403(e);
         const text = e instanceof ApiError ? e.message : t('error.unexpected');
         // A 400 names the field ("offline_after"): show it there.
         if (e instanceof ApiError && e.status === 400) {
@@ -220,6 +224,26 @@ export function settingsScreen(logout) {
   // --- The cradle's connection password ------------------------------------------
   const pwCard = cradlePasswordCard();
   offs.push(pwCard.destroy);
+  // The card shows itself for any selected cradle; this slot hides it from members.
+  const pwSlot = h('div', { class: 'pw-slot' }, pwCard.el);
+
+  // --- What the account's role on the selected cradle allows ---------------------------
+  /** @type {boolean | null} */
+  let operateShown = null;
+  function applyRole() {
+    const uuid = state.selected;
+    const operate = mayOperate(uuid);
+    readOnlyNote.hidden = !uuid || operate;
+    saveBtn.hidden = !operate;
+    if (!operate) fieldset.disabled = true;
+    // Made a parent meanwhile: the form is filled again, now editable.
+    else if (operateShown === false) loadSettings();
+    operateShown = operate;
+    // The cradle's connection password is the owner's.
+    pwSlot.hidden = roleOf(uuid) !== 'owner';
+  }
+  offs.push(on('selected', applyRole), on('cradles', applyRole));
+  applyRole();
 
   // --- Language ---------------------------------------------------------------
   const langCard = h('section', { class: 'card', 'aria-labelledby': 'set-lang-h' }, h('h2', { id: 'set-lang-h' }, t('settings.language')), langSwitch());
@@ -349,8 +373,16 @@ export function settingsScreen(logout) {
             h('div', { class: 'row' }, yes, no),
           );
         }
-        const remove = h('button', { type: 'button', class: 'btn small ghost-danger', 'data-action': 'remove', 'aria-label': t('settings.removeNamed', { name: cradleName(c.uuid) }) }, t('settings.remove'));
+        const owner = roleOf(c.uuid) === 'owner';
+        // Only the owner deletes a cradle; a member leaves it from its household.
+        const remove = owner
+          ? h('button', { type: 'button', class: 'btn small ghost-danger', 'data-action': 'remove', 'aria-label': t('settings.removeNamed', { name: cradleName(c.uuid) }) }, t('settings.remove'))
+          : h('button', { type: 'button', class: 'btn small', 'data-action': 'household', 'aria-label': `${t('household.link')}: ${cradleName(c.uuid)}` }, t('household.link'));
         remove.addEventListener('click', () => {
+          if (!owner) {
+            openMembers(c.uuid);
+            return;
+          }
           confirming = c.uuid;
           drawCradles();
           const yes = cradleList.querySelector('[data-action="confirm-remove"]');
@@ -367,6 +399,7 @@ export function settingsScreen(logout) {
               'span',
               { class: 'cradle-meta' },
               presenceLine(c.uuid),
+              roleBadge(roleOf(c.uuid) ?? 'owner'),
               c.mqtt_password_required ? h('span', { class: 'lock' }, t('presence.passwordOn')) : null,
             ),
           ),
@@ -391,6 +424,8 @@ export function settingsScreen(logout) {
     cradleMsg.el,
     cradleList,
     h('a', { href: '#/add', class: 'btn block' }, t('settings.addCradle')),
+    h('a', { href: '#/join', class: 'btn block join-entry-btn', 'data-action': 'join-cradle' }, t('join.entry')),
+    h('a', { href: '#/members', class: 'btn block join-entry-btn', 'data-action': 'members' }, t('household.membersLink')),
   );
 
   // --- Signed-in devices and the account's password ---------------------------------------
@@ -419,7 +454,7 @@ export function settingsScreen(logout) {
       'div',
       { class: 'settings-grid' },
       // Two columns on wide screens: the selected cradle's settings, the rest.
-      h('div', { class: 'settings-col' }, form, pwCard.el),
+      h('div', { class: 'settings-col' }, form, pwSlot),
       h('div', { class: 'settings-col' }, langCard, notifyCard, hubCard, cradlesCard, devices.el, pwChange.el, accountCard),
     ),
   );

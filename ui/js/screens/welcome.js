@@ -23,6 +23,12 @@ export function welcomeScreen() {
       ),
       h('a', { href: '#/add', class: 'btn primary block big', 'data-action': 'add-cradle' }, t('welcome.add')),
     ),
+    h(
+      'div',
+      { class: 'card join-entry' },
+      h('p', {}, t('join.invitedQ')),
+      h('a', { href: '#/join', class: 'btn block big', 'data-action': 'join-cradle' }, t('join.entry')),
+    ),
   );
   return { el, title: t('welcome.title') };
 }

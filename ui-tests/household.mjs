@@ -1,0 +1,386 @@
+// Two-account end-to-end test of the household in Chromium (playwright-core)
+// against a real hub: `cradle-hub --demo` on free ports. The owner (the demo
+// account) invites a viewer; a second browser context opens the join link
+// signed out, creates an account, comes back to the join screen and joins;
+// it sees the live picture but no rock button, the API refuses its motor
+// command (403), its settings are read-only and it cannot resolve alerts;
+// the owner's members screen lists it and the activity log says it joined.
+// Then the owner makes it a parent (its rock button appears) and it leaves.
+//
+//   CRADLE_HUB_BIN=target/debug/cradle-hub node ui-tests/household.mjs
+//
+// Screenshots (360 px phones) go to ui-test-output/household-*.png. Any
+// Content-Security-Policy violation fails the step it happened in.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = process.env.CRADLE_HUB_BIN || join(ROOT, 'target/debug/cradle-hub');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const OUT = join(ROOT, 'ui-test-output');
+const CRADLE = 'demo-cradle-1';
+const STARTED = Date.now();
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** @type {{proc: import('node:child_process').ChildProcess, out: string, log: string, exited: boolean} | null} */
+let hub = null;
+
+/** Waits until `fn()` returns a truthy value. @template T @param {string} what @param {() => T} fn @param {number} ms @returns {Promise<NonNullable<T>>} */
+async function until(what, fn, ms) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return /** @type {NonNullable<T>} */ (v);
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** @param {unknown} cond @param {string} msg */
+function assert(cond, msg) {
+  if (!cond) throw new Error(`assertion failed: ${msg}`);
+}
+
+/** @type {string[]} CSP violations seen in any page of either context */
+const cspViolations = [];
+/** @type {string[]} script errors of any page */
+const pageErrors = [];
+
+/** Reported by the page itself (init script, before the page's own). */
+const CSP_REPORTER = () => {
+  document.addEventListener('securitypolicyviolation', (e) => {
+    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile || '?'}:${e.lineNumber}`);
+  });
+};
+
+/** Watches a context's pages for CSP violations and script errors. @param {import('playwright-core').BrowserContext} ctx @param {string} label */
+async function watch(ctx, label) {
+  await ctx.addInitScript(CSP_REPORTER);
+  ctx.on('page', (p) => {
+    p.on('console', (m) => {
+      const text = m.text();
+      if (/Content Security Policy|^CSP violation/i.test(text)) cspViolations.push(`${label} ${p.url()}: ${text}`);
+      // Refusals the test provokes (403, 404) are "Failed to load resource".
+      else if (m.type() === 'error' && !/^Failed to load resource/.test(text)) pageErrors.push(`${label}: ${text}`);
+    });
+    p.on('pageerror', (e) => pageErrors.push(`${label}: ${e.message}`));
+  });
+}
+
+let passed = 0;
+/** @param {string} name @param {() => Promise<void>} fn */
+async function step(name, fn) {
+  const t0 = Date.now();
+  await fn();
+  await new Promise((r) => setTimeout(r, 50));
+  assert(cspViolations.length === 0, `no Content-Security-Policy violations:\n${cspViolations.join('\n')}`);
+  assert(pageErrors.length === 0, `no script errors:\n${pageErrors.join('\n')}`);
+  passed += 1;
+  console.log(`  ok  ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+/** @param {import('playwright-core').Page} p @param {string} name */
+async function shot(p, name) {
+  await p.screenshot({ path: join(OUT, `household-${name}.png`), fullPage: true });
+}
+
+/**
+ * On a phone: no sideways scroll, and every visible control is a thumb-sized
+ * target (≥ 44 × 44 px; its label counts).
+ * @param {import('playwright-core').Page} p @param {string} where
+ */
+async function checkPhoneLayout(p, where) {
+  const sw = await p.evaluate(() => document.documentElement.scrollWidth);
+  assert(sw <= 360, `${where}: scrollWidth ${sw} > 360`);
+  const small = await p.evaluate(() =>
+    [...document.querySelectorAll('a[href], button, input, select, textarea')]
+      .filter((el) => el instanceof HTMLElement && el.offsetParent !== null && el.getBoundingClientRect().width > 1)
+      .map((el) => {
+        const target = el.closest('label') ?? el;
+        const r = target.getBoundingClientRect();
+        return { what: `${el.tagName.toLowerCase()} “${(el.textContent || el.getAttribute('aria-label') || el.getAttribute('name') || '').trim().slice(0, 30)}”`, w: Math.round(r.width), h: Math.round(r.height) };
+      })
+      .filter((x) => x.w < 44 || x.h < 44),
+  );
+  assert(small.length === 0, `${where}: small touch targets: ${JSON.stringify(small)}`);
+}
+
+/** The live picture shows a frame. @param {import('playwright-core').Page} p */
+async function waitForPicture(p) {
+  await p.waitForFunction(() => {
+    const img = document.querySelector('img.live-img');
+    return img instanceof HTMLImageElement && img.naturalWidth > 0;
+  }, null, { timeout: 15_000 });
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'cradle-household-data-'));
+/** @type {import('playwright-core').Browser | null} */
+let browser = null;
+/** @type {import('playwright-core').Page | null} */
+let ownerPage = null;
+/** @type {import('playwright-core').Page | null} */
+let viewerPage = null;
+
+async function main() {
+  if (!existsSync(BIN)) throw new Error(`hub binary not found: ${BIN} (build it with cargo build -p cradle-hub)`);
+  mkdirSync(OUT, { recursive: true });
+  for (const f of readdirSync(OUT)) if (f.startsWith('household-') && f.endsWith('.png')) rmSync(join(OUT, f));
+
+  // --- The hub: demo account and cradles, free ports ---------------------------------
+  const proc = spawn(BIN, ['--demo', '--http-addr', '127.0.0.1:0', '--mqtt-addr', '127.0.0.1:0', '--data-dir', dataDir, '--ui-dir', join(ROOT, 'ui')], {
+    env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG || 'info', CRADLE_HUB_NO_MDNS: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const h = { proc, out: '', log: '', exited: false };
+  hub = h;
+  proc.stdout.on('data', (d) => {
+    const text = d.toString().replace(ANSI, '');
+    h.out += text;
+    h.log += text;
+  });
+  proc.stderr.on('data', (d) => (h.log += d.toString().replace(ANSI, '')));
+  proc.on('exit', () => (h.exited = true));
+  const m = await until('the hub URL on stdout', () => /Cradle Hub (?:demo )?is running: (http:\/\/\S+)/.exec(h.out) || (h.exited && 'exit'), 60_000);
+  if (m === 'exit') throw new Error(`hub exited:\n${h.log.slice(-2000)}`);
+  const url = m[1].replace(/\/$/, '');
+  console.log(`hub: ${url}`);
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  // Two phones: the owner's and the invitee's.
+  const phone = { viewport: { width: 360, height: 780 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'en-US' };
+  const ownerCtx = await browser.newContext(phone);
+  const viewerCtx = await browser.newContext(phone);
+  await watch(ownerCtx, 'owner');
+  await watch(viewerCtx, 'viewer');
+  const owner = await ownerCtx.newPage();
+  const viewer = await viewerCtx.newPage();
+  ownerPage = owner;
+  viewerPage = viewer;
+  owner.setDefaultTimeout(10_000);
+  viewer.setDefaultTimeout(10_000);
+  const viewerName = `grandma-${Date.now().toString(36)}`;
+  let code = '';
+  let joinUrl = '';
+
+  await step('the owner (demo account) logs in and sees its role on the cradle page', async () => {
+    const res = await owner.goto(`${url}/#/login`);
+    const csp = res?.headers()['content-security-policy'] ?? '';
+    assert(/script-src 'self'/.test(csp) && /style-src 'self'/.test(csp), `the page has the strict policy (${csp})`);
+    await owner.fill('input[name=username]', 'demo');
+    await owner.fill('input[name=password]', 'demo');
+    await owner.click('button[type=submit]');
+    await owner.waitForSelector('.screen.live');
+    await owner.click(`.cradle-switch button[data-uuid=${CRADLE}]`);
+    await owner.waitForSelector(`h1:has-text("${CRADLE}")`);
+    await owner.waitForSelector('.household-row .role-badge[data-role=owner]:has-text("Owner")');
+    assert(await owner.isVisible('[data-action=rock]'), 'the owner has a rock button');
+  });
+
+  await step('the owner invites a viewer: a 6-digit code, its QR code, a countdown; a second invite is revoked', async () => {
+    await owner.click('[data-action=household]');
+    await owner.waitForSelector('.member-list[data-loaded=true] .member[data-role=owner][data-you=true]:has-text("(you)")');
+    // A parent invite first, revoked: it leaves the open list.
+    await owner.check('input[name=invite-role][value=parent]');
+    await owner.click('[data-action=create-invite]');
+    await owner.waitForSelector('.invite-box[data-role=parent] .invite-code');
+    const revoked = await owner.getAttribute('.invite-box .invite-code', 'data-code');
+    await owner.click('[data-action=revoke-shown]');
+    await owner.waitForSelector('.msg.ok:has-text("revoked")');
+    await owner.waitForSelector(`.invite-list:not(:has([data-code="${revoked}"]))`);
+    // The viewer invite.
+    await owner.check('input[name=invite-role][value=viewer]');
+    await owner.click('[data-action=create-invite]');
+    await owner.waitForSelector('.invite-box[data-role=viewer] .invite-code');
+    code = (await owner.getAttribute('.invite-box .invite-code', 'data-code')) ?? '';
+    assert(/^\d{6}$/.test(code), `a 6-digit code (${code})`);
+    const shown = (await owner.textContent('.invite-box .invite-code')) ?? '';
+    assert(shown === `${code.slice(0, 3)} ${code.slice(3)}`, `the code grouped 3+3 (${shown})`);
+    joinUrl = (await owner.getAttribute('.invite-box [data-join-url]', 'data-join-url')) ?? '';
+    assert(joinUrl.endsWith(`/#/join/${code}`), `the join link (${joinUrl})`);
+    await owner.waitForFunction(() => {
+      const img = document.querySelector('.invite-box img.invite-qr');
+      return img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0;
+    });
+    const expiry = (await owner.textContent('.invite-box .invite-expiry')) ?? '';
+    assert(/^Expires in (10:00|9:\d\d)$/.test(expiry), `a countdown to expiry (${expiry})`);
+    await owner.waitForSelector(`.invite-list [data-code="${code}"]`);
+    await owner.waitForFunction((first) => document.querySelector('.invite-box .invite-expiry')?.textContent !== first, expiry, { timeout: 3000 });
+    await owner.waitForSelector('[data-card=lan-app-view] input[role=switch]:not(:checked):not(:disabled)');
+    await checkPhoneLayout(owner, 'members (owner, invite shown)');
+    await shot(owner, 'members-invite-360');
+  });
+
+  await step('signed out, the join link asks to sign up or log in first and keeps the code', async () => {
+    // The link as the hub made it may name the hub's LAN address: open it here.
+    await viewer.goto(`${url}/#/join/${code}`);
+    await viewer.waitForSelector(`.screen.join[data-mode=signed-out] p:has-text("${code.slice(0, 3)} ${code.slice(3)}")`);
+    await checkPhoneLayout(viewer, 'join (signed out)');
+    await shot(viewer, 'join-signed-out-360');
+    await viewer.click('[data-action=join-signup]');
+    await viewer.waitForSelector('h1:has-text("Create an account")');
+    await viewer.fill('input[name=username]', viewerName);
+    await viewer.fill('input[name=password]', 'lullaby-42');
+    await viewer.click('button[type=submit]');
+    // Back on the join screen, the code filled in.
+    await viewer.waitForSelector('.screen.join[data-mode=signed-in]');
+    assert((await viewer.inputValue('input[name=code]')) === `${code.slice(0, 3)} ${code.slice(3)}`, 'the code survived the sign-up');
+    const attrs = await viewer.evaluate(() => {
+      const i = document.querySelector('input[name=code]');
+      return i ? { inputmode: i.getAttribute('inputmode'), autocomplete: i.getAttribute('autocomplete') } : null;
+    });
+    assert(attrs?.inputmode === 'numeric' && attrs.autocomplete === 'one-time-code', `a numeric one-time-code field (${JSON.stringify(attrs)})`);
+    await checkPhoneLayout(viewer, 'join (signed in)');
+    await shot(viewer, 'join-360');
+  });
+
+  await step('a wrong code is refused in plain words; the right one joins and opens the live view', async () => {
+    const wrong = code === '000000' ? '111111' : '000000';
+    await viewer.fill('input[name=code]', wrong);
+    await viewer.click('[data-action=join]');
+    await viewer.waitForSelector('.field-error:has-text("wrong or has expired")');
+    await viewer.fill('input[name=code]', code);
+    await viewer.click('[data-action=join]');
+    await viewer.waitForFunction(() => location.hash === '#/live');
+    await viewer.waitForSelector(`h1:has-text("${CRADLE}")`);
+    await viewer.waitForSelector('.household-row .role-badge[data-role=viewer]:has-text("Viewer")');
+    await waitForPicture(viewer);
+  });
+
+  // INBOX CHECKS — the inbox UI's part of this two-account test goes here
+  // (owner: `owner`, the joined viewer: `viewer`, its name `viewerName`,
+  // the hub at `url`, the cradle `CRADLE`): an alert of the cradle shows
+  // unread in both inboxes, and reading it in one does not read it in the
+  // other. Add it as one or more `step(...)` calls.
+
+  await step('the viewer has no rock button, and the hub refuses its motor command (403)', async () => {
+    assert((await viewer.$('[data-action=rock]')) === null, 'no rock button for a viewer');
+    await viewer.waitForSelector('.viewer-note:has-text("Rocking it is for parents")');
+    const res = await viewer.evaluate(async (uuid) => {
+      const r = await fetch(`/control_motor/${uuid}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ action: 'start' }) });
+      return { status: r.status, body: await r.json() };
+    }, CRADLE);
+    assert(res.status === 403 && res.body.success === false && res.body.message, `motor refused with 403 and a message (${JSON.stringify(res)})`);
+    await checkPhoneLayout(viewer, 'live (viewer)');
+    await shot(viewer, 'live-viewer-360');
+  });
+
+  await step("the viewer's alert settings are read-only, with a note saying why", async () => {
+    await viewer.goto(`${url}/#/settings`);
+    await viewer.waitForSelector('form[data-form=alert-settings][data-loaded=true]');
+    await viewer.waitForSelector('[data-note=settings-read-only]:has-text("viewer")');
+    assert(await viewer.isHidden('form[data-form=alert-settings] button[type=submit]'), 'no save button');
+    assert(await viewer.isDisabled('input[name=max_temperature]'), 'fields disabled');
+    assert(await viewer.isHidden('.pw-card'), "the cradle's MQTT password is the owner's");
+  });
+
+  await step("the owner's members screen lists the viewer; the used invite is gone", async () => {
+    await owner.goto(`${url}/#/live`);
+    await owner.goto(`${url}/#/members`);
+    await owner.waitForSelector(`.member[data-role=viewer]:has-text("${viewerName}")`);
+    assert((await owner.$(`.invite-list [data-code="${code}"]`)) === null, 'the accepted invite is no longer open');
+    await checkPhoneLayout(owner, 'members (owner)');
+    await shot(owner, 'members-360');
+  });
+
+  await step('the activity log on the cradle page says the viewer joined', async () => {
+    await owner.goto(`${url}/#/live`);
+    await owner.waitForSelector(`.activity-item[data-action=joined]:has-text("${viewerName} joined as a viewer")`);
+    await owner.waitForSelector('.activity-item[data-action=invite_revoked]:has-text("demo revoked an invite")');
+    const ids = await owner.$$eval('.activity-list .activity-item', (els) => els.map((e) => Number(e.getAttribute('data-id'))));
+    assert(ids.length > 1 && ids.every((id, i) => i === 0 || id < ids[i - 1]), `newest first (${ids})`);
+    await owner.locator('.activity-card').scrollIntoViewIfNeeded();
+    await shot(owner, 'activity-360');
+  });
+
+  await step('the viewer cannot resolve alerts; the owner can', async () => {
+    // The demo's baby cries from 10 s on: a crying alert within the first minute.
+    await viewer.goto(`${url}/#/alerts`);
+    await viewer.waitForSelector(`.alert-item[data-resolved=false]:has-text("${CRADLE}")`, { timeout: 60_000 });
+    assert((await viewer.$$('.alert-item [data-action=resolve]')).length === 0, 'no resolve button for a viewer');
+    await owner.goto(`${url}/#/alerts`);
+    await owner.waitForSelector(`.alert-item[data-resolved=false]:has-text("${CRADLE}") [data-action=resolve]`);
+  });
+
+  await step('made a parent, the member gets the rock button; then leaves the cradle', async () => {
+    await owner.goto(`${url}/#/members`);
+    await owner.click(`.member:has-text("${viewerName}") [data-set-role=parent]`);
+    await owner.waitForSelector(`.member[data-role=parent]:has-text("${viewerName}")`);
+    await viewer.goto(`${url}/#/live`);
+    await viewer.reload();
+    await viewer.waitForSelector('.household-row .role-badge[data-role=parent]');
+    await viewer.waitForSelector('[data-action=rock]');
+    await viewer.click('[data-action=household]');
+    await viewer.waitForSelector(`.member[data-you=true][data-role=parent]:has-text("${viewerName}")`);
+    assert(await viewer.isHidden('.invite-card'), 'only the owner invites');
+    assert((await viewer.$('.member [data-action=remove]')) === null, 'only the owner removes members');
+    await viewer.click('[data-action=leave]');
+    await viewer.click('[data-action=confirm-leave]');
+    await viewer.waitForFunction(() => location.hash === '#/welcome');
+    await viewer.waitForSelector('[data-action=join-cradle]');
+    await owner.goto(`${url}/#/live`);
+    await owner.waitForSelector(`.activity-item[data-action=left]:has-text("${viewerName} left")`);
+    await owner.waitForSelector(`.activity-item[data-action=role_changed]:has-text("demo made ${viewerName} a parent")`);
+  });
+
+  await step('Korean, dark: the members screen and the activity log', async () => {
+    await owner.emulateMedia({ colorScheme: 'dark' });
+    await owner.evaluate(() => localStorage.setItem('cradle-hub.lang', 'ko'));
+    await owner.goto(`${url}/#/members`);
+    await owner.reload();
+    await owner.waitForSelector('h1:has-text("가족")');
+    await owner.waitForSelector('[data-action=create-invite]:has-text("초대 코드 만들기")');
+    await checkPhoneLayout(owner, 'members (Korean)');
+    await shot(owner, 'members-ko-dark-360');
+    await owner.goto(`${url}/#/live`);
+    await owner.waitForSelector(`.activity-item[data-action=left]:has-text("${viewerName}님이 나갔습니다")`);
+  });
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    hub?.proc.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
+let failed = 0;
+try {
+  await main();
+} catch (e) {
+  failed = 1;
+  console.error(`\nFAILED: ${e instanceof Error ? e.stack || e.message : e}`);
+  for (const [name, p] of [['owner', ownerPage], ['viewer', viewerPage]]) {
+    if (!p) continue;
+    try {
+      console.error(`${name} page: ${/** @type {import('playwright-core').Page} */ (p).url()}`);
+      await /** @type {import('playwright-core').Page} */ (p).screenshot({ path: join(OUT, `household-failure-${name}.png`), fullPage: true });
+    } catch {
+      // The browser may be gone.
+    }
+  }
+  if (hub) console.error(`--- hub log (last lines) ---\n${hub.log.split('\n').slice(-25).join('\n')}`);
+} finally {
+  try {
+    await browser?.close();
+  } catch {
+    // Already gone.
+  }
+  if (hub && !hub.exited) {
+    hub.proc.kill('SIGTERM');
+    const end = Date.now() + 5000;
+    while (!hub.exited && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    if (!hub.exited) hub.proc.kill('SIGKILL');
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+}
+console.log(`\n${passed} passed, ${failed} failed (${((Date.now() - STARTED) / 1000).toFixed(1)} s)`);
+process.exit(failed ? 1 : 0);
