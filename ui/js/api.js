@@ -315,7 +315,6 @@ export const api = {
   /** @param {string} uuid @param {boolean} enabled */
   setLanAppView: (uuid, enabled) => request('POST', `/api/cradles/${enc(uuid)}/lan_app_view`, { json: { enabled } }),
 
-
   // --- Inbox, push and email (inbox and notification settings screens) ---
   /** Newest first. @param {InboxQuery} q @param {AbortSignal} [signal] @returns {Promise<InboxPage>} */
   notifications: (q, signal) => {
