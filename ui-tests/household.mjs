@@ -262,6 +262,10 @@ async function main() {
   // other. Add it as one or more `step(...)` calls.
 
   await step('the viewer has no rock button, and the hub refuses its motor command (403)', async () => {
+    await viewer.goto(`${url}/#/live`);
+    await viewer.waitForSelector(`h1:has-text("${CRADLE}")`);
+    await viewer.waitForSelector('.household-row .role-badge[data-role=viewer]');
+    await waitForPicture(viewer);
     assert((await viewer.$('[data-action=rock]')) === null, 'no rock button for a viewer');
     await viewer.waitForSelector('.viewer-note:has-text("Rocking it is for parents")');
     const res = await viewer.evaluate(async (uuid) => {
@@ -289,6 +293,29 @@ async function main() {
     assert((await owner.$(`.invite-list [data-code="${code}"]`)) === null, 'the accepted invite is no longer open');
     await checkPhoneLayout(owner, 'members (owner)');
     await shot(owner, 'members-360');
+  });
+
+  await step('joining again says "already a member" (409); wrong codes end in "try again at …" (429)', async () => {
+    await owner.click('[data-action=create-invite]');
+    await owner.waitForSelector('.invite-box .invite-code');
+    const again = (await owner.getAttribute('.invite-box .invite-code', 'data-code')) ?? '';
+    await viewer.goto(`${url}/#/join`);
+    await viewer.waitForSelector('.screen.join[data-mode=signed-in]');
+    await viewer.fill('input[name=code]', again);
+    await viewer.click('[data-action=join]');
+    await viewer.waitForSelector('.msg.info:has-text("already a member")');
+    // One wrong code was tried before joining; five in ten minutes are allowed.
+    const wrong = [again, code].includes('000000') ? (again === '111111' || code === '111111' ? '222222' : '111111') : '000000';
+    for (let i = 0; i < 5; i += 1) {
+      await viewer.fill('input[name=code]', wrong);
+      await viewer.click('[data-action=join]');
+      const said = await viewer.waitForSelector('.field-error:has-text("wrong or has expired"), .msg.error:has-text("Too many wrong codes")');
+      if ((await said.textContent())?.includes('Too many')) break;
+      await viewer.waitForSelector('[data-action=join]:not([aria-busy])');
+    }
+    const text = (await viewer.textContent('.msg.error')) ?? '';
+    assert(/^Too many wrong codes\. Try again in \d+ min( \d+ s)? \(at \d{1,2}:\d\d [AP]M\)\.$/.test(text), `when to try again (${text})`);
+    assert(await viewer.isDisabled('[data-action=join]'), 'the Join button waits until then');
   });
 
   await step('the activity log on the cradle page says the viewer joined', async () => {
