@@ -106,6 +106,14 @@ pub struct ServeArgs {
     /// Bearer token that may read GET /metrics without a login (for Prometheus). Without it, /metrics needs a signed-in user.
     #[arg(long, env = "CRADLE_HUB_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+
+    /// Contact that push services (Google, Mozilla, Apple) may use about this hub's notifications, sent with every push: mailto:you@example.com or an https:// page. Apple refuses pushes whose contact is not a real mailto: address or https:// page. [default: mailto:cradle-hub@example.com]
+    #[arg(long, env = "CRADLE_HUB_PUSH_CONTACT")]
+    pub push_contact: Option<String>,
+
+    /// Test only: push endpoints may be plain http:// and on loopback (the integration tests' local push service).
+    #[arg(long, hide = true)]
+    pub allow_insecure_push_endpoints: bool,
 }
 
 /// How the HTTP port does HTTPS.
@@ -158,6 +166,7 @@ struct FileConfig {
     ha_discovery: Option<bool>,
     metrics_token: Option<String>,
     email: Option<EmailFile>,
+    push_contact: Option<String>,
 }
 
 /// `[email]` as written in the file.
@@ -332,6 +341,10 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     /// The mail server for alert emails; `None`: no email is sent.
     pub email: Option<EmailSettings>,
+    /// The VAPID contact (`mailto:` or `https:`) sent with every push.
+    pub push_contact: Option<String>,
+    /// Test only: plain-http and loopback push endpoints are allowed.
+    pub allow_insecure_push: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -356,6 +369,8 @@ pub enum ConfigError {
     TlsFiles,
     #[error("invalid [email] section in the config file: {0}")]
     Email(String),
+    #[error("invalid push contact {0:?}: expected mailto:you@example.com or an https:// address")]
+    PushContact(String),
 }
 
 pub const DEFAULT_MAX_MQTT_PAYLOAD: usize = 512 * 1024;
@@ -388,6 +403,8 @@ impl Settings {
             ha_discovery: false,
             metrics_token: None,
             email: None,
+            push_contact: None,
+            allow_insecure_push: false,
         }
     }
 
@@ -446,6 +463,17 @@ impl Settings {
             return Err(ConfigError::TlsFiles);
         }
         let email = file.email.map(EmailSettings::resolve).transpose()?;
+        let push_contact = args
+            .push_contact
+            .clone()
+            .or(file.push_contact)
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty());
+        if let Some(c) = &push_contact
+            && !((c.starts_with("mailto:") && c.contains('@')) || c.starts_with("https://"))
+        {
+            return Err(ConfigError::PushContact(c.clone()));
+        }
         Ok(Settings {
             http_addr: args
                 .http_addr
@@ -506,6 +534,8 @@ impl Settings {
                 .or(file.metrics_token)
                 .filter(|t| !t.is_empty()),
             email,
+            push_contact,
+            allow_insecure_push: args.allow_insecure_push_endpoints,
         })
     }
 }
@@ -704,5 +734,27 @@ mod tests {
         assert!(
             matches!(settings.mqtt, MqttMode::Endpoint { listen } if listen.ip().is_loopback())
         );
+    }
+
+    #[test]
+    fn a_push_contact_is_a_mailto_or_https_address() {
+        let with = |contact: &str| {
+            Settings::resolve(&ServeArgs {
+                push_contact: Some(contact.into()),
+                ..Default::default()
+            })
+        };
+        assert_eq!(
+            with(" mailto:me@example.org ").unwrap().push_contact.as_deref(),
+            Some("mailto:me@example.org")
+        );
+        assert!(with("https://example.org/contact").is_ok());
+        assert_eq!(with("").unwrap().push_contact, None);
+        for bad in ["me@example.org", "mailto:nobody", "http://example.org/"] {
+            assert!(
+                matches!(with(bad), Err(ConfigError::PushContact(_))),
+                "{bad}"
+            );
+        }
     }
 }

@@ -130,6 +130,10 @@ pub enum Msg {
     MalformedRequest,
     BodyTooLarge,
     MethodNotAllowed,
+    // Web Push subscriptions (the SSRF guard on endpoints).
+    PushEndpointNotHttps,
+    PushEndpointNotPublic,
+    PushEndpointPort,
 }
 
 impl Msg {
@@ -314,6 +318,22 @@ impl Msg {
             (BodyTooLarge, Lang::Ko) => "요청 본문이 너무 큽니다.",
             (MethodNotAllowed, Lang::En) => "This address does not accept that method.",
             (MethodNotAllowed, Lang::Ko) => "이 주소는 그 요청 방식을 받지 않습니다.",
+            (PushEndpointNotHttps, Lang::En) => {
+                "The push endpoint must be an https:// address of a push service."
+            }
+            (PushEndpointNotHttps, Lang::Ko) => {
+                "푸시 엔드포인트는 푸시 서비스의 https:// 주소여야 합니다."
+            }
+            (PushEndpointNotPublic, Lang::En) => {
+                "The push endpoint must be a push service on the internet, named by a public host name: not an IP address, localhost or a local network name."
+            }
+            (PushEndpointNotPublic, Lang::Ko) => {
+                "푸시 엔드포인트는 공개 호스트 이름을 가진 인터넷의 푸시 서비스여야 합니다. IP 주소, localhost, 로컬 네트워크 이름은 쓸 수 없습니다."
+            }
+            (PushEndpointPort, Lang::En) => {
+                "The push endpoint must use the standard HTTPS port (443)."
+            }
+            (PushEndpointPort, Lang::Ko) => "푸시 엔드포인트는 표준 HTTPS 포트(443)를 써야 합니다.",
         };
         s.to_owned()
     }

@@ -18,6 +18,7 @@ pub mod media;
 pub mod metrics;
 pub mod motor;
 pub mod mqtt;
+pub mod notify;
 pub mod qr;
 pub mod readings;
 pub mod retention;
@@ -72,6 +73,8 @@ pub enum StartError {
     Join(#[from] tokio::task::JoinError),
     #[error("cannot set up HTTPS: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error("cannot set up the Web Push client: {0}")]
+    PushClient(reqwest::Error),
 }
 
 /// A running hub. Dropping it does not stop it; call [`RunningHub::shutdown`].
@@ -191,6 +194,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
     })?;
 
     let alerts = alerts::Alerts::load(store.clone(), live.clone()).await?;
+    let notifier = start_notifier(&settings, &store, &alerts, &tasks).await?;
     {
         let alerts = alerts.clone();
         tasks.spawn("alert-ticker", move |token, health| {
@@ -314,6 +318,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         lookup_limiter: Arc::new(RateLimiter::username_lookup()),
         tls: tls.as_ref().map(|t| t.info.clone()),
         metrics,
+        notifier,
     };
 
     let stop = tasks.child_token();
@@ -377,6 +382,41 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         advertiser,
         data_lock,
     })
+}
+
+/// The VAPID key and the task that pushes every alert to the household.
+async fn start_notifier(
+    settings: &Settings,
+    store: &Store,
+    alerts: &Arc<alerts::Alerts>,
+    tasks: &Arc<Tasks>,
+) -> Result<Arc<notify::Notifier>, StartError> {
+    let dir = settings.data_dir.clone();
+    let vapid = tokio::task::spawn_blocking(move || notify::vapid::VapidKey::load_or_create(&dir))
+        .await?
+        .map_err(|source| StartError::SecretKey {
+            path: settings.data_dir.join(notify::vapid::KEY_FILE),
+            source,
+        })?;
+    let policy = if settings.allow_insecure_push {
+        tracing::warn!("push: plain-http and loopback push endpoints allowed (test only)");
+        notify::endpoint::EndpointPolicy::AllowLoopback
+    } else {
+        notify::endpoint::EndpointPolicy::PublicHttps
+    };
+    let contact = settings
+        .push_contact
+        .clone()
+        .unwrap_or_else(|| notify::push::DEFAULT_CONTACT.to_owned());
+    let push = notify::push::Push::new(vapid, policy, contact).map_err(StartError::PushClient)?;
+    let notifier = notify::Notifier::new(store.clone(), alerts.clone(), push);
+    // Subscribed before cradles can connect, so no alert goes unpushed.
+    let events = alerts.events.subscribe();
+    let runner = notifier.clone();
+    tasks.spawn("notify", move |token, health| {
+        runner.run(events, token, health)
+    });
+    Ok(notifier)
 }
 
 async fn session_cleanup(

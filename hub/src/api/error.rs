@@ -12,6 +12,7 @@ use crate::auth::AuthError;
 use crate::i18n::{Msg, request_lang};
 use crate::motor::{MotorError, Refusal};
 use crate::mqtt::ServoError;
+use crate::notify::endpoint::EndpointError;
 use crate::store::StoreError;
 
 use super::AppState;
@@ -84,6 +85,17 @@ impl From<AuthError> for ApiError {
             other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Msg::Internal)
                 .with_detail(other.to_string()),
         }
+    }
+}
+
+impl From<EndpointError> for ApiError {
+    fn from(e: EndpointError) -> ApiError {
+        ApiError::bad_request(match e {
+            EndpointError::Invalid => Msg::InvalidField("endpoint"),
+            EndpointError::NotHttps => Msg::PushEndpointNotHttps,
+            EndpointError::NotPublic => Msg::PushEndpointNotPublic,
+            EndpointError::Port => Msg::PushEndpointPort,
+        })
     }
 }
 

@@ -16,6 +16,7 @@ mod metrics;
 mod monitoring;
 mod mqtt_password;
 mod openapi;
+mod push;
 mod qr;
 mod sessions;
 mod settings;
@@ -82,6 +83,8 @@ pub struct AppState {
     pub tls: Option<Arc<crate::tls::TlsInfo>>,
     /// `GET /metrics`: the registry, HTTP request counts and the token.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Alerts to members away from the hub's screens (Web Push).
+    pub notifier: Arc<crate::notify::Notifier>,
 }
 
 impl FromRef<AppState> for DefaultLang {
@@ -159,7 +162,11 @@ pub fn router(state: AppState) -> Router {
             "/api/alert_settings/{uuid}",
             get(settings::get).post(settings::post),
         )
-        .route("/api/push_subscription", post(settings::push_subscription))
+        .route("/api/push/public_key", get(push::public_key))
+        .route(
+            "/api/push_subscription",
+            post(push::subscribe).delete(push::unsubscribe),
+        )
         .route("/api/events", get(events::events))
         .route("/api/qr/decode", post(qr::decode))
         .route("/api/hub_info", get(qr::hub_info))

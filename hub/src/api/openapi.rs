@@ -24,6 +24,8 @@ mod cradles;
 mod hub;
 #[allow(dead_code)]
 mod monitoring;
+#[allow(dead_code)]
+mod push;
 
 use std::sync::LazyLock;
 
@@ -79,7 +81,9 @@ use crate::auth::SESSION_COOKIE;
         alerts::alert_clip,
         alerts::alert_settings_get,
         alerts::alert_settings_set,
-        alerts::push_subscription,
+        push::push_public_key,
+        push::push_subscribe,
+        push::push_unsubscribe,
         alerts::control_motor,
         alerts::motor_log,
         alerts::events,

@@ -1,4 +1,4 @@
-//! `/api/alert_settings/<uuid>` and `/api/push_subscription`.
+//! `/api/alert_settings/<uuid>`.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,10 +7,8 @@ use serde_json::{Value, json};
 
 use crate::alerts::engine::AlertSettings;
 use crate::i18n::Msg;
-use crate::store::settings as settings_rows;
-use crate::timefmt::now_millis;
 
-use super::{ApiError, AppState, CurrentUser, JsonObject, OwnedCradle};
+use super::{ApiError, AppState, JsonObject, OwnedCradle};
 
 pub const TEMPERATURE_LIMITS: std::ops::RangeInclusive<f64> = 30.0..=45.0;
 /// Durations up to a day are accepted.
@@ -149,46 +147,6 @@ pub async fn post(
     let updated = apply(state.alerts.settings(&uuid), &body.0)?;
     state.alerts.save_settings(&uuid, updated).await?;
     Ok(Json(json!({"success": true, "settings": settings_json(&updated)})).into_response())
-}
-
-pub async fn push_subscription(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    body: JsonObject,
-) -> Result<Response, ApiError> {
-    let endpoint = body.str("endpoint")?.to_owned();
-    if !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
-        || endpoint.len() > 2048
-    {
-        return Err(ApiError::bad_request(Msg::InvalidField("endpoint")));
-    }
-    let keys = match body.0.get("keys") {
-        Some(Value::Object(k)) => k,
-        _ => return Err(ApiError::bad_request(Msg::MissingField("keys"))),
-    };
-    let key = |f: &'static str| -> Result<String, ApiError> {
-        match keys.get(f) {
-            Some(Value::String(s)) if !s.is_empty() && s.len() <= 512 => Ok(s.clone()),
-            Some(_) => Err(ApiError::bad_request(Msg::InvalidField(f))),
-            None => Err(ApiError::bad_request(Msg::MissingField(f))),
-        }
-    };
-    let (p256dh, auth) = (key("p256dh")?, key("auth")?);
-    let user_id = user.user_id;
-    state
-        .store
-        .write(move |c| {
-            settings_rows::save_push_subscription(
-                c,
-                user_id,
-                &endpoint,
-                &p256dh,
-                &auth,
-                now_millis(),
-            )
-        })
-        .await?;
-    Ok(Json(json!({"success": true})).into_response())
 }
 
 #[cfg(test)]

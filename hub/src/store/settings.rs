@@ -1,9 +1,8 @@
-//! Queries on `alert_settings` and `push_subscriptions`.
+//! Queries on `alert_settings`.
 
 use rusqlite::{Connection, params};
 
 use crate::alerts::engine::AlertSettings;
-use crate::timefmt::Millis;
 
 pub fn all(c: &Connection) -> rusqlite::Result<Vec<(String, AlertSettings)>> {
     c.prepare(
@@ -77,22 +76,6 @@ pub fn upsert(c: &Connection, uuid: &str, s: &AlertSettings) -> rusqlite::Result
             s.soothe_after,
             s.soothe_minutes
         ],
-    )?;
-    Ok(())
-}
-
-pub fn save_push_subscription(
-    c: &Connection,
-    user_id: i64,
-    endpoint: &str,
-    p256dh: &str,
-    auth: &str,
-    now: Millis,
-) -> rusqlite::Result<()> {
-    c.execute(
-        "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (user_id, endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth",
-        params![user_id, endpoint, p256dh, auth, now],
     )?;
     Ok(())
 }

@@ -19,6 +19,7 @@ mod monitoring;
 mod mosquitto;
 mod mqtt_input;
 mod netns;
+mod push;
 mod safety;
 mod sessions;
 mod tls;

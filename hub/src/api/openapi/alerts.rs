@@ -136,22 +136,6 @@ pub struct SettingsSaved {
 }
 
 #[derive(ToSchema)]
-pub struct PushKeys {
-    #[schema(min_length = 1, max_length = 512)]
-    pub p256dh: String,
-    #[schema(min_length = 1, max_length = 512)]
-    pub auth: String,
-}
-
-/// A standard Web Push subscription.
-#[derive(ToSchema)]
-pub struct PushSubscription {
-    #[schema(pattern = "^https?://", max_length = 2048)]
-    pub endpoint: String,
-    pub keys: PushKeys,
-}
-
-#[derive(ToSchema)]
 pub struct MotorCommand {
     pub action: MotorAction,
 }
@@ -286,16 +270,6 @@ pub fn alert_settings_get() {}
         (status = 400, description = "A value out of range or of the wrong type (named)", body = ErrorBody),
     ))]
 pub fn alert_settings_set() {}
-
-/// Saves a Web Push subscription of the logged-in user.
-#[utoipa::path(post, path = "/api/push_subscription", tag = "settings",
-    request_body = PushSubscription,
-    security(("cradle_session" = [])),
-    responses(
-        (status = 200, description = "Saved", body = SuccessOnly),
-        (status = 400, description = "A field missing or invalid (named)", body = ErrorBody),
-    ))]
-pub fn push_subscription() {}
 
 /// Starts or stops rocking; publishes `cradle/<uuid>/servo`.
 #[utoipa::path(post, path = "/control_motor/{uuid}", tag = "control",
