@@ -19,6 +19,7 @@ pub mod alerts;
 pub mod backlog;
 pub mod frames;
 pub mod motor_log;
+pub mod notifications;
 pub mod push;
 pub mod sensors;
 pub mod sessions;
