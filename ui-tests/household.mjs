@@ -255,11 +255,115 @@ async function main() {
     await waitForPicture(viewer);
   });
 
-  // INBOX CHECKS — the inbox UI's part of this two-account test goes here
-  // (owner: `owner`, the joined viewer: `viewer`, its name `viewerName`,
-  // the hub at `url`, the cradle `CRADLE`): an alert of the cradle shows
-  // unread in both inboxes, and reading it in one does not read it in the
-  // other. Add it as one or more `step(...)` calls.
+  // INBOX CHECKS — an alert of the cradle shows unread in both inboxes, and
+  // reading it in one does not read it in the other (screens/inbox.js,
+  // screens/notify-settings.js, badge.js).
+
+  /** The Inbox tab's count (0 when hidden), the title and the hub's count for that page's account. @param {import('playwright-core').Page} p */
+  const unreadShown = (p) =>
+    p.evaluate(async () => {
+      const b = document.querySelector('[data-nav=inbox] .badge');
+      const r = await fetch('/api/notifications/unread_count', { headers: { Accept: 'application/json' } });
+      return { badge: b instanceof HTMLElement && !b.hidden ? Number(b.textContent) : 0, title: document.title, hub: (await r.json()).unread_count };
+    });
+  /** Waits until the Inbox tab and the title both show `n`. @param {import('playwright-core').Page} p @param {number} n */
+  const waitForUnread = (p, n) =>
+    p.waitForFunction((count) => {
+      const b = document.querySelector('[data-nav=inbox] .badge');
+      const badge = b instanceof HTMLElement && !b.hidden ? Number(b.textContent) : 0;
+      return badge === count && (count ? document.title.startsWith(`(${count}) `) : !document.title.startsWith('('));
+    }, n, { timeout: 10_000 });
+  let inboxAlert = 0;
+
+  await step('a new alert shows unread in both inboxes: marked in words, counted on the Inbox tab and in the title', async () => {
+    // The viewer starts from an empty count ("Mark all as read"; the demo's crying alert may have reached it).
+    await viewer.goto(`${url}/#/inbox`);
+    await viewer.waitForSelector('.screen.inbox[data-state=ready]');
+    if (await viewer.isEnabled('[data-action=read-all]')) {
+      await viewer.click('[data-action=read-all]');
+      await viewer.waitForSelector('.screen.inbox .msg.ok');
+    }
+    await waitForUnread(viewer, 0);
+    await owner.goto(`${url}/#/inbox`);
+    await owner.waitForSelector('.screen.inbox[data-state=ready]');
+    const before = await unreadShown(owner);
+    // The owner lowers the limit below the demo baby's ~37 °C: a high-temperature alert for every member.
+    const saved = await owner.evaluate(async (uuid) => {
+      const r = await fetch(`/api/alert_settings/${uuid}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ max_temperature: 30 }) });
+      return r.status;
+    }, CRADLE);
+    assert(saved === 200, `the owner lowered max_temperature (${saved})`);
+    const item = await owner.waitForSelector('li.inbox-item[data-type=high_temperature][data-read=false]', { timeout: 15_000 });
+    inboxAlert = Number(await item.getAttribute('data-alert-id'));
+    await owner.evaluate(async (uuid) => {
+      await fetch(`/api/alert_settings/${uuid}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ max_temperature: 38 }) });
+    }, CRADLE);
+    // Both inboxes list it as unread, live (the viewer's page is not reloaded).
+    for (const p of [owner, viewer]) {
+      const sel = `li.inbox-item[data-alert-id="${inboxAlert}"][data-read=false]`;
+      await p.waitForSelector(`${sel} .tag.unread:has-text("Unread")`);
+      await p.waitForSelector(`${sel} .alert-msg:has-text("°C")`);
+    }
+    const o = await unreadShown(owner);
+    assert(o.hub >= before.hub + 1, `the owner's count grew (${before.hub} → ${o.hub})`);
+    await waitForUnread(owner, o.hub);
+    const v = await unreadShown(viewer);
+    assert(v.hub >= 1, `the viewer has it unread (${v.hub})`);
+    await waitForUnread(viewer, v.hub);
+    console.log(`      unread: owner ${o.hub}, viewer ${v.hub} (title “${(await unreadShown(viewer)).title}”)`);
+    await checkPhoneLayout(owner, 'inbox (owner)');
+    // The alert's toast covers the top of the screen: dismissed for the picture.
+    for (const close of await owner.$$('.toast [data-action=dismiss]')) await close.click();
+    await shot(owner, 'inbox-360');
+  });
+
+  await step('reading it on the owner’s phone opens the alert and reads it there only; the viewer still has it unread after a reload', async () => {
+    const { hub: ownerBefore } = await unreadShown(owner);
+    await owner.click(`li.inbox-item[data-alert-id="${inboxAlert}"] [data-action=open]`);
+    await owner.waitForFunction((id) => location.hash === `#/alerts/${id}`, inboxAlert);
+    await owner.waitForSelector('.screen.alert-detail h1:has-text("High temperature")');
+    await waitForUnread(owner, ownerBefore - 1);
+    await owner.goBack();
+    await owner.waitForSelector(`li.inbox-item[data-alert-id="${inboxAlert}"][data-read=true] [data-action=mark-unread]`);
+    assert((await owner.$(`li.inbox-item[data-alert-id="${inboxAlert}"] .tag.unread`)) === null, 'no "Unread" tag once read');
+    const { hub: viewerBefore } = await unreadShown(viewer);
+    await viewer.reload();
+    await viewer.waitForSelector(`li.inbox-item[data-alert-id="${inboxAlert}"][data-read=false] .tag.unread`);
+    await waitForUnread(viewer, viewerBefore);
+    assert(viewerBefore >= 1, 'the viewer still counts it');
+    // The viewer's filters: this type today, unread only, find it; another type does not.
+    await viewer.click('[data-filter=type] button[data-value=high_temperature]');
+    await viewer.click('[data-filter=when] button[data-value=today]');
+    await viewer.click('label[for=inbox-unread-only]');
+    await viewer.waitForFunction(() => location.hash.includes('type=high_temperature') && location.hash.includes('unread=1'));
+    await viewer.waitForSelector(`.screen.inbox[data-state=ready] li.inbox-item[data-alert-id="${inboxAlert}"]`);
+    const types = await viewer.$$eval('li.inbox-item', (els) => els.map((e) => e.getAttribute('data-type')));
+    assert(types.every((t) => t === 'high_temperature'), `only high-temperature ones (${types})`);
+    await viewer.click('[data-filter=type] button[data-value=sensor_fault]');
+    await viewer.waitForSelector('.inbox-empty[data-empty=filtered] [data-action=clear-filters]');
+    await viewer.click('[data-action=clear-filters]');
+    await viewer.waitForSelector(`.screen.inbox[data-state=ready] li.inbox-item[data-alert-id="${inboxAlert}"][data-read=false]`);
+  });
+
+  await step('the inbox in Korean and dark on a 360 px phone', async () => {
+    await viewer.emulateMedia({ colorScheme: 'dark' });
+    await viewer.evaluate(() => localStorage.setItem('cradle-hub.lang', 'ko'));
+    await viewer.reload();
+    await viewer.waitForSelector('.screen.inbox h1:has-text("알림함")');
+    await viewer.waitForSelector(`li.inbox-item[data-alert-id="${inboxAlert}"] .tag.unread:has-text("읽지 않음")`);
+    // The hub words the message in the page's language.
+    await viewer.waitForSelector(`li.inbox-item[data-alert-id="${inboxAlert}"] .alert-msg:has-text("°C")`);
+    const msg = (await viewer.textContent(`li.inbox-item[data-alert-id="${inboxAlert}"] .alert-msg`)) ?? '';
+    assert(/[가-힣]/.test(msg), `the message is in Korean (${msg})`);
+    await checkPhoneLayout(viewer, 'inbox (Korean, dark)');
+    await shot(viewer, 'inbox-ko-dark-360');
+    // Back to English and light for the steps below.
+    await viewer.emulateMedia({ colorScheme: 'light' });
+    await viewer.evaluate(() => localStorage.setItem('cradle-hub.lang', 'en'));
+    await viewer.goto(`${url}/#/live`);
+    await viewer.reload();
+    await viewer.waitForSelector(`h1:has-text("${CRADLE}")`);
+  });
 
   await step('the viewer has no rock button, and the hub refuses its motor command (403)', async () => {
     await viewer.goto(`${url}/#/live`);

@@ -21,6 +21,8 @@ import { settingsScreen } from './screens/settings.js';
 import { unreachableScreen } from './screens/unreachable.js';
 import { membersScreen } from './screens/members.js';
 import { joinScreen, takePendingJoin } from './screens/join.js';
+import { inboxScreen } from './screens/inbox.js';
+import { navLabelWithCount, readAlert, showOnIcon, titleWithCount } from './badge.js';
 
 /**
  * What every screen returns: its element, a title, and what to stop when it goes.
@@ -82,13 +84,18 @@ function resolve(r) {
     case 'alerts':
       if (r.parts[1]) {
         const id = Number(r.parts[1]);
-        return Number.isInteger(id) ? alertDetailScreen(id) : '#/alerts';
+        if (!Number.isInteger(id)) return '#/alerts';
+        // Opened from a push, a toast or a list: read in the inbox too.
+        readAlert(id);
+        return alertDetailScreen(id);
       }
       return alertsScreen();
     case 'history':
       return historyScreen(r.query.get('day'));
     case 'settings':
       return settingsScreen(logout);
+    case 'inbox':
+      return inboxScreen(r.query);
     case 'members':
       return membersScreen();
     case 'join':
@@ -256,6 +263,7 @@ function renderNav(path) {
       { class: 'nav-inner' },
       item('nav.live', '#/live', 'live'),
       item('nav.alerts', '#/alerts', 'alerts', h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true })),
+      item('inbox.nav', '#/inbox', 'inbox', h('span', { class: 'badge', 'aria-hidden': 'true', hidden: true })),
       item('nav.history', '#/history', 'history'),
       item('nav.settings', '#/settings', 'settings'),
     ),
@@ -263,19 +271,28 @@ function renderNav(path) {
   updateBadge();
 }
 
-/** The unresolved-alerts count on the Alerts tab, updated in place (focus stays). */
+/**
+ * The unresolved-alerts count on the Alerts tab and the unread count on the
+ * Inbox tab, updated in place (focus stays); the unread count also in the
+ * title (a background tab shows it) and on the installed app's icon.
+ */
 function updateBadge() {
-  const link = nav.querySelector('[data-nav=alerts]');
-  const badge = nav.querySelector('.badge');
-  if (!(link instanceof HTMLElement) || !(badge instanceof HTMLElement)) return;
-  const count = unresolvedCount();
-  badge.hidden = count === 0;
-  badge.dataset.count = String(count);
-  setText(badge, String(count));
-  if (count) link.setAttribute('aria-label', `${t('nav.alerts')}, ${t('alerts.unresolvedN', { n: count })}`);
-  else link.removeAttribute('aria-label');
-  // A background tab shows the count in its title.
-  document.title = count ? `(${count}) ${baseTitle}` : baseTitle;
+  /** @param {string} tab @param {number} count @param {string | null} aria */
+  const set = (tab, count, aria) => {
+    const link = nav.querySelector(`[data-nav=${tab}]`);
+    const badge = link?.querySelector('.badge');
+    if (!(link instanceof HTMLElement) || !(badge instanceof HTMLElement)) return;
+    badge.hidden = count === 0;
+    badge.dataset.count = String(count);
+    setText(badge, String(count));
+    if (aria) link.setAttribute('aria-label', aria);
+    else link.removeAttribute('aria-label');
+  };
+  const open = unresolvedCount();
+  set('alerts', open, open ? `${t('nav.alerts')}, ${t('alerts.unresolvedN', { n: open })}` : null);
+  set('inbox', state.unread ?? 0, navLabelWithCount(t('inbox.nav')));
+  document.title = titleWithCount(baseTitle);
+  showOnIcon();
 }
 
 // --- New alerts --------------------------------------------------------------
@@ -480,6 +497,7 @@ on('alerts', () => {
   updateBadge();
   dropResolvedToasts();
 });
+on('unread', updateBadge);
 // Alerts resolved elsewhere while the stream was down: shown as resolved.
 on('reconnected', refreshAlertMessages);
 on('newAlert', (a) => {

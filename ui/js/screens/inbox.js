@@ -84,12 +84,12 @@ export function inboxScreen(query) {
       for (const b of group.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.value === current()));
     };
     for (const [value, words] of options) {
-      group.append(
-        h('button', { type: 'button', class: 'chip', 'data-value': value, 'aria-pressed': 'false', onclick: () => {
-          pick(value);
-          draw();
-        } }, words),
-      );
+      const chip = h('button', { type: 'button', class: 'chip', 'data-value': value, 'aria-pressed': 'false' }, words);
+      chip.addEventListener('click', () => {
+        pick(value);
+        draw();
+      });
+      group.append(chip);
     }
     draw();
     return { group, draw };
@@ -144,6 +144,9 @@ export function inboxScreen(query) {
   async function load(reset) {
     if (reset) {
       inFlight?.abort();
+      // Items of other filters are not shown as if they matched these.
+      items = [];
+      nextBefore = null;
       phase = 'loading';
       draw();
     }

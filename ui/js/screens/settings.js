@@ -14,7 +14,7 @@ import { busy, cradleName, cradleSwitcher, field, langSwitch, messageBox, page, 
 import { presenceOf } from '../presence.js';
 import { formatAt } from '../format.js';
 import { cradlePasswordCard } from './cradle-password.js';
-import { devicesCard, passwordCard } from './account.js';
+import { devicesCard, emailCard, passwordCard } from './account.js';
 import { mayOperate, openMembers, refreshRolesOn403, roleBadge, roleOf } from './members.js';
 
 /** @typedef {import('../api.js').AlertSettings} AlertSettings */
@@ -270,7 +270,13 @@ export function settingsScreen(logout) {
     drawNotify();
   });
   drawNotify();
-  const notifyCard = h('section', { class: 'card', 'aria-labelledby': 'set-notify-h' }, h('h2', { id: 'set-notify-h' }, t('settings.thisDevice')), notifyState, notifyBtn);
+  const notifyCard = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'set-notify-h' },
+    h('h2', { id: 'set-notify-h' }, t('settings.thisDevice')),
+    notifyState,
+    notifyBtn,
+  );
 
   // --- The hub's address -------------------------------------------------------------
   const hubUrls = h('ul', { class: 'urls' });
@@ -455,7 +461,7 @@ export function settingsScreen(logout) {
       { class: 'settings-grid' },
       // Two columns on wide screens: the selected cradle's settings, the rest.
       h('div', { class: 'settings-col' }, form, pwSlot),
-      h('div', { class: 'settings-col' }, langCard, notifyCard, hubCard, cradlesCard, devices.el, pwChange.el, accountCard),
+      h('div', { class: 'settings-col' }, langCard, notifyCard, hubCard, cradlesCard, devices.el, pwChange.el, emailCard().el, accountCard),
     ),
   );
   return { el, title: t('settings.title'), destroy: () => offs.forEach((f) => f()) };
