@@ -702,9 +702,6 @@ const en = {
   'notify.allPush': 'Push for this cradle',
   'notify.allEmail': 'Email for this cradle',
   'notify.viewerNote': 'Only the owner or a parent can change these.',
-  'notify.roleOwner': 'Owner',
-  'notify.roleParent': 'Parent',
-  'notify.roleViewer': 'Viewer',
 
   'email.title': 'Email address for alerts',
   'email.label': 'Email address',
@@ -1306,10 +1303,7 @@ const ko = {
   'notify.allTitle': '모두에게',
   'notify.allPush': '이 요람의 푸시',
   'notify.allEmail': '이 요람의 이메일',
-  'notify.viewerNote': '주인이나 부모만 바꿀 수 있습니다.',
-  'notify.roleOwner': '주인',
-  'notify.roleParent': '부모',
-  'notify.roleViewer': '보기만',
+  'notify.viewerNote': '소유자나 부모만 바꿀 수 있습니다.',
 
   'email.title': '알림 받을 이메일 주소',
   'email.label': '이메일 주소',
