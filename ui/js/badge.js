@@ -74,8 +74,9 @@ export async function readAlert(alertId) {
   if (!state.loggedIn || !state.unread || marking.has(alertId)) return;
   marking.add(alertId);
   try {
-    // Unread ones are few; an alert opened is nearly always a recent one.
-    const page = await api.notifications({ unread: true, limit: 100 });
+    // Unread ones are few, and narrowed to the alert's cradle and type when known.
+    const known = state.alerts.get(alertId);
+    const page = await api.notifications({ unread: true, uuid: known?.agent_uuid, type: known?.alert_type, limit: 100 });
     const item = page.items.find((n) => n.alert_id === alertId);
     if (item) {
       await api.markNotification(item.id, true);
