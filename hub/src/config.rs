@@ -705,16 +705,40 @@ mod tests {
             assert!(e.contains(says), "{toml:?}: {e}");
             assert!(!e.contains("s3cret"), "{e}");
         };
-        bad("[email]\nhost = \"smtp.example.com\"\nsecurity = \"ssl\"\nfrom = \"hub@example.com\"\n", "starttls");
+        bad(
+            "[email]\nhost = \"smtp.example.com\"\nsecurity = \"ssl\"\nfrom = \"hub@example.com\"\n",
+            "starttls",
+        );
         bad("[email]\nhost = \"smtp.example.com\"\n", "from");
-        bad("[email]\nhost = \"smtp.example.com\"\nfrom = \"not an address\"\n", "from \"not an address\"");
-        bad("[email]\nhost = \"smtp://smtp.example.com\"\nfrom = \"hub@example.com\"\n", "host");
+        bad(
+            "[email]\nhost = \"smtp.example.com\"\nfrom = \"not an address\"\n",
+            "from \"not an address\"",
+        );
+        bad(
+            "[email]\nhost = \"smtp://smtp.example.com\"\nfrom = \"hub@example.com\"\n",
+            "host",
+        );
         bad("[email]\nhost = \"\"\nfrom = \"hub@example.com\"\n", "host");
-        bad("[email]\nhost = \"smtp.example.com\"\nport = 0\nfrom = \"hub@example.com\"\n", "port");
-        bad("[email]\nhost = \"smtp.example.com\"\npassword = \"s3cret\"\nfrom = \"hub@example.com\"\n", "user is not");
-        bad("[email]\nhost = \"smtp.example.com\"\nuser = \"hub\"\nfrom = \"hub@example.com\"\n", "password is not");
-        bad("[email]\nhost = \"smtp.example.com\"\nsecurity = \"none\"\nuser = \"hub\"\npassword = \"s3cret\"\nfrom = \"hub@example.com\"\n", "unencrypted");
-        bad("[email]\nhost = \"smtp.example.com\"\nfrom = \"hub@example.com\"\nsender = \"x\"\n", "sender");
+        bad(
+            "[email]\nhost = \"smtp.example.com\"\nport = 0\nfrom = \"hub@example.com\"\n",
+            "port",
+        );
+        bad(
+            "[email]\nhost = \"smtp.example.com\"\npassword = \"s3cret\"\nfrom = \"hub@example.com\"\n",
+            "user is not",
+        );
+        bad(
+            "[email]\nhost = \"smtp.example.com\"\nuser = \"hub\"\nfrom = \"hub@example.com\"\n",
+            "password is not",
+        );
+        bad(
+            "[email]\nhost = \"smtp.example.com\"\nsecurity = \"none\"\nuser = \"hub\"\npassword = \"s3cret\"\nfrom = \"hub@example.com\"\n",
+            "unencrypted",
+        );
+        bad(
+            "[email]\nhost = \"smtp.example.com\"\nfrom = \"hub@example.com\"\nsender = \"x\"\n",
+            "sender",
+        );
     }
 
     #[test]
@@ -745,7 +769,10 @@ mod tests {
             })
         };
         assert_eq!(
-            with(" mailto:me@example.org ").unwrap().push_contact.as_deref(),
+            with(" mailto:me@example.org ")
+                .unwrap()
+                .push_contact
+                .as_deref(),
             Some("mailto:me@example.org")
         );
         assert!(with("https://example.org/contact").is_ok());

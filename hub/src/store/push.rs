@@ -17,6 +17,10 @@ pub struct NewSubscription {
     pub user_agent: Option<String>,
 }
 
+/// Most devices one account keeps subscribed; subscribing one more drops
+/// the one subscribed longest ago (every alert is one POST per device).
+pub const MAX_PER_USER: usize = 20;
+
 /// Saves (or refreshes) a subscription. An endpoint is one browser: if
 /// another account had subscribed it, that account's row goes, so a shared
 /// or handed-on device gets only the alerts of whoever signed in last.
@@ -40,6 +44,11 @@ pub fn save(c: &Connection, s: &NewSubscription, now: Millis) -> rusqlite::Resul
             s.lang,
             s.user_agent
         ],
+    )?;
+    c.execute(
+        "DELETE FROM push_subscriptions WHERE user_id = ?1 AND id NOT IN
+           (SELECT id FROM push_subscriptions WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2)",
+        params![s.user_id, MAX_PER_USER as i64],
     )?;
     Ok(())
 }
@@ -201,6 +210,23 @@ mod tests {
         );
         assert!(!remove_for_user(&c, ann, "https://push.example.org/tablet").unwrap());
         assert!(remove_for_user(&c, bob, "https://push.example.org/tablet").unwrap());
+    }
+
+    #[test]
+    fn an_account_keeps_its_newest_devices() {
+        let c = db();
+        let ann = users::insert(&c, "ann", "hash", 0).unwrap();
+        c.execute_batch(&format!(
+            "INSERT INTO agents (uuid, owner_id, created_at, updated_at) VALUES ('c1', {ann}, 0, 0);"
+        ))
+        .unwrap();
+        for i in 0..=MAX_PER_USER {
+            subscribe(&c, ann, &format!("https://push.example.org/{i}"), "en");
+        }
+        let kept = endpoints(&c, "c1");
+        assert_eq!(kept.len(), MAX_PER_USER);
+        assert!(!kept.contains(&"https://push.example.org/0".to_owned()));
+        assert!(kept.contains(&format!("https://push.example.org/{MAX_PER_USER}")));
     }
 
     #[test]
