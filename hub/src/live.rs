@@ -4,12 +4,13 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
+use crate::household::Role;
 use crate::motor::Rocking;
 use crate::readings::{Crying, Direction, Reading};
 use crate::timefmt::Millis;
@@ -120,6 +121,10 @@ pub struct CradleLive {
     quiet_notify_at: AtomicI64,
     /// argon2 hash of the cradle's MQTT password, when the owner requires one.
     mqtt_password_hash: RwLock<Option<Arc<str>>>,
+    /// Everyone besides the owner who may see the cradle, with their role.
+    members: RwLock<HashMap<i64, Role>>,
+    /// The owner's "allow the Smart Cradle app's live view on this network".
+    lan_app_view: AtomicBool,
 }
 
 impl CradleLive {
@@ -132,7 +137,36 @@ impl CradleLive {
             frame_seq: AtomicU64::new(0),
             quiet_notify_at: AtomicI64::new(0),
             mqtt_password_hash: RwLock::new(None),
+            members: RwLock::new(HashMap::new()),
+            lan_app_view: AtomicBool::new(false),
         }
+    }
+    /// `user_id`'s role on this cradle, if any.
+    pub fn role_of(&self, user_id: i64) -> Option<Role> {
+        if self.owner() == Some(user_id) {
+            return Some(Role::Owner);
+        }
+        self.members.read().get(&user_id).copied()
+    }
+    /// The owner and every member, with their roles.
+    pub fn audience(&self) -> Vec<(i64, Role)> {
+        let mut all: Vec<(i64, Role)> = self.owner().map(|o| (o, Role::Owner)).into_iter().collect();
+        all.extend(self.members.read().iter().map(|(u, r)| (*u, *r)));
+        all
+    }
+    /// Adds a member or changes their role (`None` removes them).
+    pub fn set_member(&self, user_id: i64, role: Option<Role>) {
+        let mut members = self.members.write();
+        match role {
+            Some(role) => members.insert(user_id, role),
+            None => members.remove(&user_id),
+        };
+    }
+    pub fn lan_app_view(&self) -> bool {
+        self.lan_app_view.load(Ordering::Relaxed)
+    }
+    pub fn set_lan_app_view(&self, on: bool) {
+        self.lan_app_view.store(on, Ordering::Relaxed);
     }
     pub fn mqtt_password_hash(&self) -> Option<Arc<str>> {
         self.mqtt_password_hash.read().clone()
@@ -239,6 +273,8 @@ impl CradleLive {
         });
         self.frame.send_replace(None);
         self.set_mqtt_password_hash(None);
+        self.members.write().clear();
+        self.set_lan_app_view(false);
     }
 }
 
@@ -291,6 +327,22 @@ impl Live {
     /// The cradle if `user_id` owns it.
     pub fn owned(&self, uuid: &str, user_id: i64) -> Option<Arc<CradleLive>> {
         self.get(uuid).filter(|c| c.owner() == Some(user_id))
+    }
+
+    /// The cradle and `user_id`'s role on it, if they have one.
+    pub fn access(&self, uuid: &str, user_id: i64) -> Option<(Arc<CradleLive>, Role)> {
+        let c = self.get(uuid)?;
+        let role = c.role_of(user_id)?;
+        Some((c, role))
+    }
+
+    /// Every cradle `user_id` may see, with their role on it.
+    pub fn visible_to(&self, user_id: i64) -> Vec<(Arc<CradleLive>, Role)> {
+        self.cradles
+            .read()
+            .values()
+            .filter_map(|c| c.role_of(user_id).map(|r| (c.clone(), r)))
+            .collect()
     }
 
     /// Cradles connected to the hub's endpoint now, and when the newest of

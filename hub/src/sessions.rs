@@ -261,6 +261,34 @@ impl Sessions {
         Some(s.clone())
     }
 
+    /// A live session last used from `ip` whose user `wanted` accepts:
+    /// `(user_id, public_id, username)`. Sessions used since the hub started
+    /// are known with their latest address; older ones by the address last
+    /// written down.
+    pub async fn live_at_ip(
+        &self,
+        ip: IpAddr,
+        wanted: impl Fn(i64) -> bool + Send + 'static,
+    ) -> Result<Option<(i64, String, String)>, AuthError> {
+        let now = now_millis();
+        let cached = self
+            .cache
+            .lock()
+            .by_hash
+            .values()
+            .find(|s| s.last_ip == Some(ip) && s.expires_at > now && wanted(s.user_id))
+            .map(|s| (s.user_id, s.public_id.clone(), s.username.clone()));
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let address = ip.to_string();
+        let stored = self
+            .store
+            .read(move |c| sessions::live_at_ip(c, &address, now))
+            .await?;
+        Ok(stored.into_iter().find(|(user, _, _)| wanted(*user)))
+    }
+
     /// Whether the session named `public_id` is still live (media tokens).
     pub async fn is_live(&self, public_id: &str) -> Result<bool, AuthError> {
         let now = now_millis();
@@ -469,6 +497,15 @@ impl Sessions {
     pub fn forget_cradle(&self, uuid: &str) {
         for s in self.cache.lock().by_hash.values_mut() {
             if s.selected_cradle.as_deref() == Some(uuid) {
+                s.selected_cradle = None;
+            }
+        }
+    }
+
+    /// `user_id` left the cradle: their sessions no longer have it selected.
+    pub fn forget_cradle_of(&self, user_id: i64, uuid: &str) {
+        for s in self.cache.lock().by_hash.values_mut() {
+            if s.user_id == user_id && s.selected_cradle.as_deref() == Some(uuid) {
                 s.selected_cradle = None;
             }
         }

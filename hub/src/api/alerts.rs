@@ -15,7 +15,8 @@ use crate::timefmt::{format_millis, now_millis};
 
 use super::media::{ClipKey, serve_clip};
 use super::monitoring::sensor_rows;
-use super::{ApiError, AppState, CurrentUser, MediaAuth, OwnedCradle};
+use super::{ApiError, AppState, CurrentUser, MediaAuth, MemberOf, Watch};
+use crate::household::Need;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -38,18 +39,28 @@ pub fn alert_json(a: &AlertRow, lang: Lang) -> Value {
     })
 }
 
-/// The alert if the user owns its cradle; 404 otherwise. An alert not
+/// The alert if the user's role on its cradle allows `need`: 404 when the
+/// cradle is not theirs, 403 when the role is too small. An alert not
 /// stored yet (disk full) is found in memory.
-pub async fn owned_alert(state: &AppState, user_id: i64, id: i64) -> Result<AlertRow, ApiError> {
+pub async fn member_alert(
+    state: &AppState,
+    user_id: i64,
+    id: i64,
+    need: Need,
+) -> Result<(AlertRow, std::sync::Arc<crate::live::CradleLive>), ApiError> {
     let stored = state.store.read(move |c| alert_rows::by_id(c, id)).await?;
     let alert = stored
         .or_else(|| state.alerts.unsaved(id).map(|(_, row)| row))
         .ok_or_else(ApiError::not_found)?;
-    state
-        .live
-        .owned(&alert.agent_uuid, user_id)
-        .ok_or_else(ApiError::not_found)?;
-    Ok(alert)
+    let (cradle, _) = super::extract::cradle_for(state, &alert.agent_uuid, user_id, need)
+        .map_err(|e| {
+            if e.status == axum::http::StatusCode::NOT_FOUND {
+                ApiError::not_found()
+            } else {
+                e
+            }
+        })?;
+    Ok((alert, cradle))
 }
 
 pub async fn list(
@@ -63,20 +74,19 @@ pub async fn list(
         .store
         .read(move |c| alert_rows::for_user(c, user_id, since, 50))
         .await?;
-    let rows = with_unsaved(stored, state.alerts.unsaved_for(user_id, None, since), 50);
+    let visible = |uuid: &str| state.live.access(uuid, user_id).is_some();
+    let rows = with_unsaved(stored, state.alerts.unsaved_for(visible, since), 50);
     Ok(Json(rows.iter().map(|a| alert_json(a, lang)).collect::<Vec<_>>()).into_response())
 }
 
 pub async fn history(
     State(state): State<AppState>,
-    owned: OwnedCradle,
+    owned: MemberOf<Watch>,
     lang: Lang,
 ) -> Result<Response, ApiError> {
     let since = now_millis() - 30 * DAY_MS;
     let uuid = owned.cradle.uuid.to_string();
-    let unsaved = state
-        .alerts
-        .unsaved_for(owned.user.user_id, Some(&uuid), since);
+    let unsaved = state.alerts.unsaved_for(|u| u == uuid, since);
     let stored = state
         .store
         .read(move |c| alert_rows::for_cradle(c, &uuid, since))
@@ -107,7 +117,7 @@ pub async fn detail(
     lang: Lang,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let alert = owned_alert(&state, user.user_id, parse_id(&id)?).await?;
+    let (alert, _) = member_alert(&state, user.user_id, parse_id(&id)?, Need::Watch).await?;
     let (from, to) = (
         alert.created_at - RECORDING.before_ms,
         alert.created_at + RECORDING.after_ms,
@@ -151,7 +161,7 @@ pub async fn frame(
         .read(move |c| frames::jpeg(c, id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    auth.require_owner(&state, &uuid).await?;
+    auth.require_watcher(&state, &uuid).await?;
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
     // Recorded frames never change.
@@ -167,11 +177,15 @@ pub async fn resolve(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let alert = owned_alert(&state, user.user_id, parse_id(&id)?).await?;
-    state
-        .alerts
-        .resolve(user.user_id, alert, now_millis())
-        .await?;
+    let (alert, cradle) =
+        member_alert(&state, user.user_id, parse_id(&id)?, Need::Operate).await?;
+    let (alert_id, alert_type, was_resolved) = (alert.id, alert.alert_type.clone(), alert.resolved);
+    let owner = cradle.owner().unwrap_or(user.user_id);
+    state.alerts.resolve(owner, alert, now_millis()).await?;
+    if !was_resolved {
+        let what = json!({"alert_id": alert_id, "alert_type": alert_type});
+        super::activity::record(&state, &cradle.uuid, &user, "resolved", what).await;
+    }
     Ok(Json(json!({"success": true})).into_response())
 }
 
@@ -187,7 +201,7 @@ pub async fn clip(
         .read(move |c| alert_rows::by_id(c, id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    auth.require_owner(&state, &alert.agent_uuid).await?;
+    auth.require_watcher(&state, &alert.agent_uuid).await?;
     let count = state
         .store
         .read(move |c| frames::for_alert(c, id))

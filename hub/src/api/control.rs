@@ -10,12 +10,11 @@ use crate::motor::{Action, Requester};
 use crate::store::motor_log;
 use crate::timefmt::format_millis;
 
-use super::{ApiError, AppState, CurrentUser, JsonObject, OwnedCradle};
+use super::{ApiError, AppState, JsonObject, MemberOf, Operate, Watch};
 
 pub async fn control_motor(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    owned: OwnedCradle,
+    owned: MemberOf<Operate>,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let action = match body.opt_str("action") {
@@ -23,6 +22,7 @@ pub async fn control_motor(
         Ok(None) => return Err(ApiError::bad_request(Msg::MissingField("action"))),
         Err(_) => return Err(ApiError::bad_request(Msg::BadAction)),
     };
+    let user = &owned.user;
     let requester = Requester {
         user_id: user.user_id,
         username: user.username.clone(),
@@ -31,6 +31,11 @@ pub async fn control_motor(
         .motor
         .command(&owned.cradle.uuid, action, &requester)
         .await?;
+    let done = match action {
+        Action::Start => "rocked",
+        Action::Stop => "stopped",
+    };
+    super::activity::record(&state, &owned.cradle.uuid, user, done, json!({})).await;
     let rocking = state.motor.rocking(&owned.cradle.uuid);
     Ok(Json(json!({
         "success": true,
@@ -49,7 +54,7 @@ pub struct LogQuery {
 /// first (`?limit=`, at most 500, default 100).
 pub async fn motor_log(
     State(state): State<AppState>,
-    owned: OwnedCradle,
+    owned: MemberOf<Watch>,
     Query(q): Query<LogQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = q.limit.unwrap_or(100).clamp(1, 500);

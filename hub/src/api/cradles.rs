@@ -15,7 +15,8 @@ use crate::mqtt::parse::MAX_UUID_LEN;
 use crate::store::agents::{self, Agent, Claim};
 use crate::timefmt::{format_millis, now_millis};
 
-use super::{ApiError, AppState, CurrentUser, JsonObject, OwnedCradle};
+use super::{ApiError, AppState, CurrentUser, JsonObject, MemberOf, Watch};
+use crate::household::Need;
 
 fn agent_json(a: &Agent) -> Value {
     json!({
@@ -139,7 +140,7 @@ pub async fn register_cradle(
     match claim {
         Claim::Claimed(agent) => {
             state.live.set_owner(&agent.uuid, Some(user_id));
-            state.alerts.cradle_claimed(user_id);
+            state.alerts.cradles_changed(user_id);
             tracing::info!(uuid = agent.uuid, user = user.username, "cradle claimed");
             Ok(Json(json!({
                 "success": true,
@@ -154,16 +155,15 @@ pub async fn register_cradle(
     }
 }
 
-fn owned_uuid<'a>(
+/// The body's `uuid` if the user's role on that cradle allows `need`.
+fn member_uuid<'a>(
     state: &AppState,
     user_id: i64,
     body: &'a JsonObject,
+    need: Need,
 ) -> Result<&'a str, ApiError> {
     let uuid = body.str("uuid")?;
-    state
-        .live
-        .owned(uuid, user_id)
-        .ok_or_else(ApiError::cradle_not_found)?;
+    super::extract::cradle_for(state, uuid, user_id, need)?;
     Ok(uuid)
 }
 
@@ -173,7 +173,7 @@ pub async fn select_cradle(
     lang: Lang,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
-    let uuid = owned_uuid(&state, user.user_id, &body)?.to_owned();
+    let uuid = member_uuid(&state, user.user_id, &body, Need::Watch)?.to_owned();
     state
         .sessions
         .select_cradle(user.token_hash, Some(uuid))
@@ -187,17 +187,28 @@ pub async fn delete_cradle(
     lang: Lang,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
-    let uuid = owned_uuid(&state, user.user_id, &body)?.to_owned();
+    let uuid = member_uuid(&state, user.user_id, &body, Need::Own)?.to_owned();
+    let household = state
+        .live
+        .get(&uuid)
+        .map(|c| c.audience())
+        .unwrap_or_default();
     let wipe_uuid = uuid.clone();
     state
         .store
-        .write(move |c| agents::unclaim(c, &wipe_uuid, now_millis()))
+        .write(move |c| {
+            crate::store::household::forget_cradle(c, &wipe_uuid)?;
+            agents::unclaim(c, &wipe_uuid, now_millis())
+        })
         .await?;
     // Its readings, frames and alerts go in the background, in chunks.
     state.maintenance.wipe_soon();
     state.live.set_owner(&uuid, None);
     state.sessions.forget_cradle(&uuid);
     state.alerts.forget_cradle(&uuid, user.user_id);
+    for (member, _) in household.iter().filter(|(u, _)| *u != user.user_id) {
+        state.alerts.cradles_changed(*member);
+    }
     state.motor.forget(&uuid);
     tracing::info!(uuid, user = user.username, "cradle removed");
     Ok(Json(json!({"success": true, "message": Msg::CradleDeleted.text(lang)})).into_response())
@@ -210,12 +221,13 @@ pub async fn list(
     let user_id = user.user_id;
     let agents = state
         .store
-        .read(move |c| agents::owned_by(c, user_id))
+        .read(move |c| agents::visible_to(c, user_id))
         .await?;
     let list: Vec<Value> = agents
         .iter()
-        .map(|a| {
+        .map(|(a, role)| {
             let mut v = agent_json(a);
+            v["role"] = json!(role);
             let status = state.live.get(&a.uuid).map(|c| c.status());
             let status = status.as_ref();
             v["last_update"] = json!(status.and_then(|s| s.last_update()).map(format_millis));
@@ -233,7 +245,7 @@ pub async fn list(
 /// valid for an hour, for viewers that cannot send the session cookie.
 pub async fn media_token(
     State(state): State<AppState>,
-    owned: OwnedCradle,
+    owned: MemberOf<Watch>,
 ) -> Result<Response, ApiError> {
     let expires = now_millis() + MEDIA_TOKEN_TTL_MS;
     let grant = MediaGrant {

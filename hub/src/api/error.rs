@@ -48,6 +48,10 @@ impl ApiError {
     pub fn too_many(msg: Msg, retry_after_secs: u64) -> ApiError {
         ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg).with_retry_after(retry_after_secs)
     }
+    /// 403: the user's role on the cradle does not allow what was asked.
+    pub fn role_forbids(need: crate::household::Need) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, Msg::RoleForbids(need))
+    }
     pub fn not_found() -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, Msg::NotFound)
     }

@@ -1,7 +1,9 @@
 //! Extractors: the JSON body as clients really send it, the logged-in user,
-//! and "the logged-in user owns this cradle" for every per-cradle route.
+//! and "the logged-in user's role on this cradle allows this" for every
+//! per-cradle route.
 
-use std::net::SocketAddr;
+use std::marker::PhantomData;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -11,6 +13,7 @@ use axum::http::{StatusCode, header};
 use serde_json::{Map, Value};
 
 use crate::auth::SESSION_COOKIE;
+use crate::household::{Need, Role};
 use crate::i18n::Msg;
 use crate::live::CradleLive;
 use crate::sessions::Session;
@@ -145,21 +148,72 @@ impl Clone for CurrentUser {
     }
 }
 
-/// A cradle of the logged-in user, from the route's `{uuid}`: 401 when
-/// logged out, 404 when unknown or someone else's (indistinguishable on purpose).
-pub struct OwnedCradle {
+/// What a route needs of the logged-in user's role on the cradle in its
+/// path: [`Watch`], [`Operate`] or [`Own`].
+pub trait Requirement: Send + Sync + 'static {
+    const NEED: Need;
+}
+
+/// See the cradle: status, live view, recordings, alerts, settings.
+pub struct Watch;
+/// Act on it: rock, resolve alerts, change alert settings.
+pub struct Operate;
+/// Its household and the cradle itself: invites, members, removal.
+pub struct Own;
+
+impl Requirement for Watch {
+    const NEED: Need = Need::Watch;
+}
+impl Requirement for Operate {
+    const NEED: Need = Need::Operate;
+}
+impl Requirement for Own {
+    const NEED: Need = Need::Own;
+}
+
+/// A cradle of the logged-in user, from the route's `{uuid}`, with a role
+/// that allows `R`: 401 when logged out, 404 when unknown or not theirs
+/// (indistinguishable on purpose), 403 when their role does not allow it.
+pub struct MemberOf<R: Requirement> {
     pub user: Session,
     pub cradle: Arc<CradleLive>,
+    pub role: Role,
+    _need: PhantomData<R>,
 }
 
+/// The route's `{uuid}` (routes under a cradle may name more parameters).
 async fn path_uuid(parts: &mut Parts, state: &AppState) -> Result<String, ApiError> {
-    Path::<String>::from_request_parts(parts, state)
-        .await
-        .map(|Path(uuid)| uuid)
-        .map_err(|e| ApiError::cradle_not_found().with_detail(e.body_text()))
+    let Path(mut params) =
+        Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::cradle_not_found().with_detail(e.body_text()))?;
+    params
+        .remove("uuid")
+        .ok_or_else(|| ApiError::cradle_not_found().with_detail("route without {uuid}"))
 }
 
-impl FromRequestParts<AppState> for OwnedCradle {
+/// The cradle and the user's role on it, if that role allows `need`.
+pub fn cradle_for(
+    state: &AppState,
+    uuid: &str,
+    user_id: i64,
+    need: Need,
+) -> Result<(Arc<CradleLive>, Role), ApiError> {
+    let (cradle, role) = state
+        .live
+        .access(uuid, user_id)
+        .ok_or_else(ApiError::cradle_not_found)?;
+    if !role.may(need) {
+        return Err(ApiError::role_forbids(need).with_detail(format!(
+            "{} needs {:?} on {uuid}",
+            role.as_str(),
+            need
+        )));
+    }
+    Ok((cradle, role))
+}
+
+impl<R: Requirement> FromRequestParts<AppState> for MemberOf<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(
@@ -168,21 +222,26 @@ impl FromRequestParts<AppState> for OwnedCradle {
     ) -> Result<Self, Self::Rejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
         let uuid = path_uuid(parts, state).await?;
-        let cradle = state
-            .live
-            .owned(&uuid, user.user_id)
-            .ok_or_else(ApiError::cradle_not_found)?;
-        Ok(OwnedCradle { user, cradle })
+        let (cradle, role) = cradle_for(state, &uuid, user.user_id, R::NEED)?;
+        Ok(MemberOf {
+            user,
+            cradle,
+            role,
+            _need: PhantomData,
+        })
     }
 }
 
 /// Cookie session or `?token=` (from `/api/media_token/<uuid>`), checked
 /// against a cradle once it is known (from the path, or from the recorded
 /// frame or alert a handler looked up). Either way the media is served only
-/// while the session behind it lasts.
+/// while the session behind it lasts. With neither, the cradle's owner may
+/// have allowed the Smart Cradle app's live view from the address of a
+/// household device.
 pub struct MediaAuth {
     session: Option<Session>,
     token: Option<String>,
+    peer: Option<IpAddr>,
 }
 
 #[derive(serde::Deserialize)]
@@ -201,12 +260,22 @@ impl FromRequestParts<AppState> for MediaAuth {
             .await
             .ok()
             .and_then(|Query(q)| q.token);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip());
         let session = match CurrentUser::from_request_parts(parts, state).await {
             Ok(CurrentUser(s)) => Some(s),
-            Err(_) if token.is_some() => None,
+            // A stale cookie with a token still works by the token; no
+            // cookie at all may still be the app's live view.
+            Err(_) if token.is_some() || session_token(parts).is_none() => None,
             Err(e) => return Err(e),
         };
-        Ok(MediaAuth { session, token })
+        Ok(MediaAuth {
+            session,
+            token,
+            peer,
+        })
     }
 }
 
@@ -215,12 +284,15 @@ pub struct MediaAccess {
     pub cradle: Arc<CradleLive>,
     /// The public id of the session the access hangs on.
     pub session: String,
+    /// Whose session that is.
+    pub user_id: i64,
 }
 
 impl MediaAuth {
-    /// The cradle if the session's user, or the token's, owns it: 401 for a
-    /// bad token or one whose session has ended, 404 for someone else's cradle.
-    pub async fn require_owner(
+    /// The cradle if the session's user, or the token's, may watch it: 401
+    /// for a bad token or one whose session has ended, 404 for a cradle that
+    /// is not theirs.
+    pub async fn require_watcher(
         &self,
         state: &AppState,
         uuid: &str,
@@ -239,22 +311,61 @@ impl MediaAuth {
                 }
                 (grant.user_id, grant.session)
             }
-            (None, None) => return Err(ApiError::unauthorized()),
+            (None, None) => return self.household_device_grant(state, uuid).await,
         };
-        let cradle = state
-            .live
-            .owned(uuid, user_id)
-            .ok_or_else(ApiError::cradle_not_found)?;
-        Ok(MediaAccess { cradle, session })
+        let (cradle, _) = cradle_for(state, uuid, user_id, Need::Watch)?;
+        Ok(MediaAccess {
+            cradle,
+            session,
+            user_id,
+        })
+    }
+
+    /// A request without cookie or token (the Smart Cradle app's WebView on
+    /// iOS sends neither): served when the owner allowed it and it comes
+    /// from the address of a device with a live session of a member.
+    async fn household_device_grant(
+        &self,
+        state: &AppState,
+        uuid: &str,
+    ) -> Result<MediaAccess, ApiError> {
+        let (Some(peer), Some(cradle)) = (self.peer, state.live.get(uuid)) else {
+            return Err(ApiError::unauthorized());
+        };
+        if !cradle.lan_app_view() {
+            return Err(ApiError::unauthorized());
+        }
+        let household = cradle.clone();
+        let device = state
+            .sessions
+            .live_at_ip(peer, move |user| household.role_of(user).is_some())
+            .await?;
+        let Some((user_id, session, username)) = device else {
+            return Err(ApiError::unauthorized()
+                .with_detail(format!("no household session from {peer}")));
+        };
+        tracing::info!(
+            uuid,
+            %peer,
+            user_id,
+            user = username,
+            "app live view: cookie-less media request served to a household device's address"
+        );
+        Ok(MediaAccess {
+            cradle,
+            session,
+            user_id,
+        })
     }
 }
 
-/// Like [`OwnedCradle`] but also accepts `?token=` ([`MediaAuth`]), for
+/// Like [`MemberOf<Watch>`] but also accepts `?token=` ([`MediaAuth`]), for
 /// `<img>` and `<video>` elements that cannot send the cookie.
 pub struct MediaCradle {
     pub cradle: Arc<CradleLive>,
     /// The public id of the session the access hangs on.
     pub session: String,
+    pub user_id: i64,
 }
 
 impl FromRequestParts<AppState> for MediaCradle {
@@ -266,8 +377,16 @@ impl FromRequestParts<AppState> for MediaCradle {
     ) -> Result<Self, Self::Rejection> {
         let uuid = path_uuid(parts, state).await?;
         let auth = MediaAuth::from_request_parts(parts, state).await?;
-        let MediaAccess { cradle, session } = auth.require_owner(state, &uuid).await?;
-        Ok(MediaCradle { cradle, session })
+        let MediaAccess {
+            cradle,
+            session,
+            user_id,
+        } = auth.require_watcher(state, &uuid).await?;
+        Ok(MediaCradle {
+            cradle,
+            session,
+            user_id,
+        })
     }
 }
 

@@ -18,7 +18,7 @@ use crate::media::clip::{ClipError, encode_mp4};
 use crate::store::frames;
 use crate::timefmt::{Millis, format_millis, now_millis, parse_time};
 
-use super::{ApiError, AppState, OwnedCradle};
+use super::{ApiError, AppState, MemberOf, Watch};
 
 /// Identifies a clip's content: a growing recording has a new key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,7 +185,7 @@ pub struct MinuteQuery {
 /// the minute starting there (UTC).
 pub async fn video(
     State(state): State<AppState>,
-    owned: OwnedCradle,
+    owned: MemberOf<Watch>,
     headers: HeaderMap,
     query: Result<Query<MinuteQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -239,7 +239,7 @@ pub struct DayQuery {
 /// Added: the minutes of a UTC day that have recordings (for the history screen).
 pub async fn recordings(
     State(state): State<AppState>,
-    owned: OwnedCradle,
+    owned: MemberOf<Watch>,
     query: Result<Query<DayQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) =

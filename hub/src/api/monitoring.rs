@@ -20,7 +20,7 @@ use crate::live::{CradleStatus, Link};
 use crate::store::{Store, sensors};
 use crate::timefmt::{Millis, format_millis, now_millis, parse_time};
 
-use super::{ApiError, AppState, OwnedCradle};
+use super::{ApiError, AppState, MemberOf, Watch};
 
 /// Most readings one history answer carries (about half a day of one
 /// cradle's); a range holding more is refused with 400 (ask for less).
@@ -68,12 +68,12 @@ fn connection_json(link: Option<&Link>) -> Value {
     }
 }
 
-pub async fn agent_status(owned: OwnedCradle) -> Json<Value> {
+pub async fn agent_status(owned: MemberOf<Watch>) -> Json<Value> {
     Json(status_json(&owned.cradle.uuid, &owned.cradle.status()))
 }
 
 /// The latest reading of each kind (not just the latest message).
-pub async fn latest(owned: OwnedCradle) -> Json<Value> {
+pub async fn latest(owned: MemberOf<Watch>) -> Json<Value> {
     let s = owned.cradle.status();
     Json(json!({
         "crying": s.crying.map(|c| c.as_str()),
@@ -91,7 +91,7 @@ pub struct Range {
 
 pub async fn history(
     State(state): State<AppState>,
-    owned: OwnedCradle,
+    owned: MemberOf<Watch>,
     query: Result<Query<Range>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(range) =
@@ -231,14 +231,14 @@ pub struct HistoryRow<'a> {
 /// What an SSE stream says before the cradle has reported anything.
 const UNKNOWN: &str = "Unknown";
 
-pub async fn crying_sse(State(state): State<AppState>, owned: OwnedCradle) -> impl IntoResponse {
+pub async fn crying_sse(State(state): State<AppState>, owned: MemberOf<Watch>) -> impl IntoResponse {
     let end = super::stream_lifetime(&state, owned.user.public_id.clone());
     status_sse(end, owned, |s| {
         s.crying.map_or(UNKNOWN, |c| c.as_str()).to_owned()
     })
 }
 
-pub async fn direction_sse(State(state): State<AppState>, owned: OwnedCradle) -> impl IntoResponse {
+pub async fn direction_sse(State(state): State<AppState>, owned: MemberOf<Watch>) -> impl IntoResponse {
     let end = super::stream_lifetime(&state, owned.user.public_id.clone());
     status_sse(end, owned, |s| {
         s.direction.as_ref().map_or(UNKNOWN, |d| d.raw()).to_owned()
@@ -250,7 +250,7 @@ pub async fn direction_sse(State(state): State<AppState>, owned: OwnedCradle) ->
 /// Ends with `end` (shutdown or the session's end).
 fn status_sse(
     end: impl std::future::Future<Output = ()> + Send + 'static,
-    owned: OwnedCradle,
+    owned: MemberOf<Watch>,
     project: fn(&CradleStatus) -> String,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     const REPEAT: Duration = Duration::from_secs(1);

@@ -14,9 +14,9 @@ use crate::i18n::{Lang, Msg};
 use crate::store::agents;
 use crate::timefmt::now_millis;
 
-use super::{ApiError, AppState, JsonObject, OwnedCradle};
+use super::{ApiError, AppState, JsonObject, MemberOf, Own};
 
-pub async fn get(owned: OwnedCradle) -> Json<Value> {
+pub async fn get(owned: MemberOf<Own>) -> Json<Value> {
     Json(json!({
         "required": owned.cradle.mqtt_password_hash().is_some(),
         "username": &*owned.cradle.uuid,
@@ -27,7 +27,7 @@ pub async fn get(owned: OwnedCradle) -> Json<Value> {
 /// it; `{"required": false}` lets anonymous firmware connect again.
 pub async fn set(
     State(state): State<AppState>,
-    owned: OwnedCradle,
+    owned: MemberOf<Own>,
     lang: Lang,
     body: JsonObject,
 ) -> Result<Response, ApiError> {

@@ -106,6 +106,15 @@ fn https_urls(state: &AppState, headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
+/// The address a phone on the LAN opens the hub at: HTTPS when it is on.
+pub(super) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    https_urls(state, headers)
+        .into_iter()
+        .chain(hub_urls(state, headers))
+        .next()
+        .unwrap_or_else(|| format!("http://{}", state.http_addr))
+}
+
 /// What the settings QR says: the HTTPS address with the CA's fingerprint
 /// when TLS is on (so an app can pin the CA it is about to trust), else
 /// the plain address.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::alerts::engine::AlertSettings;
 use crate::i18n::Msg;
 
-use super::{ApiError, AppState, JsonObject, OwnedCradle};
+use super::{ApiError, AppState, JsonObject, MemberOf, Operate, Watch};
 
 pub const TEMPERATURE_LIMITS: std::ops::RangeInclusive<f64> = 30.0..=45.0;
 /// Durations up to a day are accepted.
@@ -38,7 +38,7 @@ pub fn settings_json(s: &AlertSettings) -> Value {
     })
 }
 
-pub async fn get(State(state): State<AppState>, owned: OwnedCradle) -> Json<Value> {
+pub async fn get(State(state): State<AppState>, owned: MemberOf<Watch>) -> Json<Value> {
     Json(settings_json(&state.alerts.settings(&owned.cradle.uuid)))
 }
 
@@ -140,13 +140,31 @@ pub fn apply(
 
 pub async fn post(
     State(state): State<AppState>,
-    owned: OwnedCradle,
+    owned: MemberOf<Operate>,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let uuid = owned.cradle.uuid.to_string();
-    let updated = apply(state.alerts.settings(&uuid), &body.0)?;
+    let before = state.alerts.settings(&uuid);
+    let updated = apply(before, &body.0)?;
     state.alerts.save_settings(&uuid, updated).await?;
+    let changed = changed_fields(&settings_json(&before), &settings_json(&updated));
+    if !changed.is_empty() {
+        let what = json!({"fields": changed});
+        super::activity::record(&state, &uuid, &owned.user, "settings_changed", what).await;
+    }
     Ok(Json(json!({"success": true, "settings": settings_json(&updated)})).into_response())
+}
+
+/// The names of the settings whose values differ.
+fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) => a
+            .iter()
+            .filter(|(k, v)| b.get(*k) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]

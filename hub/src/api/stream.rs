@@ -24,14 +24,20 @@ fn part_header(frame: &LiveFrame) -> Bytes {
     ))
 }
 
-/// Ends (a clean end of the chunked body) when the hub shuts down or the
-/// viewer's session ends.
+/// Ends (a clean end of the chunked body) when the hub shuts down, the
+/// viewer's session ends or the viewer leaves the cradle's household.
 pub async fn mjpeg(State(state): State<AppState>, media: MediaCradle) -> Response {
     let end = super::stream_lifetime(&state, media.session.clone());
     let rx = media.cradle.subscribe_frames();
-    let parts = futures_util::stream::unfold((rx, 0u64), |(mut rx, last_seq)| async move {
-        loop {
-            let frame = rx.borrow_and_update().clone();
+    let (cradle, viewer) = (media.cradle.clone(), media.user_id);
+    let parts = futures_util::stream::unfold((rx, 0u64), move |(mut rx, last_seq)| {
+        let cradle = cradle.clone();
+        async move {
+            loop {
+                if cradle.role_of(viewer).is_none() {
+                    return None;
+                }
+                let frame = rx.borrow_and_update().clone();
             if let Some(frame) = frame.filter(|f| f.seq != last_seq) {
                 let seq = frame.seq;
                 // Each part ends with the next boundary: browsers draw a part
@@ -46,6 +52,7 @@ pub async fn mjpeg(State(state): State<AppState>, media: MediaCradle) -> Respons
             if rx.changed().await.is_err() {
                 return None;
             }
+        }
         }
     })
     .flat_map(|chunks| futures_util::stream::iter(chunks.map(Ok::<_, Infallible>)));

@@ -125,6 +125,20 @@ pub fn owned_by(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<Agent>> {
     .collect()
 }
 
+/// The cradles `user_id` owns or is a member of, with the role's name
+/// (`owner`, `parent`, `viewer`), oldest first.
+pub fn visible_to(c: &Connection, user_id: i64) -> rusqlite::Result<Vec<(Agent, String)>> {
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS}, 'owner' FROM agents WHERE owner_id = ?1
+         UNION ALL
+         SELECT {COLUMNS}, m.role FROM agents JOIN cradle_members m ON m.agent_uuid = agents.uuid
+          WHERE m.user_id = ?1 AND agents.owner_id IS NOT NULL
+         ORDER BY 1"
+    ))?
+    .query_map([user_id], |r| Ok((from_row(r)?, r.get(9)?)))?
+    .collect()
+}
+
 pub enum Claim {
     Claimed(Agent),
     OwnedByOther,

@@ -75,8 +75,8 @@ pub fn for_user(
     owned_since(c, user_id, since, limit, false)
 }
 
-/// `user_id`'s alerts since `since`, newest first, optionally only the
-/// unresolved ones.
+/// The alerts since `since` of every cradle `user_id` owns or is a member
+/// of, newest first, optionally only the unresolved ones.
 fn owned_since(
     c: &Connection,
     user_id: i64,
@@ -86,7 +86,8 @@ fn owned_since(
 ) -> rusqlite::Result<Vec<AlertRow>> {
     c.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM alert_logs WHERE created_at >= ?2 AND (?4 = 0 OR resolved = 0)
-           AND agent_uuid IN (SELECT uuid FROM agents WHERE owner_id = ?1)
+           AND agent_uuid IN (SELECT uuid FROM agents WHERE owner_id = ?1
+                              UNION SELECT agent_uuid FROM cradle_members WHERE user_id = ?1)
          ORDER BY created_at DESC, id DESC LIMIT ?3"
     ))?
     .query_map(
@@ -135,7 +136,7 @@ pub fn resolve_with_detail(
     Ok(())
 }
 
-/// The unresolved alerts of every cradle `user_id` owns since `since`,
+/// The unresolved alerts of every cradle `user_id` can see since `since`,
 /// newest first: the complete set a screen shows (at most `limit`).
 pub fn unresolved_for_user(
     c: &Connection,
