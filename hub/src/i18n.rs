@@ -130,6 +130,28 @@ pub enum Msg {
     MalformedRequest,
     BodyTooLarge,
     MethodNotAllowed,
+    // A member's email address for alert emails.
+    InvalidEmail,
+    EmailSaved,
+    EmailRemoved,
+    // The household (invites, members, roles).
+    RoleForbids(crate::household::Need),
+    WrongInviteCode,
+    TooManyWrongCodes,
+    AlreadyMember,
+    JoinedCradle,
+    OwnerCannotLeave,
+    OnlyOwnerRemovesOthers,
+    MemberNotFound,
+    TransferToMembersOnly,
+    // The notification inbox and a member's notify switches.
+    BadLimit(usize),
+    UnknownAlertType,
+    TimeRangeReversed,
+    BadSyncCursor,
+    SyncCursorAhead,
+    NotificationNotFound,
+    NotifyPrefsEmpty,
     // Web Push subscriptions (the SSRF guard on endpoints).
     PushEndpointNotHttps,
     PushEndpointNotPublic,
@@ -318,6 +340,90 @@ impl Msg {
             (BodyTooLarge, Lang::Ko) => "요청 본문이 너무 큽니다.",
             (MethodNotAllowed, Lang::En) => "This address does not accept that method.",
             (MethodNotAllowed, Lang::Ko) => "이 주소는 그 요청 방식을 받지 않습니다.",
+            (InvalidEmail, Lang::En) => {
+                "That is not an email address. Write it like name@example.com, or leave it empty to remove it."
+            }
+            (InvalidEmail, Lang::Ko) => {
+                "올바른 이메일 주소가 아닙니다. name@example.com 형식으로 쓰거나, 지우려면 비워 두세요."
+            }
+            (EmailSaved, Lang::En) => "Email address saved.",
+            (EmailSaved, Lang::Ko) => "이메일 주소를 저장했습니다.",
+            (EmailRemoved, Lang::En) => "Email address removed.",
+            (EmailRemoved, Lang::Ko) => "이메일 주소를 지웠습니다.",
+            (RoleForbids(crate::household::Need::Own), Lang::En) => {
+                "Only the cradle's owner can do this."
+            }
+            (RoleForbids(crate::household::Need::Own), Lang::Ko) => {
+                "요람 소유자만 할 수 있습니다."
+            }
+            (RoleForbids(_), Lang::En) => {
+                "Viewers can watch and see alerts, but only the owner or a parent can do this."
+            }
+            (RoleForbids(_), Lang::Ko) => {
+                "보기 전용 구성원은 영상과 알림만 볼 수 있습니다. 소유자나 부모만 할 수 있습니다."
+            }
+            (WrongInviteCode, Lang::En) => {
+                "That code does not work: it may be mistyped, used, revoked or older than 10 minutes. Ask for a new one."
+            }
+            (WrongInviteCode, Lang::Ko) => {
+                "사용할 수 없는 코드입니다. 잘못 입력했거나, 이미 사용되었거나, 취소되었거나, 10분이 지났을 수 있습니다. 새 코드를 요청하세요."
+            }
+            (TooManyWrongCodes, Lang::En) => {
+                "Too many wrong codes. Please wait a few minutes and try again."
+            }
+            (TooManyWrongCodes, Lang::Ko) => {
+                "잘못된 코드를 너무 많이 입력했습니다. 몇 분 후 다시 시도하세요."
+            }
+            (AlreadyMember, Lang::En) => "You already have this cradle in your account.",
+            (AlreadyMember, Lang::Ko) => "이미 계정에 있는 요람입니다.",
+            (JoinedCradle, Lang::En) => "You joined the cradle.",
+            (JoinedCradle, Lang::Ko) => "요람에 참여했습니다.",
+            (OwnerCannotLeave, Lang::En) => {
+                "The owner cannot leave the cradle. Hand ownership to another member first, or remove the cradle."
+            }
+            (OwnerCannotLeave, Lang::Ko) => {
+                "소유자는 요람에서 나갈 수 없습니다. 먼저 다른 구성원에게 소유권을 넘기거나 요람을 삭제하세요."
+            }
+            (OnlyOwnerRemovesOthers, Lang::En) => "Only the cradle's owner can remove other members.",
+            (OnlyOwnerRemovesOthers, Lang::Ko) => "다른 구성원은 요람 소유자만 내보낼 수 있습니다.",
+            (MemberNotFound, Lang::En) => "This person is not a member of the cradle.",
+            (MemberNotFound, Lang::Ko) => "이 사람은 요람의 구성원이 아닙니다.",
+            (TransferToMembersOnly, Lang::En) => {
+                "Ownership can only go to someone who already joined the cradle."
+            }
+            (TransferToMembersOnly, Lang::Ko) => {
+                "소유권은 이미 요람에 참여한 사람에게만 넘길 수 있습니다."
+            }
+            (BadLimit(max), Lang::En) => {
+                return format!("\"limit\" must be a whole number from 1 to {max}.");
+            }
+            (BadLimit(max), Lang::Ko) => {
+                return format!("\"limit\"은 1부터 {max}까지의 정수여야 합니다.");
+            }
+            (UnknownAlertType, Lang::En) => {
+                "Unknown alert type. The types are high_temperature, crying, abnormal_position, face_not_detected, cradle_offline, camera_silent and sensor_fault."
+            }
+            (UnknownAlertType, Lang::Ko) => {
+                "알 수 없는 알림 유형입니다. 유형은 high_temperature, crying, abnormal_position, face_not_detected, cradle_offline, camera_silent, sensor_fault입니다."
+            }
+            (TimeRangeReversed, Lang::En) => "\"from\" must not be later than \"to\".",
+            (TimeRangeReversed, Lang::Ko) => "\"from\"은 \"to\"보다 늦을 수 없습니다.",
+            (BadSyncCursor, Lang::En) => {
+                "\"since\" must be the cursor of an earlier answer (a whole number); leave it out to start over."
+            }
+            (BadSyncCursor, Lang::Ko) => {
+                "\"since\"는 이전 응답의 cursor 값(정수)이어야 합니다. 처음부터 받으려면 빼고 보내세요."
+            }
+            (SyncCursorAhead, Lang::En) => {
+                "This cursor is newer than anything on this hub (was its data restored or reset?). Start over without \"since\"."
+            }
+            (SyncCursorAhead, Lang::Ko) => {
+                "이 cursor는 허브의 어떤 기록보다 새롭습니다(허브 데이터가 복원되거나 초기화되었나요?). \"since\" 없이 처음부터 다시 받으세요."
+            }
+            (NotificationNotFound, Lang::En) => "No such notification in your inbox.",
+            (NotificationNotFound, Lang::Ko) => "받은 알림함에 그런 알림이 없습니다.",
+            (NotifyPrefsEmpty, Lang::En) => "Send \"push\" and/or \"email\" as true or false.",
+            (NotifyPrefsEmpty, Lang::Ko) => "\"push\"나 \"email\"을 true 또는 false로 보내세요.",
             (PushEndpointNotHttps, Lang::En) => {
                 "The push endpoint must be an https:// address of a push service."
             }

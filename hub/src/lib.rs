@@ -5,11 +5,13 @@ pub mod admin;
 pub mod alerts;
 pub mod api;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod data_lock;
 pub mod demo;
 pub mod discovery;
 pub mod ha;
+pub mod household;
 pub mod i18n;
 pub mod ingest;
 pub mod live;
@@ -75,6 +77,8 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error("cannot set up the Web Push client: {0}")]
     PushClient(reqwest::Error),
+    #[error("cannot set up alert emails: {0}")]
+    Email(#[from] notify::email::MailError),
 }
 
 /// A running hub. Dropping it does not stop it; call [`RunningHub::shutdown`].
@@ -174,12 +178,30 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
     let data_dir = settings.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&data_dir)).await??;
     tasks.register(store.writer_health().clone());
-    let known_agents = store.read(agents::all).await?;
+    let (known_agents, members, lan_app_view) = store
+        .read(|c| {
+            Ok((
+                agents::all(c)?,
+                store::household::all_members(c)?,
+                store::household::lan_app_view_on(c)?,
+            ))
+        })
+        .await?;
 
     let live = Arc::new(Live::default());
     for a in &known_agents {
         live.ensure(&a.uuid, a.owner_id)
             .set_mqtt_password_hash(a.mqtt_password_hash.as_deref());
+    }
+    for (uuid, user_id, role) in members {
+        if let Some(c) = live.get(&uuid).filter(|c| c.owner().is_some()) {
+            c.set_member(user_id, Some(role));
+        }
+    }
+    for uuid in lan_app_view {
+        if let Some(c) = live.get(&uuid) {
+            c.set_lan_app_view(true);
+        }
     }
 
     let key_dir = settings.data_dir.clone();
@@ -194,7 +216,17 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
     })?;
 
     let alerts = alerts::Alerts::load(store.clone(), live.clone()).await?;
-    let notifier = start_notifier(&settings, &store, &alerts, &tasks).await?;
+    let (email, email_outbox) = match settings.email.clone() {
+        Some(email) => {
+            let mailer =
+                tokio::task::spawn_blocking(move || notify::email::Mailer::new(&email)).await??;
+            tracing::info!(server = mailer.server(), "email: alert emails on");
+            let (queue, outbox) = notify::email::AlertEmails::new(mailer);
+            (Some(queue), Some(outbox))
+        }
+        None => (None, None),
+    };
+    let notifier = start_notifier(&settings, &store, &alerts, email.clone(), &tasks).await?;
     {
         let alerts = alerts.clone();
         tasks.spawn("alert-ticker", move |token, health| {
@@ -277,6 +309,13 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
     })?;
     let tls_settings = settings.clone();
     let tls = tokio::task::spawn_blocking(move || tls::Tls::setup(&tls_settings)).await??;
+    if let Some(outbox) = email_outbox {
+        let hub = notify::email::HubAddress {
+            http_addr,
+            https: tls.is_some(),
+        };
+        outbox.start(store.clone(), hub, settings.default_language, &tasks);
+    }
     let metrics = Arc::new(metrics::Metrics::new(
         metrics::Sources {
             ingest: ingest.clone(),
@@ -319,6 +358,9 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         tls: tls.as_ref().map(|t| t.info.clone()),
         metrics,
         notifier,
+        email,
+        clock: clock::Clock::default(),
+        invite_guesses: Arc::new(household::invites::GuessLimit::default()),
     };
 
     let stop = tasks.child_token();
@@ -389,6 +431,7 @@ async fn start_notifier(
     settings: &Settings,
     store: &Store,
     alerts: &Arc<alerts::Alerts>,
+    email: Option<Arc<notify::email::AlertEmails>>,
     tasks: &Arc<Tasks>,
 ) -> Result<Arc<notify::Notifier>, StartError> {
     let dir = settings.data_dir.clone();
@@ -409,7 +452,7 @@ async fn start_notifier(
         .clone()
         .unwrap_or_else(|| notify::push::DEFAULT_CONTACT.to_owned());
     let push = notify::push::Push::new(vapid, policy, contact).map_err(StartError::PushClient)?;
-    let notifier = notify::Notifier::new(store.clone(), alerts.clone(), push);
+    let notifier = notify::Notifier::new(store.clone(), alerts.clone(), push, email);
     // Subscribed before cradles can connect, so no alert goes unpushed.
     let events = alerts.events.subscribe();
     let runner = notifier.clone();

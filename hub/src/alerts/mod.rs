@@ -20,7 +20,8 @@ use crate::live::{CradleStatus, Link, Live, LiveFrame};
 use crate::readings::Reading;
 use crate::store::alerts::AlertRow;
 use crate::store::{
-    Store, StoreError, agents, alerts as alert_rows, frames, settings as settings_rows,
+    Store, StoreError, agents, alerts as alert_rows, frames, notifications,
+    settings as settings_rows,
 };
 use crate::tasks::TaskHealth;
 use crate::timefmt::{Millis, now_millis};
@@ -46,9 +47,15 @@ pub enum HubEvent {
         owner: i64,
         alert: AlertRow,
     },
-    /// The user's set of cradles changed (claimed or removed).
+    /// The user's set of cradles or their role on one changed (claimed,
+    /// removed, joined, left, role changed).
     CradlesChanged {
-        owner: i64,
+        user: i64,
+    },
+    /// The user's inbox changed (a notification added, read or unread):
+    /// their unread count may differ.
+    InboxChanged {
+        user: i64,
     },
 }
 
@@ -61,7 +68,7 @@ pub struct Alerts {
     next_alert_id: AtomicI64,
     pub events: broadcast::Sender<HubEvent>,
     /// Open `/api/events` streams per user: an alert counts as notified
-    /// when one of its owner's screens was listening.
+    /// when a screen of someone who can see the cradle was listening.
     listeners: Mutex<HashMap<i64, usize>>,
     /// Listeners of every alert (the desktop app of a home hub).
     all_listeners: std::sync::atomic::AtomicUsize,
@@ -237,12 +244,20 @@ impl Alerts {
     }
 
     async fn raise(self: &Arc<Self>, uuid: &str, fired: Fired, settings: &AlertSettings) {
-        let Some(owner) = self.live.get(uuid).and_then(|c| c.owner()) else {
+        let Some(cradle) = self.live.get(uuid) else {
+            return;
+        };
+        let Some(owner) = cradle.owner() else {
             return; // Nobody to tell: an unclaimed cradle records nothing.
         };
         let id = self.next_alert_id.fetch_add(1, Ordering::Relaxed);
-        let listening = self.all_listeners.load(Ordering::Relaxed) > 0
-            || self.listeners.lock().get(&owner).copied().unwrap_or(0) > 0;
+        let listening = self.all_listeners.load(Ordering::Relaxed) > 0 || {
+            let listeners = self.listeners.lock();
+            cradle
+                .audience()
+                .iter()
+                .any(|(user, _)| listeners.get(user).copied().unwrap_or(0) > 0)
+        };
         let row = AlertRow {
             id,
             agent_uuid: uuid.to_owned(),
@@ -287,16 +302,26 @@ impl Alerts {
 
     async fn write_unsaved(self: &Arc<Self>, row: AlertRow) {
         let id = row.id;
+        // One job: the alert and its notifications are stored together.
         match self
             .store
-            .enqueue(move |c| alert_rows::insert_unless_present(c, &row))
+            .enqueue(move |c| {
+                alert_rows::insert_unless_present(c, &row)?;
+                notifications::fan_out(c, &row)
+            })
             .await
         {
             Ok(done) => {
                 let alerts = self.clone();
                 tokio::spawn(async move {
-                    let result = done.await;
+                    let (result, notified) = match done.await {
+                        Ok(users) => (Ok(()), users),
+                        Err(e) => (Err(e), Vec::new()),
+                    };
                     alerts.written(id, result);
+                    for user in notified {
+                        alerts.inbox_changed(user);
+                    }
                 });
             }
             Err(e) => self.written(id, Err(e)),
@@ -421,15 +446,14 @@ impl Alerts {
             .map(|u| (u.owner, u.row.clone()))
     }
 
-    /// The unsaved alerts of `owner` created since `since` (newest first),
-    /// optionally of one cradle: lists show them with the stored ones.
-    pub fn unsaved_for(&self, owner: i64, uuid: Option<&str>, since: Millis) -> Vec<AlertRow> {
+    /// The unsaved alerts of the cradles `visible` accepts created since
+    /// `since` (newest first): lists show them with the stored ones.
+    pub fn unsaved_for(&self, visible: impl Fn(&str) -> bool, since: Millis) -> Vec<AlertRow> {
         self.unsaved
             .lock()
             .values()
             .rev()
-            .filter(|u| u.owner == owner && u.row.created_at >= since)
-            .filter(|u| uuid.is_none_or(|x| u.row.agent_uuid == x))
+            .filter(|u| u.row.created_at >= since && visible(&u.row.agent_uuid))
             .map(|u| u.row.clone())
             .collect()
     }
@@ -687,11 +711,17 @@ impl Alerts {
         self.engine.lock().forget(uuid);
         self.recorder.lock().forget(uuid);
         self.settings.lock().remove(uuid);
-        let _ = self.events.send(HubEvent::CradlesChanged { owner });
+        let _ = self.events.send(HubEvent::CradlesChanged { user: owner });
     }
 
-    pub fn cradle_claimed(&self, owner: i64) {
-        let _ = self.events.send(HubEvent::CradlesChanged { owner });
+    /// `user`'s notifications were added to, read or unread.
+    pub fn inbox_changed(&self, user: i64) {
+        let _ = self.events.send(HubEvent::InboxChanged { user });
+    }
+
+    /// `user`'s cradles or role changed: their screens start over.
+    pub fn cradles_changed(&self, user: i64) {
+        let _ = self.events.send(HubEvent::CradlesChanged { user });
     }
 
     /// Registers an open event stream of `user_id` until the guard drops.

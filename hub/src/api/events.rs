@@ -2,8 +2,9 @@
 //! a `snapshot` (every cradle's status and the unresolved alerts of the last
 //! 24 h) first, then `status`, `alert` and `alert_resolved` events as they
 //! happen, and `alert_reminder` when an alert is still unresolved after 5
-//! minutes. A reconnect (with or without `Last-Event-ID`) gets a fresh
-//! snapshot, so a client never needs to replay anything.
+//! minutes, and `unread_count` whenever the user's count of unread
+//! notifications changes. A reconnect (with or without `Last-Event-ID`)
+//! gets a fresh snapshot, so a client never needs to replay anything.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -17,8 +18,10 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::{ReceiverStream, WatchStream};
 
 use crate::alerts::HubEvent;
+use crate::store::alerts::AlertRow;
 use crate::i18n::Lang;
 use crate::store::alerts as alert_rows;
+use crate::store::notifications;
 use crate::timefmt::now_millis;
 
 use super::alerts::alert_json;
@@ -60,9 +63,11 @@ pub async fn events(
 async fn snapshot(state: &AppState, user_id: i64, lang: Lang) -> Value {
     let cradles: Vec<Value> = state
         .live
-        .owned_by(user_id)
+        .visible_to(user_id)
         .iter()
-        .map(|c| json!({"uuid": &*c.uuid, "status": status_json(&c.uuid, &c.status())}))
+        .map(|(c, role)| {
+            json!({"uuid": &*c.uuid, "role": role.as_str(), "status": status_json(&c.uuid, &c.status())})
+        })
         .collect();
     let since = now_millis() - 86_400_000;
     // Complete (screens replace their unresolved set with it): the stored
@@ -72,13 +77,24 @@ async fn snapshot(state: &AppState, user_id: i64, lang: Lang) -> Value {
         .read(move |c| alert_rows::unresolved_for_user(c, user_id, since, SNAPSHOT_ALERTS))
         .await
         .unwrap_or_default();
-    let waiting = state.alerts.unsaved_for(user_id, None, since);
+    let visible = |uuid: &str| state.live.access(uuid, user_id).is_some();
+    let waiting = state.alerts.unsaved_for(visible, since);
     unresolved.retain(|a| !waiting.iter().any(|w| w.id == a.id));
     unresolved.extend(waiting.into_iter().filter(|a| !a.resolved));
     unresolved.sort_by_key(|a| std::cmp::Reverse((a.created_at, a.id)));
     unresolved.truncate(SNAPSHOT_ALERTS);
     let alerts: Vec<Value> = unresolved.iter().map(|a| alert_json(a, lang)).collect();
-    json!({"cradles": cradles, "unresolved_alerts": alerts})
+    // `null` if it cannot be read now; the next change sends it.
+    let unread = unread_count(state, user_id).await;
+    json!({"cradles": cradles, "unresolved_alerts": alerts, "unread_count": unread})
+}
+
+async fn unread_count(state: &AppState, user_id: i64) -> Option<i64> {
+    state
+        .store
+        .read(move |c| notifications::unread_count(c, user_id))
+        .await
+        .ok()
 }
 
 async fn run(state: AppState, user_id: i64, lang: Lang, tx: mpsc::Sender<Event>) {
@@ -92,13 +108,15 @@ async fn run(state: AppState, user_id: i64, lang: Lang, tx: mpsc::Sender<Event>)
             .id(id.to_string())
             .data(data.to_string())
     };
+    let sees = |alert: &AlertRow| state.live.access(&alert.agent_uuid, user_id).is_some();
     'snapshot: loop {
         let snap = snapshot(&state, user_id, lang).await;
+        let mut unread = snap["unread_count"].as_i64();
         if tx.send(event("snapshot", &snap)).await.is_err() {
             return;
         }
         let mut statuses = tokio_stream::StreamMap::new();
-        for c in state.live.owned_by(user_id) {
+        for (c, _) in state.live.visible_to(user_id) {
             statuses.insert(
                 c.uuid.to_string(),
                 WatchStream::from_changes(c.subscribe_status()),
@@ -110,14 +128,22 @@ async fn run(state: AppState, user_id: i64, lang: Lang, tx: mpsc::Sender<Event>)
                     event("status", &json!({"uuid": uuid, "status": status_json(&uuid, &status)}))
                 }
                 received = hub_events.recv() => match received {
-                    Ok(HubEvent::AlertRaised { owner, alert }) if owner == user_id => event("alert", &alert_json(&alert, lang)),
-                    Ok(HubEvent::AlertResolved { owner, alert }) if owner == user_id => {
+                    Ok(HubEvent::AlertRaised { alert, .. }) if sees(&alert) => event("alert", &alert_json(&alert, lang)),
+                    Ok(HubEvent::AlertResolved { alert, .. }) if sees(&alert) => {
                         event("alert_resolved", &alert_json(&alert, lang))
                     }
-                    Ok(HubEvent::AlertReminder { owner, alert }) if owner == user_id => {
+                    Ok(HubEvent::AlertReminder { alert, .. }) if sees(&alert) => {
                         event("alert_reminder", &alert_json(&alert, lang))
                     }
-                    Ok(HubEvent::CradlesChanged { owner }) if owner == user_id => continue 'snapshot,
+                    Ok(HubEvent::CradlesChanged { user }) if user == user_id => continue 'snapshot,
+                    Ok(HubEvent::InboxChanged { user }) if user == user_id => {
+                        let n = unread_count(&state, user_id).await;
+                        if n.is_none() || n == unread {
+                            continue;
+                        }
+                        unread = n;
+                        event("unread_count", &json!({"unread_count": n}))
+                    }
                     Ok(_) => continue,
                     // Missed events: start over from a fresh snapshot.
                     Err(broadcast::error::RecvError::Lagged(_)) => continue 'snapshot,

@@ -3,6 +3,7 @@
 //! reader's language.
 
 mod accounts;
+mod activity;
 mod alerts;
 mod control;
 mod cradles;
@@ -11,6 +12,8 @@ mod events;
 mod extract;
 mod guard;
 mod health;
+mod household;
+mod inbox;
 mod media;
 mod metrics;
 mod monitoring;
@@ -28,10 +31,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 
 pub use error::ApiError;
-pub use extract::{CurrentUser, JsonObject, MediaAuth, MediaCradle, OwnedCradle};
+pub use extract::{CurrentUser, JsonObject, MediaAuth, MediaCradle, MemberOf, Operate, Own, Watch};
 pub use media::ClipCache;
 pub use monitoring::HISTORY_LIMIT;
 
@@ -85,6 +88,12 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Alerts to members away from the hub's screens (Web Push).
     pub notifier: Arc<crate::notify::Notifier>,
+    /// Alert emails, when the hub has `[email]`.
+    pub email: Option<Arc<crate::notify::email::AlertEmails>>,
+    /// The clock of invite expiry and the guessing limit (tests move it).
+    pub clock: crate::clock::Clock,
+    /// Wrong invite codes per account.
+    pub invite_guesses: Arc<crate::household::invites::GuessLimit>,
 }
 
 impl FromRef<AppState> for DefaultLang {
@@ -122,6 +131,8 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(accounts::login))
         .route("/logout", get(accounts::logout).post(accounts::logout))
         .route("/api/account/password", post(accounts::change_password))
+        .route("/api/account", get(accounts::account))
+        .route("/api/account/email", post(accounts::set_email))
         .route("/api/sessions", get(sessions::list))
         .route("/api/sessions/revoke_others", post(sessions::end_others))
         .route("/api/sessions/{id}", delete(sessions::end_one))
@@ -166,6 +177,37 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/push_subscription",
             post(push::subscribe).delete(push::unsubscribe),
+        )
+        // The household
+        .route(
+            "/api/cradles/{uuid}/invites",
+            get(household::list_invites).post(household::create_invite),
+        )
+        .route(
+            "/api/cradles/{uuid}/invites/{id}",
+            delete(household::revoke_invite),
+        )
+        .route("/api/invites/accept", post(household::accept))
+        .route("/api/cradles/{uuid}/members", get(household::members))
+        .route(
+            "/api/cradles/{uuid}/members/{user_id}",
+            patch(household::change_role).delete(household::remove),
+        )
+        .route("/api/cradles/{uuid}/activity", get(activity::list))
+        .route(
+            "/api/cradles/{uuid}/lan_app_view",
+            get(household::lan_app_view).post(household::set_lan_app_view),
+        )
+        // The notification inbox and a member's notify switches
+        .route("/api/notifications", get(inbox::list))
+        .route("/api/notifications/unread_count", get(inbox::unread_count))
+        .route("/api/notifications/read_all", post(inbox::read_all))
+        .route("/api/notifications/sync", get(inbox::sync))
+        .route("/api/notifications/{id}/read", post(inbox::read))
+        .route("/api/notifications/{id}/unread", post(inbox::unread))
+        .route(
+            "/api/cradles/{uuid}/notify",
+            get(inbox::get_prefs).post(inbox::set_prefs),
         )
         .route("/api/events", get(events::events))
         .route("/api/qr/decode", post(qr::decode))

@@ -18,6 +18,7 @@ pub mod aging;
 pub mod alerts;
 pub mod backlog;
 pub mod frames;
+pub mod household;
 pub mod motor_log;
 pub mod notifications;
 pub mod push;
