@@ -365,6 +365,17 @@ async function main() {
     await viewer.waitForSelector(`h1:has-text("${CRADLE}")`);
   });
 
+  await step('the alert opened straight from its link (as a push notification’s tap does) is read in that inbox', async () => {
+    const { hub: before } = await unreadShown(viewer);
+    await viewer.goto(`${url}/#/alerts/${inboxAlert}`);
+    await viewer.waitForSelector('.screen.alert-detail h1:has-text("High temperature")');
+    await waitForUnread(viewer, before - 1);
+    await viewer.goto(`${url}/#/inbox`);
+    await viewer.waitForSelector(`li.inbox-item[data-alert-id="${inboxAlert}"][data-read=true]`);
+    await viewer.goto(`${url}/#/live`);
+    await viewer.waitForSelector(`h1:has-text("${CRADLE}")`);
+  });
+
   await step('the viewer has no rock button, and the hub refuses its motor command (403)', async () => {
     await viewer.goto(`${url}/#/live`);
     await viewer.waitForSelector(`h1:has-text("${CRADLE}")`);
