@@ -195,7 +195,7 @@ async function main() {
     const revoked = await owner.getAttribute('.invite-box .invite-code', 'data-code');
     await owner.click('[data-action=revoke-shown]');
     await owner.waitForSelector('.msg.ok:has-text("revoked")');
-    await owner.waitForSelector(`.invite-list:not(:has([data-code="${revoked}"]))`);
+    await owner.waitForFunction((c) => !document.querySelector(`.invite-list [data-code="${c}"]`), revoked);
     // The viewer invite.
     await owner.check('input[name=invite-role][value=viewer]');
     await owner.click('[data-action=create-invite]');
@@ -452,25 +452,46 @@ async function main() {
     await owner.waitForSelector(`.alert-item[data-resolved=false]:has-text("${CRADLE}") [data-action=resolve]`);
   });
 
-  await step('made a parent, the member gets the rock button; then leaves the cradle', async () => {
+  await step('made a parent, the member gets the rock button at once (no reload)', async () => {
+    await viewer.goto(`${url}/#/live`);
+    await viewer.waitForSelector('.household-row .role-badge[data-role=viewer]');
     await owner.goto(`${url}/#/members`);
     await owner.click(`.member:has-text("${viewerName}") [data-set-role=parent]`);
     await owner.waitForSelector(`.member[data-role=parent]:has-text("${viewerName}")`);
-    await viewer.goto(`${url}/#/live`);
-    await viewer.reload();
+    // The hub re-sends the viewer's event-stream snapshot; its page reads the roles again.
     await viewer.waitForSelector('.household-row .role-badge[data-role=parent]');
     await viewer.waitForSelector('[data-action=rock]');
     await viewer.click('[data-action=household]');
     await viewer.waitForSelector(`.member[data-you=true][data-role=parent]:has-text("${viewerName}")`);
     assert(await viewer.isHidden('.invite-card'), 'only the owner invites');
     assert((await viewer.$('.member [data-action=remove]')) === null, 'only the owner removes members');
+  });
+
+  await step('ownership handed over after a warning, and back; then the member leaves', async () => {
+    await owner.click(`.member:has-text("${viewerName}") [data-action=transfer]`);
+    const warning = (await owner.textContent('.member.confirm p')) ?? '';
+    assert(/becomes its owner.*You become a parent and cannot undo this yourself/.test(warning), `the consequence is said first (${warning})`);
+    await owner.click('[data-action=confirm-transfer]');
+    await owner.waitForSelector(`.msg.ok:has-text("${viewerName} is now the owner")`);
+    await owner.waitForSelector('.member[data-you=true][data-role=parent]');
+    assert(await owner.isHidden('.invite-card'), 'the former owner no longer invites');
+    // The new owner's phone, on the household screen all along: everything an
+    // owner may do shows up, then it hands the cradle back.
+    await viewer.waitForSelector(`.member[data-you=true][data-role=owner]:has-text("${viewerName}")`);
+    await viewer.waitForSelector('.invite-card [data-action=create-invite]');
+    await viewer.click('.member:has-text("demo") [data-action=transfer]');
+    await viewer.click('[data-action=confirm-transfer]');
+    await viewer.waitForSelector(`.member[data-you=true][data-role=parent]:has-text("${viewerName}")`);
     await viewer.click('[data-action=leave]');
     await viewer.click('[data-action=confirm-leave]');
     await viewer.waitForFunction(() => location.hash === '#/welcome');
     await viewer.waitForSelector('[data-action=join-cradle]');
     await owner.goto(`${url}/#/live`);
     await owner.waitForSelector(`.activity-item[data-action=left]:has-text("${viewerName} left")`);
+    await owner.waitForSelector(`.activity-item[data-action=ownership_transferred]:has-text("${viewerName} handed ownership to demo")`);
+    await owner.waitForSelector(`.activity-item[data-action=ownership_transferred]:has-text("demo handed ownership to ${viewerName}")`);
     await owner.waitForSelector(`.activity-item[data-action=role_changed]:has-text("demo made ${viewerName} a parent")`);
+    await owner.waitForSelector('.household-row .role-badge[data-role=owner]');
   });
 
   await step('Korean, dark: the members screen and the activity log', async () => {

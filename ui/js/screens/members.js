@@ -530,6 +530,13 @@ export function membersScreen() {
       load();
     }),
   );
+  // The owner changed my role, or handed the cradle to me: what I may do here changed.
+  offs.push(
+    on('cradles', () => {
+      const role = roleOf(state.selected);
+      if (myRole !== null && role !== null && role !== myRole) load();
+    }),
+  );
   const ticker = window.setInterval(tick, 1000);
   offs.push(() => window.clearInterval(ticker));
 
