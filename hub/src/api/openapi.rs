@@ -23,6 +23,8 @@ mod cradles;
 #[allow(dead_code)]
 mod hub;
 #[allow(dead_code)]
+mod inbox;
+#[allow(dead_code)]
 mod monitoring;
 #[allow(dead_code)]
 mod push;
@@ -87,6 +89,14 @@ use crate::auth::SESSION_COOKIE;
         alerts::control_motor,
         alerts::motor_log,
         alerts::events,
+        inbox::list,
+        inbox::unread_count,
+        inbox::read,
+        inbox::unread,
+        inbox::read_all,
+        inbox::sync,
+        inbox::notify_prefs_get,
+        inbox::notify_prefs_set,
         hub::health,
         hub::metrics,
         hub::openapi_json,

@@ -177,6 +177,7 @@ pub enum HubEventName {
     Alert,
     AlertResolved,
     AlertReminder,
+    UnreadCount,
 }
 
 /// One Server-Sent Event of `/api/events`, as OpenAPI 3.2's `itemSchema`
@@ -186,8 +187,10 @@ pub struct HubEvent {
     pub event: HubEventName,
     /// Counts from 1 on each connection.
     pub id: Option<String>,
-    /// JSON: `snapshot` is `{"cradles": [{"uuid", "status"}], "unresolved_alerts": [Alert]}`,
-    /// `status` is `{"uuid", "status"}` (status as `/api/agent_status`), the others an Alert.
+    /// JSON: `snapshot` is `{"cradles": [{"uuid", "status"}], "unresolved_alerts": [Alert], "unread_count"}`,
+    /// `status` is `{"uuid", "status"}` (status as `/api/agent_status`),
+    /// `unread_count` is `{"unread_count"}` (your unread notifications, sent
+    /// when it changes), the others an Alert.
     pub data: String,
 }
 
@@ -299,8 +302,9 @@ pub fn control_motor() {}
 pub fn motor_log() {}
 
 /// Server-Sent Events for the logged-in user: `snapshot` first (every
-/// cradle's status, unresolved alerts of the last 24 h), then `status`,
-/// `alert`, `alert_resolved` and `alert_reminder`, each JSON.
+/// cradle's status, unresolved alerts of the last 24 h, unread count), then
+/// `status`, `alert`, `alert_resolved`, `alert_reminder` and `unread_count`,
+/// each JSON.
 #[utoipa::path(get, path = "/api/events", tag = "monitoring",
     params(("lang" = Option<Language>, Query, description = "`en` or `ko` (EventSource cannot set Accept-Language)")),
     security(("cradle_session" = [])),
