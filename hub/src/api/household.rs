@@ -166,6 +166,17 @@ pub async fn members(
     )))
 }
 
+/// For the activity log, which names people as they were called then.
+async fn username_of(state: &AppState, user_id: i64) -> Option<String> {
+    state
+        .store
+        .read(move |c| crate::store::users::by_id(c, user_id))
+        .await
+        .ok()
+        .flatten()
+        .map(|u| u.username)
+}
+
 fn target_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, Msg::MemberNotFound))
@@ -193,6 +204,7 @@ pub async fn change_role(
     };
     let uuid = cradle.uuid.to_string();
     let now = state.clock.now();
+    let target_name = username_of(&state, target).await;
     if role == Role::Owner {
         let moved = state
             .store
@@ -204,7 +216,7 @@ pub async fn change_role(
         state.live.set_owner(&cradle.uuid, Some(target));
         cradle.set_member(target, None);
         cradle.set_member(from, Some(Role::Parent));
-        let what = json!({"to_user_id": target});
+        let what = json!({"to_user_id": target, "target_username": target_name});
         super::activity::record(&state, &cradle.uuid, &owner.user, "ownership_transferred", what)
             .await;
         tracing::info!(uuid = &*cradle.uuid, from, to = target, "ownership handed over");
@@ -218,7 +230,12 @@ pub async fn change_role(
         }
         cradle.set_member(target, Some(role));
         if current != role {
-            let what = json!({"user_id": target, "from": current.as_str(), "to": role.as_str()});
+            let what = json!({
+                "user_id": target,
+                "target_username": target_name,
+                "from": current.as_str(),
+                "to": role.as_str(),
+            });
             super::activity::record(&state, &cradle.uuid, &owner.user, "role_changed", what).await;
         }
     }
@@ -250,6 +267,7 @@ pub async fn remove(
         }
     }
     let uuid = cradle.uuid.to_string();
+    let target_name = username_of(&state, target).await;
     let removed = state
         .store
         .write(move |c| rows::remove_member(c, &uuid, target))
@@ -263,7 +281,7 @@ pub async fn remove(
     let (action, what) = if target == me {
         ("left", json!({}))
     } else {
-        ("removed", json!({"user_id": target}))
+        ("removed", json!({"user_id": target, "target_username": target_name}))
     };
     super::activity::record(&state, &cradle.uuid, &member.user, action, what).await;
     tracing::info!(uuid = &*cradle.uuid, user = target, action, "member left the cradle");

@@ -21,6 +21,8 @@ mod common;
 #[allow(dead_code)]
 mod cradles;
 #[allow(dead_code)]
+mod household;
+#[allow(dead_code)]
 mod hub;
 #[allow(dead_code)]
 mod inbox;
@@ -89,6 +91,16 @@ use crate::auth::SESSION_COOKIE;
         alerts::control_motor,
         alerts::motor_log,
         alerts::events,
+        household::create_invite,
+        household::list_invites,
+        household::revoke_invite,
+        household::accept_invite,
+        household::members,
+        household::change_role,
+        household::remove_member,
+        household::activity,
+        household::lan_app_view_get,
+        household::lan_app_view_set,
         inbox::list,
         inbox::unread_count,
         inbox::read,
@@ -150,6 +162,18 @@ const THROTTLED: &[&str] = &[
     "/api/account/password",
     "/control_motor/{uuid}",
     "/register_agent",
+    "/api/invites/accept",
+];
+
+/// Operations a cradle's viewer (or a parent, for the owner's) may not use:
+/// `(method, path)`.
+const ROLE_LIMITED: &[(&str, &str)] = &[
+    ("post", "/control_motor/{uuid}"),
+    ("post", "/api/alert_settings/{uuid}"),
+    ("post", "/api/alert_logs/{id}/resolve"),
+    ("post", "/delete_cradle"),
+    ("get", "/api/cradles/{uuid}/mqtt_password"),
+    ("post", "/api/cradles/{uuid}/mqtt_password"),
 ];
 
 /// Routes that never touch the store, so never answer 503 busy.
@@ -198,6 +222,11 @@ const NOT_YOURS: Refusal = Refusal {
     name: "CradleNotFound",
     description: "No such cradle, or someone else's (indistinguishable on purpose)",
 };
+const ROLE: Refusal = Refusal {
+    status: "403",
+    name: "RoleForbids",
+    description: "Your role on this cradle does not allow it (viewers watch; parents also rock, resolve and change alert settings; the owner manages the household)",
+};
 const THROTTLE: Refusal = Refusal {
     status: "429",
     name: "TooManyRequests",
@@ -221,6 +250,7 @@ fn add_shared_refusals(spec: &mut utoipa::openapi::OpenApi) {
         &CROSS_SITE,
         &LOGGED_OUT,
         &NOT_YOURS,
+        &ROLE,
         &THROTTLE,
         &BUSY,
     ] {
@@ -245,13 +275,13 @@ fn add_shared_refusals(spec: &mut utoipa::openapi::OpenApi) {
     }
     for (path, item) in spec.paths.paths.iter_mut() {
         let operations = [
-            (&mut item.get, false),
-            (&mut item.post, true),
-            (&mut item.delete, true),
-            (&mut item.put, true),
-            (&mut item.patch, true),
+            (&mut item.get, "get", false),
+            (&mut item.post, "post", true),
+            (&mut item.delete, "delete", true),
+            (&mut item.put, "put", true),
+            (&mut item.patch, "patch", true),
         ];
-        for (operation, changes_state) in operations {
+        for (operation, method, changes_state) in operations {
             let Some(operation) = operation.as_mut() else {
                 continue;
             };
@@ -276,6 +306,9 @@ fn add_shared_refusals(spec: &mut utoipa::openapi::OpenApi) {
                 if path.contains("{uuid}") {
                     add(operation, &NOT_YOURS);
                 }
+            }
+            if ROLE_LIMITED.contains(&(method, path.as_str())) {
+                add(operation, &ROLE);
             }
             if THROTTLED.contains(&path.as_str()) {
                 add(operation, &THROTTLE);

@@ -86,6 +86,8 @@ pub struct AgentListItem {
     pub mqtt_password_required: bool,
     /// The cradle chosen with `/select_cradle` in this session.
     pub selected: bool,
+    /// Yours (`owner`), or shared with you as `parent` or `viewer`.
+    pub role: super::household::Role,
 }
 
 #[derive(ToSchema)]
