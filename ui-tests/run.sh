@@ -28,8 +28,9 @@ else
   npm install --no-audit --no-fund --loglevel=error
 fi
 
-echo "==> tsc (type-checks ../ui/**/*.js)"
+echo "==> tsc (type-checks ../ui/**/*.js; the service worker with the worker's globals)"
 npx --no-install tsc -p .
+npx --no-install tsc -p tsconfig.sw.json
 
 echo "==> end-to-end test"
 node e2e.mjs
@@ -39,3 +40,6 @@ node household.mjs
 
 echo "==> HTTPS: Chromium trusts the hub's local CA (--tls self-signed)"
 node tls.mjs
+
+echo "==> installable app: manifest, service worker, push, offline page"
+node pwa.mjs

@@ -21,6 +21,7 @@ import { settingsScreen } from './screens/settings.js';
 import { unreachableScreen } from './screens/unreachable.js';
 import { membersScreen } from './screens/members.js';
 import { joinScreen, takePendingJoin } from './screens/join.js';
+import { registerServiceWorker } from './pwa.js';
 import { inboxScreen } from './screens/inbox.js';
 import { navLabelWithCount, readAlert, showOnIcon, titleWithCount } from './badge.js';
 
@@ -522,3 +523,5 @@ onLangChange(() => {
 });
 boot();
 watchHealth();
+// The installed app's offline page and push notifications (where the browser allows).
+registerServiceWorker();
