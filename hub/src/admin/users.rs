@@ -412,8 +412,17 @@ fn delete(dir: &Path, name: &str, heir: Option<&str>, yes: bool) -> Result<(), A
                     params![uuid, heir.id, now],
                 )
                 .map_err(sqlite)?;
+                // An heir who was a member is the owner now, not both.
+                tx.execute(
+                    "DELETE FROM cradle_members WHERE agent_uuid = ?1 AND user_id = ?2",
+                    params![uuid, heir.id],
+                )
+                .map_err(sqlite)?;
             }
-            None => agents::unclaim(&tx, uuid, now).map_err(sqlite)?,
+            None => {
+                crate::store::household::forget_cradle(&tx, uuid).map_err(sqlite)?;
+                agents::unclaim(&tx, uuid, now).map_err(sqlite)?;
+            }
         }
     }
     sessions::delete_user_sessions(&tx, user.id, None).map_err(sqlite)?;
