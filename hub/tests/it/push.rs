@@ -305,6 +305,32 @@ fn subscriptions_of(t: &TestHub, endpoint: &str) -> i64 {
     .expect("count")
 }
 
+async fn resolve(c: &Client, id: i64) {
+    let (s, body) = c
+        .post(&format!("/api/alert_logs/{id}/resolve"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
+/// The cradle's "push notifications" switch.
+async fn set_push(c: &Client, on: bool) {
+    let (s, body) = c
+        .post(
+            "/api/alert_settings/c1",
+            json!({"push_notifications_enabled": on}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
+/// The id of the newest alert once it is newer than `previous`.
+async fn newest_alert_after(c: &Client, previous: i64) -> i64 {
+    c.wait_for("/api/alert_logs", |b| b[0]["id"].as_i64() > Some(previous))
+        .await[0]["id"]
+        .as_i64()
+        .expect("an id")
+}
+
 #[tokio::test]
 async fn an_alert_is_pushed_encrypted_to_each_members_devices_in_their_language() {
     let mut service = PushService::start().await;
@@ -405,10 +431,7 @@ async fn an_alert_is_pushed_encrypted_to_each_members_devices_in_their_language(
     }
 
     // The next alert goes to the devices that are left.
-    let (s, body) = ann
-        .post(&format!("/api/alert_logs/{alert_id}/resolve"), json!({}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
+    resolve(&ann, alert_id).await;
     cradle
         .publish("temperature", r#"{"temperature": "39.5"}"#)
         .await;
@@ -419,11 +442,30 @@ async fn an_alert_is_pushed_encrypted_to_each_members_devices_in_their_language(
     );
     let next: Value =
         serde_json::from_slice(&bob_phone.decrypt(&pushes["bob-phone"].body)).unwrap();
-    assert!(next["alert_id"].as_i64() > Some(alert_id), "{next}");
+    let second = next["alert_id"].as_i64().expect("alert_id");
+    assert!(second > alert_id, "{next}");
     assert!(
         service.received.try_recv().is_err(),
         "nothing for the removed tablet or the viewer with push off"
     );
+
+    // With the cradle's push switch off an alert is pushed to nobody: the
+    // next push after turning it on again is for the alert after that one.
+    resolve(&ann, second).await;
+    set_push(&ann, false).await;
+    cradle
+        .publish("temperature", r#"{"temperature": "40.0"}"#)
+        .await;
+    let silent = newest_alert_after(&ann, second).await;
+    resolve(&ann, silent).await;
+    set_push(&ann, true).await;
+    cradle
+        .publish("temperature", r#"{"temperature": "40.5"}"#)
+        .await;
+    let pushes = service.next(2).await;
+    let last: Value =
+        serde_json::from_slice(&ann_phone.decrypt(&pushes["ann-phone"].body)).unwrap();
+    assert!(last["alert_id"].as_i64() > Some(silent), "{last}");
 }
 
 #[tokio::test]
