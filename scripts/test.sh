@@ -23,6 +23,10 @@ ensure_apt_packages "${APT_PACKAGES[@]}"
 if ! python3 -c 'import paho.mqtt' >/dev/null 2>&1; then
   python3 -m pip install --quiet 'paho-mqtt>=2,<3'
 fi
+# The email test sends alerts to a local SMTP server (aiosmtpd).
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  python3 -m pip install --quiet 'aiosmtpd>=1.4,<2'
+fi
 # The /metrics test parses the scrape with the Prometheus project's own parser.
 if ! python3 -c 'import prometheus_client.parser' >/dev/null 2>&1; then
   python3 -m pip install --quiet 'prometheus-client>=0.20,<1'

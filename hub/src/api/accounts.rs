@@ -209,3 +209,69 @@ pub async fn logout(
     )
         .into_response())
 }
+
+/// `GET /api/account`: who is signed in, their email address, and whether
+/// the hub can send email at all (`[email]` configured).
+pub async fn account(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+) -> Result<Response, ApiError> {
+    let id = session.user_id;
+    let email = state.store.read(move |c| users::email(c, id)).await?;
+    Ok(Json(json!({
+        "id": id,
+        "username": session.username,
+        "email": email,
+        "email_available": state.email.is_some(),
+    }))
+    .into_response())
+}
+
+/// The longest address SMTP carries (RFC 5321's path limit, less the brackets).
+const MAX_EMAIL_CHARS: usize = 254;
+
+/// An address as typed: `None` for null or blank (remove it).
+fn email_address(body: &JsonObject) -> Result<Option<String>, ApiError> {
+    let Some(typed) = body
+        .opt_str("email")?
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    else {
+        return Ok(None);
+    };
+    if typed.chars().count() > MAX_EMAIL_CHARS {
+        return Err(ApiError::bad_request(Msg::InvalidEmail));
+    }
+    let address = typed
+        .parse::<lettre::Address>()
+        .map_err(|e| ApiError::bad_request(Msg::InvalidEmail).with_detail(e.to_string()))?;
+    Ok(Some(address.to_string()))
+}
+
+/// `POST /api/account/email {email}`: null or "" removes the address.
+pub async fn set_email(
+    State(state): State<AppState>,
+    CurrentUser(session): CurrentUser,
+    lang: Lang,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    if !body.0.contains_key("email") {
+        return Err(ApiError::bad_request(Msg::MissingField("email")));
+    }
+    let email = email_address(&body)?;
+    let (id, saved) = (session.user_id, email.clone());
+    state
+        .store
+        .write(move |c| users::set_email(c, id, saved.as_deref()))
+        .await?;
+    tracing::info!(user_id = id, set = email.is_some(), "email address changed");
+    let message = if email.is_some() {
+        Msg::EmailSaved
+    } else {
+        Msg::EmailRemoved
+    };
+    Ok(
+        Json(json!({"success": true, "email": email, "message": message.text(lang)}))
+            .into_response(),
+    )
+}

@@ -4,6 +4,7 @@
 //! slow push service never delays an alert, the event stream or another
 //! alert's delivery.
 
+pub mod email;
 pub mod endpoint;
 pub mod push;
 pub mod vapid;
@@ -22,14 +23,22 @@ pub struct Notifier {
     store: Store,
     alerts: Arc<Alerts>,
     push: push::Push,
+    /// The email channel, when the hub has `[email]`.
+    email: Option<Arc<email::AlertEmails>>,
 }
 
 impl Notifier {
-    pub fn new(store: Store, alerts: Arc<Alerts>, push: push::Push) -> Arc<Notifier> {
+    pub fn new(
+        store: Store,
+        alerts: Arc<Alerts>,
+        push: push::Push,
+        email: Option<Arc<email::AlertEmails>>,
+    ) -> Arc<Notifier> {
         Arc::new(Notifier {
             store,
             alerts,
             push,
+            email,
         })
     }
 
@@ -80,6 +89,7 @@ impl Notifier {
         let settings = self.alerts.settings(&alert.agent_uuid);
         // Channels: each reads its own recipients and their switches, and
         // never waits for another. Another channel (email) joins push here.
+        email::send_alert_emails(self.email.as_deref(), &settings, &alert);
         if settings.push_notifications_enabled {
             push::send_all(&self.push, &self.store, &alert).await;
         }
