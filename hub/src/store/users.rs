@@ -58,8 +58,7 @@ pub fn set_password(c: &Connection, id: i64, password_hash: &str) -> rusqlite::R
 }
 
 pub fn email(c: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
-    Ok(c
-        .prepare_cached("SELECT email FROM users WHERE id = ?1")?
+    Ok(c.prepare_cached("SELECT email FROM users WHERE id = ?1")?
         .query_row([id], |r| r.get::<_, Option<String>>(0))
         .optional()?
         .flatten())
