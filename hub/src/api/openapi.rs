@@ -57,6 +57,8 @@ use crate::auth::SESSION_COOKIE;
         accounts::logout_get,
         accounts::logout,
         accounts::change_password,
+        accounts::account,
+        accounts::set_email,
         accounts::list_sessions,
         accounts::revoke_session,
         accounts::revoke_other_sessions,

@@ -1,5 +1,6 @@
 //! `/register`, `/check_username/{username}`, `/login`, `/logout`, the
-//! password change and the session list (`/api/sessions`).
+//! password change, the account and its email address (`/api/account`) and
+//! the session list (`/api/sessions`).
 
 use utoipa::ToSchema;
 
@@ -67,6 +68,37 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+/// The signed-in account.
+#[derive(ToSchema)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    /// Where alert emails go; `null` for none.
+    #[schema(required = true, format = Email)]
+    pub email: Option<String>,
+    /// The hub has a mail server (`[email]` in its config file): without
+    /// one, no email is sent, though an address may still be saved.
+    pub email_available: bool,
+}
+
+#[derive(ToSchema)]
+pub struct EmailChange {
+    /// The address alert emails go to; `null` or `""` removes it. Surrounding
+    /// spaces are ignored.
+    #[schema(required = true, max_length = 254, format = Email)]
+    pub email: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct EmailChanged {
+    /// Always `true`.
+    pub success: bool,
+    /// The address as saved, or `null` once removed.
+    #[schema(required = true, format = Email)]
+    pub email: Option<String>,
+    pub message: String,
+}
+
 #[derive(ToSchema)]
 pub struct RevokedOthers {
     /// Always `true`.
@@ -122,6 +154,24 @@ pub fn logout() {}
         (status = 401, description = "Not logged in, or the current password is wrong", body = ErrorBody),
     ))]
 pub fn change_password() {}
+
+/// The signed-in account, its email address, and whether the hub can send email.
+#[utoipa::path(get, path = "/api/account", tag = "accounts",
+    security(("cradle_session" = [])),
+    responses((status = 200, description = "The account", body = Account)))]
+pub fn account() {}
+
+/// Sets or removes the address the user's alert emails go to. Which cradles
+/// email them is each cradle's `email_notifications_enabled` alert setting
+/// and the member's own switch (`/api/cradles/{uuid}/notify`).
+#[utoipa::path(post, path = "/api/account/email", tag = "accounts",
+    request_body = EmailChange,
+    security(("cradle_session" = [])),
+    responses(
+        (status = 200, description = "Address saved or removed", body = EmailChanged),
+        (status = 400, description = "`email` is missing or not an email address", body = ErrorBody),
+    ))]
+pub fn set_email() {}
 
 /// The current user's sessions.
 #[utoipa::path(get, path = "/api/sessions", tag = "accounts",
