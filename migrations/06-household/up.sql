@@ -63,6 +63,8 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_user_seq ON notifications(user_id, seq);
 CREATE INDEX notifications_user_created ON notifications(user_id, created_at);
 CREATE INDEX notifications_alert ON notifications(alert_id);
+-- The unread count costs what is unread, not the whole inbox.
+CREATE INDEX notifications_unread ON notifications(user_id) WHERE read_at IS NULL;
 
 INSERT INTO hub_meta (key, value) VALUES ('notification_seq', 0);
 CREATE TRIGGER notifications_seq_insert AFTER INSERT ON notifications BEGIN

@@ -34,9 +34,8 @@ pub async fn mjpeg(State(state): State<AppState>, media: MediaCradle) -> Respons
         let cradle = cradle.clone();
         async move {
             loop {
-                if cradle.role_of(viewer).is_none() {
-                    return None;
-                }
+                // Removed from the household: the picture stops.
+                cradle.role_of(viewer)?;
                 let frame = rx.borrow_and_update().clone();
             if let Some(frame) = frame.filter(|f| f.seq != last_seq) {
                 let seq = frame.seq;
