@@ -353,9 +353,7 @@ impl Msg {
             (RoleForbids(crate::household::Need::Own), Lang::En) => {
                 "Only the cradle's owner can do this."
             }
-            (RoleForbids(crate::household::Need::Own), Lang::Ko) => {
-                "요람 소유자만 할 수 있습니다."
-            }
+            (RoleForbids(crate::household::Need::Own), Lang::Ko) => "요람 소유자만 할 수 있습니다.",
             (RoleForbids(_), Lang::En) => {
                 "Viewers can watch and see alerts, but only the owner or a parent can do this."
             }
@@ -384,7 +382,9 @@ impl Msg {
             (OwnerCannotLeave, Lang::Ko) => {
                 "소유자는 요람에서 나갈 수 없습니다. 먼저 다른 구성원에게 소유권을 넘기거나 요람을 삭제하세요."
             }
-            (OnlyOwnerRemovesOthers, Lang::En) => "Only the cradle's owner can remove other members.",
+            (OnlyOwnerRemovesOthers, Lang::En) => {
+                "Only the cradle's owner can remove other members."
+            }
             (OnlyOwnerRemovesOthers, Lang::Ko) => "다른 구성원은 요람 소유자만 내보낼 수 있습니다.",
             (MemberNotFound, Lang::En) => "This person is not a member of the cradle.",
             (MemberNotFound, Lang::Ko) => "이 사람은 요람의 구성원이 아닙니다.",

@@ -150,7 +150,8 @@ impl CradleLive {
     }
     /// The owner and every member, with their roles.
     pub fn audience(&self) -> Vec<(i64, Role)> {
-        let mut all: Vec<(i64, Role)> = self.owner().map(|o| (o, Role::Owner)).into_iter().collect();
+        let mut all: Vec<(i64, Role)> =
+            self.owner().map(|o| (o, Role::Owner)).into_iter().collect();
         all.extend(self.members.read().iter().map(|(u, r)| (*u, *r)));
         all
     }

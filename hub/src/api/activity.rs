@@ -17,7 +17,13 @@ pub const MAX_PAGE: usize = 100;
 
 /// Records that `user` did `action` to the cradle. The action is done
 /// already: a failure to record it is logged, not returned.
-pub async fn record(state: &AppState, uuid: &str, user: &Session, action: &'static str, detail: Value) {
+pub async fn record(
+    state: &AppState,
+    uuid: &str,
+    user: &Session,
+    action: &'static str,
+    detail: Value,
+) {
     let (uuid, user_id, username) = (uuid.to_owned(), user.user_id, user.username.clone());
     let written = state
         .store
@@ -76,7 +82,11 @@ pub async fn list(
         .await?;
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let next_before = if more { rows.last().map(|r| r.id) } else { None };
+    let next_before = if more {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -108,7 +118,12 @@ mod tests {
     fn pages_default_and_refuse_nonsense() {
         assert_eq!(page_of(&q(None, None)).unwrap(), (None, DEFAULT_PAGE));
         assert_eq!(page_of(&q(Some("42"), Some("10"))).unwrap(), (Some(42), 10));
-        for (b, l) in [(Some("x"), None), (None, Some("0")), (None, Some("101")), (None, Some("-1"))] {
+        for (b, l) in [
+            (Some("x"), None),
+            (None, Some("0")),
+            (None, Some("101")),
+            (None, Some("-1")),
+        ] {
             assert!(page_of(&q(b, l)).is_err(), "{b:?} {l:?}");
         }
     }

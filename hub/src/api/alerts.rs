@@ -52,8 +52,8 @@ pub async fn member_alert(
     let alert = stored
         .or_else(|| state.alerts.unsaved(id).map(|(_, row)| row))
         .ok_or_else(ApiError::not_found)?;
-    let (cradle, _) = super::extract::cradle_for(state, &alert.agent_uuid, user_id, need)
-        .map_err(|e| {
+    let (cradle, _) =
+        super::extract::cradle_for(state, &alert.agent_uuid, user_id, need).map_err(|e| {
             if e.status == axum::http::StatusCode::NOT_FOUND {
                 ApiError::not_found()
             } else {
@@ -177,8 +177,7 @@ pub async fn resolve(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (alert, cradle) =
-        member_alert(&state, user.user_id, parse_id(&id)?, Need::Operate).await?;
+    let (alert, cradle) = member_alert(&state, user.user_id, parse_id(&id)?, Need::Operate).await?;
     let (alert_id, alert_type, was_resolved) = (alert.id, alert.alert_type.clone(), alert.resolved);
     let owner = cradle.owner().unwrap_or(user.user_id);
     state.alerts.resolve(owner, alert, now_millis()).await?;

@@ -18,9 +18,9 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::{ReceiverStream, WatchStream};
 
 use crate::alerts::HubEvent;
-use crate::store::alerts::AlertRow;
 use crate::i18n::Lang;
 use crate::store::alerts as alert_rows;
+use crate::store::alerts::AlertRow;
 use crate::store::notifications;
 use crate::timefmt::now_millis;
 

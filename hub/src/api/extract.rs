@@ -341,8 +341,9 @@ impl MediaAuth {
             .live_at_ip(peer, move |user| household.role_of(user).is_some())
             .await?;
         let Some((user_id, session, username)) = device else {
-            return Err(ApiError::unauthorized()
-                .with_detail(format!("no household session from {peer}")));
+            return Err(
+                ApiError::unauthorized().with_detail(format!("no household session from {peer}"))
+            );
         };
         tracing::info!(
             uuid,

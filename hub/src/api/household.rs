@@ -88,7 +88,14 @@ pub async fn revoke_invite(
         return Err(ApiError::not_found());
     }
     let what = json!({"invite_id": id});
-    super::activity::record(&state, &owner.cradle.uuid, &owner.user, "invite_revoked", what).await;
+    super::activity::record(
+        &state,
+        &owner.cradle.uuid,
+        &owner.user,
+        "invite_revoked",
+        what,
+    )
+    .await;
     Ok(Json(json!({"success": true})).into_response())
 }
 
@@ -192,7 +199,8 @@ pub async fn change_role(
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let target = target_id(&target)?;
-    let role = Role::parse(body.str("role")?).ok_or(ApiError::bad_request(Msg::InvalidField("role")))?;
+    let role =
+        Role::parse(body.str("role")?).ok_or(ApiError::bad_request(Msg::InvalidField("role")))?;
     let cradle = owner.cradle.clone();
     let from = owner.user.user_id;
     if target == from {
@@ -211,15 +219,29 @@ pub async fn change_role(
             .write(move |c| rows::transfer_ownership(c, &uuid, from, target, now))
             .await?;
         if !moved {
-            return Err(ApiError::new(StatusCode::CONFLICT, Msg::TransferToMembersOnly));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                Msg::TransferToMembersOnly,
+            ));
         }
         state.live.set_owner(&cradle.uuid, Some(target));
         cradle.set_member(target, None);
         cradle.set_member(from, Some(Role::Parent));
         let what = json!({"to_user_id": target, "target_username": target_name});
-        super::activity::record(&state, &cradle.uuid, &owner.user, "ownership_transferred", what)
-            .await;
-        tracing::info!(uuid = &*cradle.uuid, from, to = target, "ownership handed over");
+        super::activity::record(
+            &state,
+            &cradle.uuid,
+            &owner.user,
+            "ownership_transferred",
+            what,
+        )
+        .await;
+        tracing::info!(
+            uuid = &*cradle.uuid,
+            from,
+            to = target,
+            "ownership handed over"
+        );
     } else {
         let changed = state
             .store
@@ -263,7 +285,10 @@ pub async fn remove(
             return Err(ApiError::new(StatusCode::CONFLICT, Msg::OwnerCannotLeave));
         }
         Err(RemoveRefusal::NotAllowed) => {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, Msg::OnlyOwnerRemovesOthers));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                Msg::OnlyOwnerRemovesOthers,
+            ));
         }
     }
     let uuid = cradle.uuid.to_string();
@@ -281,10 +306,18 @@ pub async fn remove(
     let (action, what) = if target == me {
         ("left", json!({}))
     } else {
-        ("removed", json!({"user_id": target, "target_username": target_name}))
+        (
+            "removed",
+            json!({"user_id": target, "target_username": target_name}),
+        )
     };
     super::activity::record(&state, &cradle.uuid, &member.user, action, what).await;
-    tracing::info!(uuid = &*cradle.uuid, user = target, action, "member left the cradle");
+    tracing::info!(
+        uuid = &*cradle.uuid,
+        user = target,
+        action,
+        "member left the cradle"
+    );
     Ok(Json(json!({"success": true})).into_response())
 }
 
@@ -312,9 +345,19 @@ pub async fn set_lan_app_view(
     if owner.cradle.lan_app_view() != enabled {
         owner.cradle.set_lan_app_view(enabled);
         let what = json!({"enabled": enabled});
-        super::activity::record(&state, &owner.cradle.uuid, &owner.user, "lan_app_view_changed", what)
-            .await;
-        tracing::info!(uuid = &*owner.cradle.uuid, enabled, "app live view on this network");
+        super::activity::record(
+            &state,
+            &owner.cradle.uuid,
+            &owner.user,
+            "lan_app_view_changed",
+            what,
+        )
+        .await;
+        tracing::info!(
+            uuid = &*owner.cradle.uuid,
+            enabled,
+            "app live view on this network"
+        );
     }
     Ok(Json(json!({"success": true, "enabled": enabled})).into_response())
 }

@@ -231,14 +231,20 @@ pub struct HistoryRow<'a> {
 /// What an SSE stream says before the cradle has reported anything.
 const UNKNOWN: &str = "Unknown";
 
-pub async fn crying_sse(State(state): State<AppState>, owned: MemberOf<Watch>) -> impl IntoResponse {
+pub async fn crying_sse(
+    State(state): State<AppState>,
+    owned: MemberOf<Watch>,
+) -> impl IntoResponse {
     let end = super::stream_lifetime(&state, owned.user.public_id.clone());
     status_sse(end, owned, |s| {
         s.crying.map_or(UNKNOWN, |c| c.as_str()).to_owned()
     })
 }
 
-pub async fn direction_sse(State(state): State<AppState>, owned: MemberOf<Watch>) -> impl IntoResponse {
+pub async fn direction_sse(
+    State(state): State<AppState>,
+    owned: MemberOf<Watch>,
+) -> impl IntoResponse {
     let end = super::stream_lifetime(&state, owned.user.public_id.clone());
     status_sse(end, owned, |s| {
         s.direction.as_ref().map_or(UNKNOWN, |d| d.raw()).to_owned()

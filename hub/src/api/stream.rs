@@ -37,21 +37,21 @@ pub async fn mjpeg(State(state): State<AppState>, media: MediaCradle) -> Respons
                 // Removed from the household: the picture stops.
                 cradle.role_of(viewer)?;
                 let frame = rx.borrow_and_update().clone();
-            if let Some(frame) = frame.filter(|f| f.seq != last_seq) {
-                let seq = frame.seq;
-                // Each part ends with the next boundary: browsers draw a part
-                // only once they see the boundary after it.
-                let chunks = [
-                    part_header(&frame),
-                    frame.jpeg,
-                    Bytes::from_static(b"\r\n--frame\r\n"),
-                ];
-                return Some((chunks, (rx, seq)));
+                if let Some(frame) = frame.filter(|f| f.seq != last_seq) {
+                    let seq = frame.seq;
+                    // Each part ends with the next boundary: browsers draw a part
+                    // only once they see the boundary after it.
+                    let chunks = [
+                        part_header(&frame),
+                        frame.jpeg,
+                        Bytes::from_static(b"\r\n--frame\r\n"),
+                    ];
+                    return Some((chunks, (rx, seq)));
+                }
+                if rx.changed().await.is_err() {
+                    return None;
+                }
             }
-            if rx.changed().await.is_err() {
-                return None;
-            }
-        }
         }
     })
     .flat_map(|chunks| futures_util::stream::iter(chunks.map(Ok::<_, Infallible>)));

@@ -96,7 +96,10 @@ mod tests {
             (Role::Owner, [true, true, true]),
         ];
         for (role, allowed) in table {
-            for (need, ok) in [Need::Watch, Need::Operate, Need::Own].into_iter().zip(allowed) {
+            for (need, ok) in [Need::Watch, Need::Operate, Need::Own]
+                .into_iter()
+                .zip(allowed)
+            {
                 assert_eq!(role.may(need), ok, "{role:?} {need:?}");
             }
         }

@@ -137,7 +137,10 @@ pub fn transfer_ownership(
 pub fn forget_cradle(c: &Connection, uuid: &str) -> rusqlite::Result<()> {
     set_lan_app_view(c, uuid, false)?;
     for table in ["cradle_members", "invites", "member_notify", "activity_log"] {
-        c.execute(&format!("DELETE FROM {table} WHERE agent_uuid = ?1"), [uuid])?;
+        c.execute(
+            &format!("DELETE FROM {table} WHERE agent_uuid = ?1"),
+            [uuid],
+        )?;
     }
     Ok(())
 }
@@ -169,11 +172,15 @@ fn invite_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invite> {
     })
 }
 
-const USABLE: &str = "accepted_by IS NULL AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?";
+const USABLE: &str =
+    "accepted_by IS NULL AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?";
 
 pub fn code_in_use(c: &Connection, code: &str, now: Millis) -> rusqlite::Result<bool> {
     c.query_row(
-        &format!("SELECT EXISTS (SELECT 1 FROM invites WHERE code = ?1 AND {})", USABLE.replace('?', "?2")),
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM invites WHERE code = ?1 AND {})",
+            USABLE.replace('?', "?2")
+        ),
         params![code, now],
         |r| r.get(0),
     )
@@ -269,7 +276,14 @@ pub fn accept_invite(
         "UPDATE invites SET accepted_by = ?2, accepted_at = ?3 WHERE id = ?1",
         params![invite.id, user_id, now],
     )?;
-    add_member(c, &invite.agent_uuid, user_id, invite.role, invite.created_by, now)?;
+    add_member(
+        c,
+        &invite.agent_uuid,
+        user_id,
+        invite.role,
+        invite.created_by,
+        now,
+    )?;
     Ok(Accepted::Joined(invite))
 }
 
@@ -334,14 +348,13 @@ pub fn activity_page(
 }
 
 pub fn lan_app_view(c: &Connection, uuid: &str) -> rusqlite::Result<bool> {
-    Ok(c
-        .query_row(
-            "SELECT lan_app_view FROM agents WHERE uuid = ?1",
-            [uuid],
-            |r| r.get::<_, bool>(0),
-        )
-        .optional()?
-        .unwrap_or(false))
+    Ok(c.query_row(
+        "SELECT lan_app_view FROM agents WHERE uuid = ?1",
+        [uuid],
+        |r| r.get::<_, bool>(0),
+    )
+    .optional()?
+    .unwrap_or(false))
 }
 
 pub fn set_lan_app_view(c: &Connection, uuid: &str, on: bool) -> rusqlite::Result<()> {

@@ -14,7 +14,10 @@ const UUID: &str = "home-cradle";
 /// An invite of `role` from `owner`, accepted by `joiner`.
 async fn join(owner: &Client, joiner: &Client, role: &str) {
     let (s, invite) = owner
-        .post(&format!("/api/cradles/{UUID}/invites"), json!({"role": role}))
+        .post(
+            &format!("/api/cradles/{UUID}/invites"),
+            json!({"role": role}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{invite}");
     let (s, body) = joiner
@@ -89,7 +92,12 @@ enum Least {
 }
 
 /// Status and message of a request, reading only the head of streams.
-async fn call(c: &Client, method: &Method, path: &str, body: &Option<Value>) -> (StatusCode, String) {
+async fn call(
+    c: &Client,
+    method: &Method,
+    path: &str,
+    body: &Option<Value>,
+) -> (StatusCode, String) {
     let mut req = c.raw(method.clone(), path);
     if let Some(b) = body {
         req = req.json(b);
@@ -114,7 +122,11 @@ async fn call(c: &Client, method: &Method, path: &str, body: &Option<Value>) -> 
 
 /// Every per-cradle route, with the least role it needs. Generated checks
 /// below run each one as owner, parent, viewer and stranger.
-fn routes(alert_id: i64, viewer_id: i64, invite_id: i64) -> Vec<(Method, String, Option<Value>, Least)> {
+fn routes(
+    alert_id: i64,
+    viewer_id: i64,
+    invite_id: i64,
+) -> Vec<(Method, String, Option<Value>, Least)> {
     let u = UUID;
     let get = |p: String, least| (Method::GET, p, None, least);
     let post = |p: String, b: Value, least| (Method::POST, p, Some(b), least);
@@ -122,7 +134,9 @@ fn routes(alert_id: i64, viewer_id: i64, invite_id: i64) -> Vec<(Method, String,
         get(format!("/api/agent_status/{u}"), Least::Viewer),
         get(format!("/get_sensor_data/{u}"), Least::Viewer),
         get(
-            format!("/api/sensor_data/{u}?start_date=2026-01-01T00:00:00Z&end_date=2030-01-01T00:00:00Z"),
+            format!(
+                "/api/sensor_data/{u}?start_date=2026-01-01T00:00:00Z&end_date=2030-01-01T00:00:00Z"
+            ),
             Least::Viewer,
         ),
         get(format!("/crying_status/{u}"), Least::Viewer),
@@ -133,21 +147,36 @@ fn routes(alert_id: i64, viewer_id: i64, invite_id: i64) -> Vec<(Method, String,
         get(format!("/api/alert_detail/{alert_id}"), Least::Viewer),
         get(format!("/api/alert_clip/{alert_id}"), Least::Viewer),
         get(format!("/api/recordings/{u}"), Least::Viewer),
-        get(format!("/api/video/{u}?date=2026-01-01&time=00:00:00"), Least::Viewer),
+        get(
+            format!("/api/video/{u}?date=2026-01-01&time=00:00:00"),
+            Least::Viewer,
+        ),
         get(format!("/api/alert_settings/{u}"), Least::Viewer),
         get(format!("/api/cradles/{u}/motor_log"), Least::Viewer),
         get(format!("/api/cradles/{u}/members"), Least::Viewer),
         get(format!("/api/cradles/{u}/activity"), Least::Viewer),
         post("/select_cradle".into(), json!({"uuid": u}), Least::Viewer),
-        post(format!("/control_motor/{u}"), json!({"action": "stop"}), Least::Parent),
+        post(
+            format!("/control_motor/{u}"),
+            json!({"action": "stop"}),
+            Least::Parent,
+        ),
         post(
             format!("/api/alert_settings/{u}"),
             json!({"max_temperature": 39.0}),
             Least::Parent,
         ),
-        post(format!("/api/alert_logs/{alert_id}/resolve"), json!({}), Least::Parent),
+        post(
+            format!("/api/alert_logs/{alert_id}/resolve"),
+            json!({}),
+            Least::Parent,
+        ),
         get(format!("/api/cradles/{u}/invites"), Least::Owner),
-        post(format!("/api/cradles/{u}/invites"), json!({"role": "viewer"}), Least::Owner),
+        post(
+            format!("/api/cradles/{u}/invites"),
+            json!({"role": "viewer"}),
+            Least::Owner,
+        ),
         (
             Method::DELETE,
             format!("/api/cradles/{u}/invites/{invite_id}"),
@@ -161,9 +190,17 @@ fn routes(alert_id: i64, viewer_id: i64, invite_id: i64) -> Vec<(Method, String,
             Least::Owner,
         ),
         get(format!("/api/cradles/{u}/mqtt_password"), Least::Owner),
-        post(format!("/api/cradles/{u}/mqtt_password"), json!({"required": false}), Least::Owner),
+        post(
+            format!("/api/cradles/{u}/mqtt_password"),
+            json!({"required": false}),
+            Least::Owner,
+        ),
         get(format!("/api/cradles/{u}/lan_app_view"), Least::Owner),
-        post(format!("/api/cradles/{u}/lan_app_view"), json!({"enabled": false}), Least::Owner),
+        post(
+            format!("/api/cradles/{u}/lan_app_view"),
+            json!({"enabled": false}),
+            Least::Owner,
+        ),
     ]
 }
 
@@ -177,7 +214,10 @@ async fn every_per_cradle_route_enforces_every_role() {
     let viewer_id = user_id(&h.owner, "grandma").await;
     let (_, invite) = h
         .owner
-        .post(&format!("/api/cradles/{UUID}/invites"), json!({"role": "parent"}))
+        .post(
+            &format!("/api/cradles/{UUID}/invites"),
+            json!({"role": "parent"}),
+        )
         .await;
     let invite_id = invite["id"].as_i64().expect("invite id");
     // The owner goes last: their changes (revoking the invite) must not
@@ -217,10 +257,16 @@ async fn every_per_cradle_route_enforces_every_role() {
     let mut korean = h.viewer.client_clone();
     korean.lang = Some("ko");
     let (s, body) = korean
-        .post(&format!("/control_motor/{UUID}"), json!({"action": "start"}))
+        .post(
+            &format!("/control_motor/{UUID}"),
+            json!({"action": "start"}),
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    assert!(body["message"].as_str().unwrap_or("").contains("보기 전용"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap_or("").contains("보기 전용"),
+        "{body}"
+    );
     let (_, log) = h.owner.get(&format!("/api/cradles/{UUID}/motor_log")).await;
     assert!(
         log["entries"]
@@ -235,13 +281,20 @@ async fn every_per_cradle_route_enforces_every_role() {
         let (s, _) = c.post("/delete_cradle", json!({"uuid": UUID})).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
     }
-    let (s, _) = h.stranger.post("/delete_cradle", json!({"uuid": UUID})).await;
+    let (s, _) = h
+        .stranger
+        .post("/delete_cradle", json!({"uuid": UUID}))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = h.owner.post("/delete_cradle", json!({"uuid": UUID})).await;
     assert_eq!(s, StatusCode::OK);
     for c in [&h.parent, &h.viewer] {
         let (s, _) = c.get(&format!("/api/agent_status/{UUID}")).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "the household goes with the cradle");
+        assert_eq!(
+            s,
+            StatusCode::NOT_FOUND,
+            "the household goes with the cradle"
+        );
         let (_, agents) = c.get("/api/agents").await;
         assert_eq!(agents, json!([]));
     }
@@ -250,7 +303,11 @@ async fn every_per_cradle_route_enforces_every_role() {
 #[tokio::test]
 async fn shared_cradles_are_listed_with_the_role_and_the_contract_fields() {
     let h = household().await;
-    for (c, role) in [(&h.owner, "owner"), (&h.parent, "parent"), (&h.viewer, "viewer")] {
+    for (c, role) in [
+        (&h.owner, "owner"),
+        (&h.parent, "parent"),
+        (&h.viewer, "viewer"),
+    ] {
         let (s, agents) = c.get("/api/agents").await;
         assert_eq!(s, StatusCode::OK);
         let a = &agents[0];
@@ -294,16 +351,38 @@ async fn invites_expire_work_once_and_can_be_revoked() {
     let (s, invite) = h.owner.post(&invite_path, json!({"role": "viewer"})).await;
     assert_eq!(s, StatusCode::CREATED);
     let code = invite["code"].as_str().expect("code").to_owned();
-    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{invite}");
-    assert!(invite["join_url"].as_str().unwrap_or("").ends_with(&format!("/#/join/{code}")));
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "{invite}"
+    );
+    assert!(
+        invite["join_url"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with(&format!("/#/join/{code}"))
+    );
     let (_, open) = h.owner.get(&invite_path).await;
-    assert!(open.as_array().is_some_and(|o| o.iter().any(|i| i["code"] == code.as_str())));
+    assert!(
+        open.as_array()
+            .is_some_and(|o| o.iter().any(|i| i["code"] == code.as_str()))
+    );
 
     // Expired after ten minutes (the hub's clock moved, no sleeping).
-    h.t.hub.state.clock.advance(Duration::from_secs(10 * 60 + 1));
-    let (s, body) = newcomer.post("/api/invites/accept", json!({"code": code})).await;
+    h.t.hub
+        .state
+        .clock
+        .advance(Duration::from_secs(10 * 60 + 1));
+    let (s, body) = newcomer
+        .post("/api/invites/accept", json!({"code": code}))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
-    assert!(body["message"].as_str().unwrap_or("").contains("10 minutes"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("10 minutes"),
+        "{body}"
+    );
     let (_, open) = h.owner.get(&invite_path).await;
     assert_eq!(open, json!([]), "expired invites are not open");
 
@@ -311,29 +390,42 @@ async fn invites_expire_work_once_and_can_be_revoked() {
     let (_, invite) = h.owner.post(&invite_path, json!({"role": "parent"})).await;
     let code = invite["code"].as_str().expect("code").to_owned();
     let spaced = format!("{} {}", &code[..3], &code[3..]);
-    let (s, body) = newcomer.post("/api/invites/accept", json!({"code": spaced})).await;
+    let (s, body) = newcomer
+        .post("/api/invites/accept", json!({"code": spaced}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let latecomer = h.t.user("uncle").await;
-    let (s, _) = latecomer.post("/api/invites/accept", json!({"code": code})).await;
+    let (s, _) = latecomer
+        .post("/api/invites/accept", json!({"code": code}))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Joining twice is a clear conflict, not a second membership.
     let (_, again) = h.owner.post(&invite_path, json!({"role": "viewer"})).await;
-    let (s, _) = newcomer.post("/api/invites/accept", json!({"code": again["code"]})).await;
+    let (s, _) = newcomer
+        .post("/api/invites/accept", json!({"code": again["code"]}))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
 
     // Revoked codes stop working.
     let (_, invite) = h.owner.post(&invite_path, json!({"role": "viewer"})).await;
     let (s, _) = h
         .owner
-        .send(h.owner.raw(Method::DELETE, &format!("{invite_path}/{}", invite["id"])))
+        .send(
+            h.owner
+                .raw(Method::DELETE, &format!("{invite_path}/{}", invite["id"])),
+        )
         .await
         .into_pair();
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = latecomer.post("/api/invites/accept", json!({"code": invite["code"]})).await;
+    let (s, _) = latecomer
+        .post("/api/invites/accept", json!({"code": invite["code"]}))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // Nonsense is a 400, not a guess.
-    let (s, _) = latecomer.post("/api/invites/accept", json!({"code": "12ab56"})).await;
+    let (s, _) = latecomer
+        .post("/api/invites/accept", json!({"code": "12ab56"}))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
@@ -343,7 +435,10 @@ async fn five_wrong_codes_per_account_then_429_until_ten_minutes_pass() {
     let guesser = h.t.user("guesser").await;
     let (_, invite) = h
         .owner
-        .post(&format!("/api/cradles/{UUID}/invites"), json!({"role": "viewer"}))
+        .post(
+            &format!("/api/cradles/{UUID}/invites"),
+            json!({"role": "viewer"}),
+        )
         .await;
     let real = invite["code"].as_str().expect("code").to_owned();
     let wrong = |i: u32| {
@@ -351,7 +446,9 @@ async fn five_wrong_codes_per_account_then_429_until_ten_minutes_pass() {
         format!("{n:06}")
     };
     for i in 0..5 {
-        let (s, _) = guesser.post("/api/invites/accept", json!({"code": wrong(i)})).await;
+        let (s, _) = guesser
+            .post("/api/invites/accept", json!({"code": wrong(i)}))
+            .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
     }
     // Even the right code waits now: guessing is what is limited.
@@ -372,20 +469,36 @@ async fn five_wrong_codes_per_account_then_429_until_ten_minutes_pass() {
     // Other accounts are not held up by this one.
     let (_, other) = h
         .owner
-        .post(&format!("/api/cradles/{UUID}/invites"), json!({"role": "viewer"}))
+        .post(
+            &format!("/api/cradles/{UUID}/invites"),
+            json!({"role": "viewer"}),
+        )
         .await;
     let neighbour = h.t.user("neighbour").await;
-    let (s, _) = neighbour.post("/api/invites/accept", json!({"code": other["code"]})).await;
+    let (s, _) = neighbour
+        .post("/api/invites/accept", json!({"code": other["code"]}))
+        .await;
     assert_eq!(s, StatusCode::OK);
 
     h.t.hub.state.clock.advance(Duration::from_secs(wait));
-    let (s, body) = guesser.post("/api/invites/accept", json!({"code": real})).await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "the code itself expired meanwhile: {body}");
+    let (s, body) = guesser
+        .post("/api/invites/accept", json!({"code": real}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "the code itself expired meanwhile: {body}"
+    );
     let (_, fresh) = h
         .owner
-        .post(&format!("/api/cradles/{UUID}/invites"), json!({"role": "viewer"}))
+        .post(
+            &format!("/api/cradles/{UUID}/invites"),
+            json!({"role": "viewer"}),
+        )
         .await;
-    let (s, _) = guesser.post("/api/invites/accept", json!({"code": fresh["code"]})).await;
+    let (s, _) = guesser
+        .post("/api/invites/accept", json!({"code": fresh["code"]}))
+        .await;
     assert_eq!(s, StatusCode::OK);
 }
 
@@ -400,26 +513,48 @@ async fn roles_change_members_leave_and_ownership_moves_with_one_owner_always() 
     // The viewer becomes a parent and may rock.
     let (s, _) = h
         .owner
-        .send(h.owner.raw(Method::PATCH, &format!("{members}/{grandma}")).json(&json!({"role": "parent"})))
+        .send(
+            h.owner
+                .raw(Method::PATCH, &format!("{members}/{grandma}"))
+                .json(&json!({"role": "parent"})),
+        )
         .await
         .into_pair();
     assert_eq!(s, StatusCode::OK);
     let (s, _) = h
         .viewer
-        .post(&format!("/api/alert_settings/{UUID}"), json!({"max_temperature": 37.0}))
+        .post(
+            &format!("/api/alert_settings/{UUID}"),
+            json!({"max_temperature": 37.0}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
 
     // A member cannot remove another; the owner cannot leave.
-    let (s, _) = h.parent.send(h.parent.raw(Method::DELETE, &format!("{members}/{grandma}"))).await.into_pair();
+    let (s, _) = h
+        .parent
+        .send(
+            h.parent
+                .raw(Method::DELETE, &format!("{members}/{grandma}")),
+        )
+        .await
+        .into_pair();
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = h.owner.send(h.owner.raw(Method::DELETE, &format!("{members}/{olivia}"))).await.into_pair();
+    let (s, _) = h
+        .owner
+        .send(h.owner.raw(Method::DELETE, &format!("{members}/{olivia}")))
+        .await
+        .into_pair();
     assert_eq!(s, StatusCode::CONFLICT);
 
     // Ownership goes to Paul; Olivia stays as a parent.
     let (s, _) = h
         .owner
-        .send(h.owner.raw(Method::PATCH, &format!("{members}/{paul}")).json(&json!({"role": "owner"})))
+        .send(
+            h.owner
+                .raw(Method::PATCH, &format!("{members}/{paul}"))
+                .json(&json!({"role": "owner"})),
+        )
         .await
         .into_pair();
     assert_eq!(s, StatusCode::OK);
@@ -432,9 +567,25 @@ async fn roles_change_members_leave_and_ownership_moves_with_one_owner_always() 
         .collect();
     assert_eq!(owners.len(), 1, "{list}");
     assert_eq!(owners[0]["username"], "paul");
-    let (s, _) = h.owner.post(&format!("/api/cradles/{UUID}/invites"), json!({"role": "viewer"})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "the previous owner is a parent now");
-    let (s, _) = h.parent.post(&format!("/api/cradles/{UUID}/invites"), json!({"role": "viewer"})).await;
+    let (s, _) = h
+        .owner
+        .post(
+            &format!("/api/cradles/{UUID}/invites"),
+            json!({"role": "viewer"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the previous owner is a parent now"
+    );
+    let (s, _) = h
+        .parent
+        .post(
+            &format!("/api/cradles/{UUID}/invites"),
+            json!({"role": "viewer"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let (_, agents) = h.owner.get("/api/agents").await;
     assert_eq!(agents[0]["role"], "parent");
@@ -447,7 +598,14 @@ async fn roles_change_members_leave_and_ownership_moves_with_one_owner_always() 
         .await
         .expect("stream");
     assert_eq!(stream.status(), StatusCode::OK);
-    let (s, _) = h.viewer.send(h.viewer.raw(Method::DELETE, &format!("{members}/{grandma}"))).await.into_pair();
+    let (s, _) = h
+        .viewer
+        .send(
+            h.viewer
+                .raw(Method::DELETE, &format!("{members}/{grandma}")),
+        )
+        .await
+        .into_pair();
     assert_eq!(s, StatusCode::OK);
     h.cradle.frame(&fixture_frame(1)).await;
     let ended = tokio::time::timeout(Duration::from_secs(10), stream.bytes()).await;
@@ -456,7 +614,10 @@ async fn roles_change_members_leave_and_ownership_moves_with_one_owner_always() 
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // The activity log tells the story, newest first, in pages.
-    let (_, page) = h.owner.get(&format!("/api/cradles/{UUID}/activity?limit=2")).await;
+    let (_, page) = h
+        .owner
+        .get(&format!("/api/cradles/{UUID}/activity?limit=2"))
+        .await;
     let actions: Vec<&str> = page["items"]
         .as_array()
         .into_iter()
@@ -467,13 +628,20 @@ async fn roles_change_members_leave_and_ownership_moves_with_one_owner_always() 
     let before = page["next_before"].as_i64().expect("more pages");
     let (_, rest) = h
         .owner
-        .get(&format!("/api/cradles/{UUID}/activity?before={before}&limit=100"))
+        .get(&format!(
+            "/api/cradles/{UUID}/activity?before={before}&limit=100"
+        ))
         .await;
     let rest: Vec<(&str, &str)> = rest["items"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|a| (a["action"].as_str().unwrap_or(""), a["username"].as_str().unwrap_or("")))
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap_or(""),
+                a["username"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert_eq!(
         rest,
@@ -499,7 +667,11 @@ async fn the_app_live_view_is_served_to_a_household_device_address_only_when_all
         let req = c.raw(Method::GET, &stream);
         async move { req.send().await.expect("request").status() }
     };
-    assert_eq!(status(&no_cookie).await, StatusCode::UNAUTHORIZED, "off by default");
+    assert_eq!(
+        status(&no_cookie).await,
+        StatusCode::UNAUTHORIZED,
+        "off by default"
+    );
 
     // Only the owner may turn it on, and it is logged in the activity.
     let switch = format!("/api/cradles/{UUID}/lan_app_view");
