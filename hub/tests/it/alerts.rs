@@ -396,7 +396,10 @@ async fn settings_round_trip_with_partial_updates_and_named_errors() {
     let (s, body) = ann
         .post(
             "/api/push_subscription",
-            json!({"endpoint": "https://push.example/abc", "keys": {"p256dh": "BASE64KEY", "auth": "AUTH"}}),
+            // A real push service's address and a browser's keys (RFC 8291's example).
+            json!({"endpoint": "https://fcm.googleapis.com/fcm/send/abc", "keys": {
+                "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+                "auth": "BTBZMqHH6r4Tts7J_aSIgg"}}),
         )
         .await;
     assert_eq!((s, body), (StatusCode::OK, json!({"success": true})));

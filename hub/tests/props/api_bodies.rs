@@ -167,7 +167,7 @@ fn template(route: &str) -> Value {
             "soothe_minutes": 5,
         }),
         "/api/push_subscription" => json!({
-            "endpoint": "https://push.example/endpoint",
+            "endpoint": "https://fcm.googleapis.com/fcm/send/props",
             "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", "auth": "tBHItJI5svbpez7KI4CCXg"},
         }),
         _ => json!({}),
