@@ -345,7 +345,7 @@ async function main() {
     await viewer.waitForSelector(`.screen.inbox[data-state=ready] li.inbox-item[data-alert-id="${inboxAlert}"][data-read=false]`);
   });
 
-  await step('the inbox in Korean and dark on a 360 px phone', async () => {
+  await step('the inbox and the notification settings in Korean and dark on a 360 px phone; a viewer cannot change the cradle-wide switches', async () => {
     await viewer.emulateMedia({ colorScheme: 'dark' });
     await viewer.evaluate(() => localStorage.setItem('cradle-hub.lang', 'ko'));
     await viewer.reload();
@@ -357,6 +357,15 @@ async function main() {
     assert(/[가-힣]/.test(msg), `the message is in Korean (${msg})`);
     await checkPhoneLayout(viewer, 'inbox (Korean, dark)');
     await shot(viewer, 'inbox-ko-dark-360');
+    await viewer.goto(`${url}/#/notify`);
+    await viewer.waitForSelector(`.notify-cradle[data-uuid="${CRADLE}"][data-role=viewer][data-loaded=true]`);
+    await viewer.waitForSelector('[data-testid=viewer-note]');
+    assert(await viewer.isDisabled(`.notify-cradle[data-uuid="${CRADLE}"] input[data-pref=push_notifications_enabled]`), "a viewer cannot change the cradle's push switch");
+    assert(await viewer.isEnabled(`.notify-cradle[data-uuid="${CRADLE}"] input[data-pref=push]`), 'but may change its own');
+    // No email address yet: its email switch says so.
+    await viewer.waitForSelector(`.notify-cradle[data-uuid="${CRADLE}"] .toggle-row[data-reason]:not([data-reason=unknown]):not([data-reason=ok])`);
+    await checkPhoneLayout(viewer, 'notification settings (Korean, dark)');
+    await shot(viewer, 'notify-ko-dark-360');
     // Back to English and light for the steps below.
     await viewer.emulateMedia({ colorScheme: 'light' });
     await viewer.evaluate(() => localStorage.setItem('cradle-hub.lang', 'en'));
@@ -372,6 +381,62 @@ async function main() {
     await waitForUnread(viewer, before - 1);
     await viewer.goto(`${url}/#/inbox`);
     await viewer.waitForSelector(`li.inbox-item[data-alert-id="${inboxAlert}"][data-read=true]`);
+    await viewer.goto(`${url}/#/live`);
+    await viewer.waitForSelector(`h1:has-text("${CRADLE}")`);
+  });
+
+  await step('push on this phone: the switch tells the truth when the browser cannot subscribe, and a plain-http address explains why push needs HTTPS', async () => {
+    // On 127.0.0.1 (a secure context) with notifications allowed: the switch
+    // ends in the state the browser is in (this machine has no push service:
+    // expect the explanation rather than a subscription).
+    await viewer.context().grantPermissions(['notifications'], { origin: url });
+    await viewer.goto(`${url}/#/notify`);
+    await viewer.waitForSelector('.notify-device[data-push=off] input#notify-push-device:not(:disabled)');
+    await viewer.click('label[for=notify-push-device]');
+    await viewer.waitForSelector('.notify-device:is([data-push=on], [data-push=off]) input#notify-push-device:not(:disabled):not([aria-busy])', { timeout: 30_000 });
+    await viewer.waitForSelector('.notify-device .msg:not([hidden])');
+    const truth = await viewer.evaluate(async () => {
+      const reg = await navigator.serviceWorker.getRegistration('/');
+      const sub = await reg?.pushManager.getSubscription();
+      const input = document.querySelector('#notify-push-device');
+      return { subscribed: !!sub, shown: input instanceof HTMLInputElement && input.checked, msg: document.querySelector('.notify-device .msg')?.textContent };
+    });
+    assert(truth.subscribed === truth.shown, `the switch shows what the browser holds (${JSON.stringify(truth)})`);
+    console.log(`      push here: ${truth.subscribed ? 'subscribed' : `not subscribed (“${truth.msg}”)`}`);
+    if (truth.subscribed) {
+      await viewer.click('label[for=notify-push-device]');
+      await viewer.waitForSelector('.notify-device[data-push=off]');
+    }
+    // The same hub under a LAN-style name over plain http: no push, and why.
+    const lan = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--host-resolver-rules=MAP cradle-hub.test 127.0.0.1'],
+    });
+    try {
+      const ctx = await lan.newContext(phone);
+      await watch(ctx, 'viewer (http)');
+      const p = await ctx.newPage();
+      const port = new URL(url).port;
+      await p.goto(`http://cradle-hub.test:${port}/#/login`);
+      await p.fill('input[name=username]', viewerName);
+      await p.fill('input[name=password]', 'lullaby-42');
+      await p.click('button[type=submit]');
+      await p.waitForSelector('.screen.live');
+      await p.goto(`http://cradle-hub.test:${port}/#/notify`);
+      await p.waitForSelector('.notify-device[data-push=insecure] .push-why:has-text("Push needs the hub’s HTTPS address")');
+      // This hub has no HTTPS: it says how to get it rather than linking nowhere.
+      await p.waitForSelector('.notify-device .push-why:has-text("--tls self-signed")');
+      assert(await p.isHidden('input#notify-push-device'), 'no switch that cannot work');
+      await checkPhoneLayout(p, 'notification settings (plain http)');
+      await shot(p, 'notify-insecure-360');
+    } finally {
+      await lan.close();
+    }
+    // Chromium's own console notes, not the page's errors: no Push API in a
+    // test browser's (incognito) contexts, and a COOP header ignored on plain http.
+    const chromiumNotes = /Push API in incognito mode|Cross-Origin-Opener-Policy header has been ignored/;
+    for (let i = pageErrors.length - 1; i >= 0; i -= 1) if (chromiumNotes.test(pageErrors[i])) pageErrors.splice(i, 1);
     await viewer.goto(`${url}/#/live`);
     await viewer.waitForSelector(`h1:has-text("${CRADLE}")`);
   });

@@ -23,7 +23,9 @@ import { membersScreen } from './screens/members.js';
 import { joinScreen, takePendingJoin } from './screens/join.js';
 import { registerServiceWorker } from './pwa.js';
 import { inboxScreen } from './screens/inbox.js';
+import { notifySettingsScreen } from './screens/notify-settings.js';
 import { navLabelWithCount, readAlert, showOnIcon, titleWithCount } from './badge.js';
+import { stopPushOnLogout, syncPush } from './push.js';
 
 /**
  * What every screen returns: its element, a title, and what to stop when it goes.
@@ -97,6 +99,8 @@ function resolve(r) {
       return settingsScreen(logout);
     case 'inbox':
       return inboxScreen(r.query);
+    case 'notify':
+      return notifySettingsScreen();
     case 'members':
       return membersScreen();
     case 'join':
@@ -399,6 +403,8 @@ async function afterLogin() {
   await loadCradles();
   connectEvents();
   refreshAlertMessages();
+  // This device's push subscription, if any, now belongs to this account.
+  syncPush();
   go(takePendingJoin() ?? (state.cradles.length ? '#/live' : '#/welcome'));
 }
 
@@ -415,6 +421,8 @@ function forgetUser() {
 
 async function logout() {
   signedOut = false;
+  // This device stops getting the account's pushes (while the session still lets it say so).
+  await stopPushOnLogout();
   try {
     await api.logout();
   } catch {
@@ -519,6 +527,8 @@ onLangChange(() => {
   renderHeader();
   renderHealth();
   if (state.loggedIn) refreshAlertMessages();
+  // Pushes are worded in the UI's language.
+  if (state.loggedIn) syncPush();
   render();
 });
 boot();

@@ -276,6 +276,8 @@ export function settingsScreen(logout) {
     h('h2', { id: 'set-notify-h' }, t('settings.thisDevice')),
     notifyState,
     notifyBtn,
+    // Push when the app is closed, email, and per-cradle choices (screens/notify-settings.js).
+    h('a', { href: '#/notify', class: 'btn block', 'data-nav-to': 'notify' }, t('notify.settingsLink')),
   );
 
   // --- The hub's address -------------------------------------------------------------
