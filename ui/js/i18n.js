@@ -495,6 +495,7 @@ const en = {
   'pw.copyPassword': 'Copy the password',
   'pw.copyFailed': 'Could not copy. Select the text and copy it by hand.',
   'pw.hide': 'Done, hide it',
+
   // --- Household: members and invites, joining, activity log, roles
   // (screens/members.js, screens/join.js, screens/activity.js; role notes on live, settings, alerts)
   'role.owner': 'Owner',
@@ -1137,6 +1138,7 @@ const ko = {
   'pw.copyPassword': '비밀번호 복사',
   'pw.copyFailed': '복사하지 못했습니다. 글자를 직접 선택해 복사하세요.',
   'pw.hide': '입력했어요, 숨기기',
+
   // --- Household: members and invites, joining, activity log, roles
   // (screens/members.js, screens/join.js, screens/activity.js; role notes on live, settings, alerts)
   'role.owner': '소유자',
