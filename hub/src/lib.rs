@@ -361,6 +361,7 @@ pub async fn start(settings: Settings) -> Result<RunningHub, StartError> {
         email,
         clock: clock::Clock::default(),
         invite_guesses: Arc::new(household::invites::GuessLimit::default()),
+        household_changes: Arc::default(),
     };
 
     let stop = tasks.child_token();

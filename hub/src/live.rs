@@ -319,9 +319,13 @@ impl Live {
 
     pub fn set_owner(&self, uuid: &str, owner: Option<i64>) {
         let c = self.ensure(uuid, owner);
-        *c.owner.write() = owner;
+        let previous = std::mem::replace(&mut *c.owner.write(), owner);
         if owner.is_none() {
             c.reset();
+        } else if previous.is_none() {
+            // A new claim starts with a household of one.
+            c.members.write().clear();
+            c.set_lan_app_view(false);
         }
     }
 

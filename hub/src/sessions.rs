@@ -74,6 +74,9 @@ const SESSION_CACHE_MAX: usize = 10_000;
 /// two `hub_meta` rows.
 const OUTSIDE_REVOCATIONS_EVERY: Duration = Duration::from_secs(1);
 const USER_AGENT_MAX_CHARS: usize = 256;
+/// A household device counts as present at its address for the app live
+/// view only if its session was used this recently (addresses change hands).
+pub const RECENT_USE_MS: Millis = 12 * 60 * 60 * 1000;
 
 #[derive(Default)]
 struct Cache {
@@ -261,32 +264,43 @@ impl Sessions {
         Some(s.clone())
     }
 
-    /// A live session last used from `ip` whose user `wanted` accepts:
-    /// `(user_id, public_id, username)`. Sessions used since the hub started
-    /// are known with their latest address; older ones by the address last
-    /// written down.
+    /// A live session used from `ip` within [`RECENT_USE_MS`] whose user
+    /// `wanted` accepts: `(user_id, public_id, username)`. Sessions used
+    /// since the hub started are known with their latest address; older
+    /// ones by the address last written down, if not cached with another.
     pub async fn live_at_ip(
         &self,
         ip: IpAddr,
         wanted: impl Fn(i64) -> bool + Send + 'static,
     ) -> Result<Option<(i64, String, String)>, AuthError> {
         let now = now_millis();
-        let cached = self
-            .cache
-            .lock()
-            .by_hash
-            .values()
-            .find(|s| s.last_ip == Some(ip) && s.expires_at > now && wanted(s.user_id))
-            .map(|s| (s.user_id, s.public_id.clone(), s.username.clone()));
+        let since = now - RECENT_USE_MS;
+        let (cached, cached_ids) = {
+            let cache = self.cache.lock();
+            let found = cache
+                .by_hash
+                .values()
+                .find(|s| {
+                    s.last_ip == Some(ip)
+                        && s.expires_at > now
+                        && s.last_seen_at > since
+                        && wanted(s.user_id)
+                })
+                .map(|s| (s.user_id, s.public_id.clone(), s.username.clone()));
+            let ids: std::collections::HashSet<String> = cache.by_public.keys().cloned().collect();
+            (found, ids)
+        };
         if cached.is_some() {
             return Ok(cached);
         }
         let address = ip.to_string();
         let stored = self
             .store
-            .read(move |c| sessions::live_at_ip(c, &address, now))
+            .read(move |c| sessions::live_at_ip(c, &address, now, since))
             .await?;
-        Ok(stored.into_iter().find(|(user, _, _)| wanted(*user)))
+        Ok(stored
+            .into_iter()
+            .find(|(user, id, _)| !cached_ids.contains(id) && wanted(*user)))
     }
 
     /// Whether the session named `public_id` is still live (media tokens).

@@ -102,6 +102,10 @@ ALTER TABLE users ADD COLUMN email TEXT;
 ALTER TABLE push_subscriptions ADD COLUMN lang TEXT NOT NULL DEFAULT 'en';
 ALTER TABLE push_subscriptions ADD COLUMN user_agent TEXT;
 ALTER TABLE push_subscriptions ADD COLUMN last_sent_at INTEGER;
+-- The session that subscribed the device: once it ends (sign-out, "sign out
+-- other devices", a password change, expiry), that device gets no more
+-- alerts. NULL for subscriptions saved before.
+ALTER TABLE push_subscriptions ADD COLUMN session_id TEXT;
 
 -- "Allow the Smart Cradle app's live view on this network": a cookie-less
 -- `/stream` or `/api/alert_frame` from the address of a member's signed-in

@@ -161,7 +161,8 @@ pub async fn frame(
         .read(move |c| frames::jpeg(c, id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    auth.require_watcher(&state, &uuid).await?;
+    auth.require_watcher_or_household_device(&state, &uuid)
+        .await?;
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
     // Recorded frames never change.

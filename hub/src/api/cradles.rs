@@ -188,6 +188,7 @@ pub async fn delete_cradle(
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let uuid = member_uuid(&state, user.user_id, &body, Need::Own)?.to_owned();
+    let _household_change = state.household_changes.lock().await;
     let household = state
         .live
         .get(&uuid)

@@ -286,6 +286,9 @@ pub struct MediaAccess {
     pub session: String,
     /// Whose session that is.
     pub user_id: i64,
+    /// Granted by the owner's app live-view switch (no cookie, no token):
+    /// ends when the switch goes off.
+    pub via_lan_app_view: bool,
 }
 
 impl MediaAuth {
@@ -296,6 +299,26 @@ impl MediaAuth {
         &self,
         state: &AppState,
         uuid: &str,
+    ) -> Result<MediaAccess, ApiError> {
+        self.watcher(state, uuid, false).await
+    }
+
+    /// Like [`MediaAuth::require_watcher`], and with neither cookie nor
+    /// token, the owner's app live-view switch may grant it: only for what
+    /// the Smart Cradle app shows (the live view and recorded frames).
+    pub async fn require_watcher_or_household_device(
+        &self,
+        state: &AppState,
+        uuid: &str,
+    ) -> Result<MediaAccess, ApiError> {
+        self.watcher(state, uuid, true).await
+    }
+
+    async fn watcher(
+        &self,
+        state: &AppState,
+        uuid: &str,
+        household_device: bool,
     ) -> Result<MediaAccess, ApiError> {
         let (user_id, session) = match (&self.session, &self.token) {
             (Some(s), _) => (s.user_id, s.public_id.clone()),
@@ -311,13 +334,17 @@ impl MediaAuth {
                 }
                 (grant.user_id, grant.session)
             }
-            (None, None) => return self.household_device_grant(state, uuid).await,
+            (None, None) if household_device => {
+                return self.household_device_grant(state, uuid).await;
+            }
+            (None, None) => return Err(ApiError::unauthorized()),
         };
         let (cradle, _) = cradle_for(state, uuid, user_id, Need::Watch)?;
         Ok(MediaAccess {
             cradle,
             session,
             user_id,
+            via_lan_app_view: false,
         })
     }
 
@@ -334,6 +361,12 @@ impl MediaAuth {
         };
         if !cradle.lan_app_view() {
             return Err(ApiError::unauthorized());
+        }
+        // "On this network": never for an address from the internet (a
+        // forwarded port), whatever session last came from it.
+        if crate::notify::endpoint::is_public_ip(peer) {
+            return Err(ApiError::unauthorized()
+                .with_detail(format!("app live view asked from a public address {peer}")));
         }
         let household = cradle.clone();
         let device = state
@@ -356,6 +389,7 @@ impl MediaAuth {
             cradle,
             session,
             user_id,
+            via_lan_app_view: true,
         })
     }
 }
@@ -367,6 +401,7 @@ pub struct MediaCradle {
     /// The public id of the session the access hangs on.
     pub session: String,
     pub user_id: i64,
+    pub via_lan_app_view: bool,
 }
 
 impl FromRequestParts<AppState> for MediaCradle {
@@ -382,11 +417,15 @@ impl FromRequestParts<AppState> for MediaCradle {
             cradle,
             session,
             user_id,
-        } = auth.require_watcher(state, &uuid).await?;
+            via_lan_app_view,
+        } = auth
+            .require_watcher_or_household_device(state, &uuid)
+            .await?;
         Ok(MediaCradle {
             cradle,
             session,
             user_id,
+            via_lan_app_view,
         })
     }
 }

@@ -107,29 +107,38 @@ pub async fn accept(
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    if let Err(secs) = state.invite_guesses.check(user.user_id, now) {
+    let code = invites::normalize_code(body.str("code")?)
+        .ok_or(ApiError::bad_request(Msg::InvalidField("code")))?;
+    if let Err(secs) = state.invite_guesses.attempt(user.user_id, now) {
         return Err(ApiError::too_many(Msg::TooManyWrongCodes, secs)
             .with_detail(format!("user {} guessed too many codes", user.user_id)));
     }
-    let code = invites::normalize_code(body.str("code")?)
-        .ok_or(ApiError::bad_request(Msg::InvalidField("code")))?;
     let user_id = user.user_id;
+    let _household = state.household_changes.lock().await;
     let accepted = state
         .store
         .write(move |c| rows::accept_invite(c, &code, user_id, now))
-        .await?;
+        .await;
     let invite = match accepted {
-        Accepted::Joined(invite) => invite,
-        Accepted::NoSuchCode => {
-            state.invite_guesses.wrong_code(user.user_id, now);
+        Ok(Accepted::Joined(invite)) => {
+            state.invite_guesses.refund(user.user_id);
+            invite
+        }
+        Ok(Accepted::NoSuchCode) => {
             return Err(ApiError::new(StatusCode::NOT_FOUND, Msg::WrongInviteCode));
         }
-        Accepted::AlreadyMember(_) => {
+        Ok(Accepted::AlreadyMember(_)) => {
+            state.invite_guesses.refund(user.user_id);
             return Err(ApiError::new(StatusCode::CONFLICT, Msg::AlreadyMember));
         }
+        Err(e) => {
+            state.invite_guesses.refund(user.user_id);
+            return Err(e.into());
+        }
     };
-    let cradle = state.live.ensure(&invite.agent_uuid, None);
-    cradle.set_member(user.user_id, Some(invite.role));
+    if let Some(cradle) = state.live.get(&invite.agent_uuid) {
+        cradle.set_member(user.user_id, Some(invite.role));
+    }
     state.alerts.cradles_changed(user.user_id);
     tracing::info!(
         uuid = invite.agent_uuid,
@@ -213,6 +222,10 @@ pub async fn change_role(
     let uuid = cradle.uuid.to_string();
     let now = state.clock.now();
     let target_name = username_of(&state, target).await;
+    let _household = state.household_changes.lock().await;
+    if cradle.role_of(target).is_none() || cradle.owner() != Some(from) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, Msg::MemberNotFound));
+    }
     if role == Role::Owner {
         let moved = state
             .store
@@ -227,6 +240,7 @@ pub async fn change_role(
         state.live.set_owner(&cradle.uuid, Some(target));
         cradle.set_member(target, None);
         cradle.set_member(from, Some(Role::Parent));
+        cradle.set_lan_app_view(false);
         let what = json!({"to_user_id": target, "target_username": target_name});
         super::activity::record(
             &state,
@@ -293,6 +307,7 @@ pub async fn remove(
     }
     let uuid = cradle.uuid.to_string();
     let target_name = username_of(&state, target).await;
+    let _household = state.household_changes.lock().await;
     let removed = state
         .store
         .write(move |c| rows::remove_member(c, &uuid, target))
@@ -303,6 +318,7 @@ pub async fn remove(
     cradle.set_member(target, None);
     state.sessions.forget_cradle_of(target, &cradle.uuid);
     state.alerts.cradles_changed(target);
+    state.alerts.inbox_changed(target);
     let (action, what) = if target == me {
         ("left", json!({}))
     } else {
@@ -338,6 +354,7 @@ pub async fn set_lan_app_view(
         Some(_) => return Err(ApiError::bad_request(Msg::InvalidField("enabled"))),
     };
     let uuid = owner.cradle.uuid.to_string();
+    let _household = state.household_changes.lock().await;
     state
         .store
         .write(move |c| rows::set_lan_app_view(c, &uuid, enabled))

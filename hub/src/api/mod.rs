@@ -94,6 +94,9 @@ pub struct AppState {
     pub clock: crate::clock::Clock,
     /// Wrong invite codes per account.
     pub invite_guesses: Arc<crate::household::invites::GuessLimit>,
+    /// Held across each change of a household (its store job and the copy
+    /// into `live`), so two changes never leave memory and SQLite apart.
+    pub household_changes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl FromRef<AppState> for DefaultLang {

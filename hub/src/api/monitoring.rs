@@ -262,21 +262,27 @@ fn status_sse(
     const REPEAT: Duration = Duration::from_secs(1);
     let rx = owned.cradle.subscribe_status();
     let tick = interval_at(Instant::now() + REPEAT, REPEAT);
+    let (cradle, viewer) = (owned.cradle.clone(), owned.user.user_id);
     let stream = futures_util::stream::unfold(
         (rx, tick, None::<String>),
-        move |(mut rx, mut tick, last)| async move {
-            loop {
-                let current = project(&rx.borrow_and_update());
-                if last.as_deref() != Some(current.as_str()) {
-                    tick.reset();
-                    let event = Event::default().data(&current);
-                    return Some((Ok(event), (rx, tick, Some(current))));
-                }
-                tokio::select! {
-                    changed = rx.changed() => if changed.is_err() { return None },
-                    _ = tick.tick() => {
+        move |(mut rx, mut tick, last)| {
+            let cradle = cradle.clone();
+            async move {
+                loop {
+                    // Removed from the household: the stream ends.
+                    cradle.role_of(viewer)?;
+                    let current = project(&rx.borrow_and_update());
+                    if last.as_deref() != Some(current.as_str()) {
+                        tick.reset();
                         let event = Event::default().data(&current);
                         return Some((Ok(event), (rx, tick, Some(current))));
+                    }
+                    tokio::select! {
+                        changed = rx.changed() => if changed.is_err() { return None },
+                        _ = tick.tick() => {
+                            let event = Event::default().data(&current);
+                            return Some((Ok(event), (rx, tick, Some(current))));
+                        }
                     }
                 }
             }

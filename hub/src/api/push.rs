@@ -62,6 +62,7 @@ pub async fn subscribe(
         auth: keys.auth,
         lang: lang.code(),
         user_agent,
+        session_id: Some(user.public_id.clone()),
     };
     state
         .store

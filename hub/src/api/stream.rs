@@ -29,13 +29,18 @@ fn part_header(frame: &LiveFrame) -> Bytes {
 pub async fn mjpeg(State(state): State<AppState>, media: MediaCradle) -> Response {
     let end = super::stream_lifetime(&state, media.session.clone());
     let rx = media.cradle.subscribe_frames();
-    let (cradle, viewer) = (media.cradle.clone(), media.user_id);
+    let (cradle, viewer, via_switch) =
+        (media.cradle.clone(), media.user_id, media.via_lan_app_view);
     let parts = futures_util::stream::unfold((rx, 0u64), move |(mut rx, last_seq)| {
         let cradle = cradle.clone();
         async move {
             loop {
-                // Removed from the household: the picture stops.
+                // Removed from the household, or the owner turned the app
+                // live view off: the picture stops.
                 cradle.role_of(viewer)?;
+                if via_switch && !cradle.lan_app_view() {
+                    return None;
+                }
                 let frame = rx.borrow_and_update().clone();
                 if let Some(frame) = frame.filter(|f| f.seq != last_seq) {
                     let seq = frame.seq;

@@ -39,32 +39,40 @@ pub fn new_code<E>(
     }
 }
 
-/// Wrong codes per account within the window.
+/// Tries of codes per account within the window (right ones given back).
 #[derive(Default)]
 pub struct GuessLimit {
     wrong: Mutex<HashMap<i64, VecDeque<Millis>>>,
 }
 
 impl GuessLimit {
-    /// `Err(seconds)` while the account has used up its wrong tries.
-    pub fn check(&self, user_id: i64, now: Millis) -> Result<(), u64> {
+    /// Counts a try before its code is looked up, so parallel tries cannot
+    /// all slip through: `Err(seconds)` when none is left. A
+    /// try that turns out right is given back with [`GuessLimit::refund`].
+    pub fn attempt(&self, user_id: i64, now: Millis) -> Result<(), u64> {
         let mut wrong = self.wrong.lock();
-        let Some(times) = wrong.get_mut(&user_id) else {
-            return Ok(());
-        };
-        while times.front().is_some_and(|t| now - t >= GUESS_WINDOW_MS) {
-            times.pop_front();
+        if let Some(times) = wrong.get_mut(&user_id) {
+            while times.front().is_some_and(|t| now - t >= GUESS_WINDOW_MS) {
+                times.pop_front();
+            }
+            if times.len() >= WRONG_CODES_ALLOWED {
+                let oldest = times.front().copied().unwrap_or(now);
+                let wait_ms = (oldest + GUESS_WINDOW_MS - now).max(1);
+                return Err((wait_ms as u64).div_ceil(1000));
+            }
         }
-        if times.len() < WRONG_CODES_ALLOWED {
-            return Ok(());
-        }
-        let oldest = times.front().copied().unwrap_or(now);
-        let wait_ms = (oldest + GUESS_WINDOW_MS - now).max(1);
-        Err((wait_ms as u64).div_ceil(1000))
+        Self::push(&mut wrong, user_id, now);
+        Ok(())
     }
 
-    pub fn wrong_code(&self, user_id: i64, now: Millis) {
-        let mut wrong = self.wrong.lock();
+    /// The try counted by [`GuessLimit::attempt`] was a real code.
+    pub fn refund(&self, user_id: i64) {
+        if let Some(times) = self.wrong.lock().get_mut(&user_id) {
+            times.pop_back();
+        }
+    }
+
+    fn push(wrong: &mut HashMap<i64, VecDeque<Millis>>, user_id: i64, now: Millis) {
         if wrong.len() >= GUESSERS_REMEMBERED && !wrong.contains_key(&user_id) {
             wrong.retain(|_, times| times.back().is_some_and(|t| now - t < GUESS_WINDOW_MS));
         }
@@ -106,14 +114,29 @@ mod tests {
         let limit = GuessLimit::default();
         let t0 = 1_000_000;
         for i in 0..WRONG_CODES_ALLOWED as i64 {
-            assert_eq!(limit.check(7, t0 + i * 1000), Ok(()));
-            limit.wrong_code(7, t0 + i * 1000);
+            assert_eq!(limit.attempt(7, t0 + i * 1000), Ok(()));
         }
         // The sixth try is refused until ten minutes after the first.
-        assert_eq!(limit.check(7, t0 + 5_000), Err(595));
-        assert_eq!(limit.check(7, t0 + GUESS_WINDOW_MS - 1), Err(1));
-        assert_eq!(limit.check(7, t0 + GUESS_WINDOW_MS), Ok(()));
+        assert_eq!(limit.attempt(7, t0 + 5_000), Err(595));
+        assert_eq!(limit.attempt(7, t0 + GUESS_WINDOW_MS - 1), Err(1));
+        assert_eq!(limit.attempt(7, t0 + GUESS_WINDOW_MS), Ok(()));
         // Another account is not affected.
-        assert_eq!(limit.check(8, t0 + 5_000), Ok(()));
+        assert_eq!(limit.attempt(8, t0 + 5_000), Ok(()));
+    }
+
+    #[test]
+    fn tries_count_before_the_lookup_and_right_codes_are_given_back() {
+        let limit = GuessLimit::default();
+        let t0 = 1_000_000;
+        // Five in flight at once use up the budget; the sixth is refused
+        // before any of them is answered.
+        for _ in 0..WRONG_CODES_ALLOWED {
+            assert_eq!(limit.attempt(7, t0), Ok(()));
+        }
+        assert!(limit.attempt(7, t0).is_err());
+        // One of them was a real code: it does not count.
+        limit.refund(7);
+        assert_eq!(limit.attempt(7, t0 + 1), Ok(()));
+        assert!(limit.attempt(7, t0 + 2).is_err());
     }
 }

@@ -102,6 +102,11 @@ pub fn remove_member(c: &Connection, uuid: &str, user_id: i64) -> rusqlite::Resu
         "UPDATE sessions SET selected_cradle = NULL WHERE user_id = ?2 AND selected_cradle = ?1",
         params![uuid, user_id],
     )?;
+    // Their inbox keeps nothing of a cradle they left (nor news of it).
+    c.execute(
+        "DELETE FROM notifications WHERE agent_uuid = ?1 AND user_id = ?2",
+        params![uuid, user_id],
+    )?;
     Ok(c.execute(
         "DELETE FROM cradle_members WHERE agent_uuid = ?1 AND user_id = ?2",
         params![uuid, user_id],
@@ -109,7 +114,8 @@ pub fn remove_member(c: &Connection, uuid: &str, user_id: i64) -> rusqlite::Resu
 }
 
 /// Makes member `to` the owner; the previous owner `from` stays as a
-/// parent. One job: the cradle never has two owners or none.
+/// parent. One job: the cradle never has two owners or none. The previous
+/// owner's open invites and app live-view switch end with their ownership.
 pub fn transfer_ownership(
     c: &Connection,
     uuid: &str,
@@ -130,6 +136,14 @@ pub fn transfer_ownership(
         params![uuid, to],
     )?;
     add_member(c, uuid, from, Role::Parent, to, now)?;
+    c.execute(
+        &format!(
+            "UPDATE invites SET revoked_at = ?2 WHERE agent_uuid = ?1 AND {}",
+            USABLE.replace('?', "?2")
+        ),
+        params![uuid, now],
+    )?;
+    set_lan_app_view(c, uuid, false)?;
     Ok(true)
 }
 

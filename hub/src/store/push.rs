@@ -15,6 +15,8 @@ pub struct NewSubscription {
     /// `en` or `ko`.
     pub lang: &'static str,
     pub user_agent: Option<String>,
+    /// The public id of the session that subscribed it.
+    pub session_id: Option<String>,
 }
 
 /// Most devices one account keeps subscribed; subscribing one more drops
@@ -30,11 +32,12 @@ pub fn save(c: &Connection, s: &NewSubscription, now: Millis) -> rusqlite::Resul
         params![s.endpoint, s.user_id],
     )?;
     c.execute(
-        "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, created_at, lang, user_agent)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, created_at, lang, user_agent, session_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (user_id, endpoint) DO UPDATE SET
            p256dh = excluded.p256dh, auth = excluded.auth,
-           lang = excluded.lang, user_agent = excluded.user_agent",
+           lang = excluded.lang, user_agent = excluded.user_agent,
+           session_id = excluded.session_id",
         params![
             s.user_id,
             s.endpoint,
@@ -42,7 +45,8 @@ pub fn save(c: &Connection, s: &NewSubscription, now: Millis) -> rusqlite::Resul
             s.auth,
             now,
             s.lang,
-            s.user_agent
+            s.user_agent,
+            s.session_id
         ],
     )?;
     c.execute(
@@ -77,7 +81,8 @@ pub struct PushTarget {
 }
 
 /// Every subscription of the users who can see cradle `uuid` (its owner and
-/// members), except those of members who turned push off for it.
+/// members), except those of members who turned push off for it and those
+/// whose session has ended (a lost phone signed out from another device).
 pub fn targets(c: &Connection, uuid: &str) -> rusqlite::Result<Vec<PushTarget>> {
     c.prepare_cached(
         "SELECT s.id, s.endpoint, s.p256dh, s.auth, s.lang FROM push_subscriptions s
@@ -85,6 +90,9 @@ pub fn targets(c: &Connection, uuid: &str) -> rusqlite::Result<Vec<PushTarget>> 
                               UNION SELECT user_id FROM cradle_members WHERE agent_uuid = ?1)
             AND NOT EXISTS (SELECT 1 FROM member_notify m
                              WHERE m.agent_uuid = ?1 AND m.user_id = s.user_id AND m.push = 0)
+            AND (s.session_id IS NULL OR EXISTS (
+                 SELECT 1 FROM sessions x WHERE x.public_id = s.session_id
+                    AND x.expires_at > CAST(strftime('%s', 'now') AS INTEGER) * 1000))
           ORDER BY s.id",
     )?
     .query_map([uuid], |r| {
@@ -134,6 +142,7 @@ mod tests {
             auth: "secret".into(),
             lang,
             user_agent: Some("Firefox".into()),
+            session_id: None,
         };
         save(c, &s, 1).unwrap();
     }
@@ -184,6 +193,46 @@ mod tests {
         assert_eq!(targets(&c, "c1").unwrap()[0].lang, "ko");
         assert_eq!(endpoints(&c, "c2"), ["https://push.example.org/stranger"]);
         assert!(endpoints(&c, "unknown").is_empty());
+    }
+
+    #[test]
+    fn a_device_whose_session_ended_gets_no_more_pushes() {
+        let c = db();
+        let ann = users::insert(&c, "ann", "hash", 0).unwrap();
+        c.execute_batch(&format!(
+            "INSERT INTO agents (uuid, owner_id, created_at, updated_at) VALUES ('c1', {ann}, 0, 0);
+             INSERT INTO sessions (token_hash, user_id, created_at, expires_at, public_id)
+                 VALUES (x'01', {ann}, 0, 9999999999999, 'phone-session'),
+                        (x'02', {ann}, 0, 1, 'expired-session');"
+        ))
+        .unwrap();
+        for (endpoint, session) in [
+            ("https://push.example.org/phone", Some("phone-session")),
+            ("https://push.example.org/expired", Some("expired-session")),
+            (
+                "https://push.example.org/signed-out",
+                Some("deleted-session"),
+            ),
+            ("https://push.example.org/older", None),
+        ] {
+            let s = NewSubscription {
+                user_id: ann,
+                endpoint: endpoint.into(),
+                p256dh: "key".into(),
+                auth: "secret".into(),
+                lang: "en",
+                user_agent: None,
+                session_id: session.map(str::to_owned),
+            };
+            save(&c, &s, 1).unwrap();
+        }
+        assert_eq!(
+            endpoints(&c, "c1"),
+            [
+                "https://push.example.org/phone",
+                "https://push.example.org/older"
+            ]
+        );
     }
 
     #[test]

@@ -85,17 +85,22 @@ pub fn lookup(
     .optional()
 }
 
-/// Live sessions last used from `ip`: `(user_id, public_id, username)`.
+/// Live sessions last used from `ip` after `since`: `(user_id, public_id,
+/// username)`.
 pub fn live_at_ip(
     c: &Connection,
     ip: &str,
     now: Millis,
+    since: Millis,
 ) -> rusqlite::Result<Vec<(i64, String, String)>> {
     c.prepare_cached(
         "SELECT s.user_id, s.public_id, u.username FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.ip = ?1 AND s.expires_at > ?2 AND s.public_id IS NOT NULL",
+         WHERE s.ip = ?1 AND s.expires_at > ?2 AND s.public_id IS NOT NULL
+           AND COALESCE(s.last_seen_at, s.created_at) > ?3",
     )?
-    .query_map(params![ip, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    .query_map(params![ip, now, since], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?
     .collect()
 }
 

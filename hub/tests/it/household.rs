@@ -590,7 +590,8 @@ async fn roles_change_members_leave_and_ownership_moves_with_one_owner_always() 
     let (_, agents) = h.owner.get("/api/agents").await;
     assert_eq!(agents[0]["role"], "parent");
 
-    // Grandma leaves; her open live view ends and the cradle is gone for her.
+    // Grandma leaves; her open live view and status stream end and the
+    // cradle is gone for her.
     let stream = h
         .viewer
         .raw(Method::GET, &format!("/stream/{UUID}"))
@@ -598,6 +599,13 @@ async fn roles_change_members_leave_and_ownership_moves_with_one_owner_always() 
         .await
         .expect("stream");
     assert_eq!(stream.status(), StatusCode::OK);
+    let crying = h
+        .viewer
+        .raw(Method::GET, &format!("/crying_status/{UUID}"))
+        .send()
+        .await
+        .expect("sse");
+    assert_eq!(crying.status(), StatusCode::OK);
     let (s, _) = h
         .viewer
         .send(
@@ -610,6 +618,8 @@ async fn roles_change_members_leave_and_ownership_moves_with_one_owner_always() 
     h.cradle.frame(&fixture_frame(1)).await;
     let ended = tokio::time::timeout(Duration::from_secs(10), stream.bytes()).await;
     assert!(ended.is_ok(), "the removed member's live view ends");
+    let ended = tokio::time::timeout(Duration::from_secs(10), crying.bytes()).await;
+    assert!(ended.is_ok(), "the removed member's status stream ends");
     let (s, _) = h.viewer.get(&format!("/api/agent_status/{UUID}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
@@ -682,12 +692,37 @@ async fn the_app_live_view_is_served_to_a_household_device_address_only_when_all
     // Every client of this test is on 127.0.0.1, where household members
     // are signed in: the cookie-less request is the app's WebView.
     assert_eq!(status(&no_cookie).await, StatusCode::OK);
-    // Another cradle, whose owner did not allow it, stays closed.
+    // Another cradle, whose owner did not allow it, stays closed; so do
+    // the clips, which the app does not show.
     let (s, _) = no_cookie.get("/stream/elsewhere").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let alert_id = {
+        h.cradle
+            .publish("temperature", r#"{"temperature": "39.5"}"#)
+            .await;
+        let alerts = h
+            .owner
+            .wait_for("/api/alert_logs", |b| {
+                b.as_array().is_some_and(|a| !a.is_empty())
+            })
+            .await;
+        alerts[0]["id"].as_i64().expect("alert id")
+    };
+    let (s, _) = no_cookie.get(&format!("/api/alert_clip/{alert_id}")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
 
+    // Turning it off ends a live view it granted.
+    let granted = no_cookie
+        .raw(Method::GET, &stream)
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(granted.status(), StatusCode::OK);
     let (s, _) = h.owner.post(&switch, json!({"enabled": false})).await;
     assert_eq!(s, StatusCode::OK);
+    h.cradle.frame(&fixture_frame(1)).await;
+    let ended = tokio::time::timeout(Duration::from_secs(10), granted.bytes()).await;
+    assert!(ended.is_ok(), "the granted live view ends with the switch");
     assert_eq!(status(&no_cookie).await, StatusCode::UNAUTHORIZED);
     let (_, log) = h.owner.get(&format!("/api/cradles/{UUID}/activity")).await;
     assert_eq!(log["items"][0]["action"], "lan_app_view_changed");
