@@ -150,6 +150,7 @@ pub enum Msg {
     TimeRangeReversed,
     BadSyncCursor,
     SyncCursorAhead,
+    SyncCursorTooOld,
     NotificationNotFound,
     NotifyPrefsEmpty,
     // Web Push subscriptions (the SSRF guard on endpoints).
@@ -416,6 +417,12 @@ impl Msg {
             }
             (SyncCursorAhead, Lang::En) => {
                 "This cursor is newer than anything on this hub (was its data restored or reset?). Start over without \"since\"."
+            }
+            (SyncCursorTooOld, Lang::En) => {
+                "This cursor is older than the deletions this hub still remembers. Start over without \"since\"."
+            }
+            (SyncCursorTooOld, Lang::Ko) => {
+                "이 cursor는 허브가 기억하는 삭제 기록보다 오래되었습니다. \"since\" 없이 처음부터 다시 받으세요."
             }
             (SyncCursorAhead, Lang::Ko) => {
                 "이 cursor는 허브의 어떤 기록보다 새롭습니다(허브 데이터가 복원되거나 초기화되었나요?). \"since\" 없이 처음부터 다시 받으세요."

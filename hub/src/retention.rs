@@ -107,6 +107,11 @@ pub async fn sweep(store: &Store, policy: Retention, now: Millis) -> Result<Swep
         .await?,
         ..Swept::default()
     };
+    // Delta sync's tombstones of deleted notifications.
+    drain(store, STEP, move |c, n| {
+        aging::NOTIFICATION_DELETIONS.delete_older_than(c, cutoff, n)
+    })
+    .await?;
     let mut total = store.read(frames::total_bytes).await?;
     while total > policy.max_recording_bytes {
         let excess = total - policy.max_recording_bytes;

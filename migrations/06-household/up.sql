@@ -85,6 +85,31 @@ CREATE TRIGGER notifications_seq_resolved AFTER UPDATE OF resolved ON alert_logs
         WHERE alert_id = NEW.id;
 END;
 
+-- Notifications deleted (retention, a removed cradle, a member leaving), so
+-- delta sync can tell offline caches to drop them: each deletion takes the
+-- next `seq`. Tombstones age out with the retention period; a sync cursor
+-- older than the newest one aged out must start over.
+CREATE TABLE notification_deletions (
+    id              INTEGER PRIMARY KEY,
+    user_id         INTEGER NOT NULL,
+    notification_id INTEGER NOT NULL,
+    seq             INTEGER NOT NULL,
+    deleted_at      INTEGER NOT NULL
+);
+CREATE INDEX notification_deletions_user_seq ON notification_deletions(user_id, seq);
+CREATE INDEX notification_deletions_at ON notification_deletions(deleted_at);
+INSERT INTO hub_meta (key, value) VALUES ('notification_deletions_aged_seq', 0);
+CREATE TRIGGER notifications_deleted AFTER DELETE ON notifications BEGIN
+    UPDATE hub_meta SET value = value + 1 WHERE key = 'notification_seq';
+    INSERT INTO notification_deletions (user_id, notification_id, seq, deleted_at)
+        VALUES (OLD.user_id, OLD.id,
+                (SELECT value FROM hub_meta WHERE key = 'notification_seq'),
+                CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+END;
+CREATE TRIGGER notification_deletions_aged AFTER DELETE ON notification_deletions BEGIN
+    UPDATE hub_meta SET value = max(value, OLD.seq) WHERE key = 'notification_deletions_aged_seq';
+END;
+
 -- A member's own choice per cradle: push to their devices, email to their
 -- address (the cradle's `alert_settings` switches still apply first).
 CREATE TABLE member_notify (

@@ -195,6 +195,7 @@ pub async fn clip(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    auth.require_credentials()?;
     let id = parse_id(&id)?;
     let alert = state
         .store

@@ -314,6 +314,15 @@ impl MediaAuth {
         self.watcher(state, uuid, true).await
     }
 
+    /// 401 at once for a request with neither cookie nor token, before
+    /// anything is looked up for it.
+    pub fn require_credentials(&self) -> Result<(), ApiError> {
+        if self.session.is_none() && self.token.is_none() {
+            return Err(ApiError::unauthorized());
+        }
+        Ok(())
+    }
+
     async fn watcher(
         &self,
         state: &AppState,

@@ -168,23 +168,57 @@ pub fn parse_sync(p: &SyncParams) -> Result<SyncQuery, ApiError> {
     })
 }
 
-/// A cursor this hub never gave (its database was restored or reset):
-/// continuing from it would silently skip changes, so the client starts over.
-pub fn check_cursor(since: i64, last_seq: i64) -> Result<(), ApiError> {
+/// A cursor this hub never gave (its database was restored or reset), or
+/// one older than the deletions it still remembers: continuing from it
+/// would silently skip changes, so the client starts over.
+pub fn check_cursor(since: i64, last_seq: i64, aged_deletions_seq: i64) -> Result<(), ApiError> {
     if since > last_seq {
         return Err(ApiError::bad_request(Msg::SyncCursorAhead)
             .with_detail(format!("since {since} > last seq {last_seq}")));
     }
+    if since > 0 && since < aged_deletions_seq {
+        return Err(
+            ApiError::bad_request(Msg::SyncCursorTooOld).with_detail(format!(
+                "since {since} < aged deletions {aged_deletions_seq}"
+            )),
+        );
+    }
     Ok(())
 }
 
-/// One page of changes: its items, the cursor to ask from next, and whether
-/// more are waiting.
-pub fn sync_page(mut items: Vec<Notification>, q: &SyncQuery) -> (Vec<Notification>, i64, bool) {
-    let has_more = items.len() > q.limit;
-    items.truncate(q.limit);
-    let cursor = items.last().map_or(q.since, |n| n.seq);
-    (items, cursor, has_more)
+/// One page of changes: the notifications changed and the ids deleted, in
+/// `seq` order together, the cursor to ask from next, and whether more are
+/// waiting. Each list holds up to one more than the page.
+pub struct SyncPage {
+    pub items: Vec<Notification>,
+    pub deleted: Vec<i64>,
+    pub cursor: i64,
+    pub has_more: bool,
+}
+
+pub fn sync_page(items: Vec<Notification>, deleted: Vec<(i64, i64)>, q: &SyncQuery) -> SyncPage {
+    let mut changes: Vec<(i64, Result<Notification, i64>)> = items
+        .into_iter()
+        .map(|n| (n.seq, Ok(n)))
+        .chain(deleted.into_iter().map(|(seq, id)| (seq, Err(id))))
+        .collect();
+    changes.sort_by_key(|(seq, _)| *seq);
+    let has_more = changes.len() > q.limit;
+    changes.truncate(q.limit);
+    let cursor = changes.last().map_or(q.since, |(seq, _)| *seq);
+    let mut page = SyncPage {
+        items: Vec::new(),
+        deleted: Vec::new(),
+        cursor,
+        has_more,
+    };
+    for (_, change) in changes {
+        match change {
+            Ok(n) => page.items.push(n),
+            Err(id) => page.deleted.push(id),
+        }
+    }
+    page
 }
 
 /// `{uuid?, type?}` of a read-all (an empty body reads everything).
@@ -336,21 +370,24 @@ pub async fn sync(
 ) -> Result<Response, ApiError> {
     let q = parse_sync(&params(query)?)?;
     let (user_id, since, limit) = (user.user_id, q.since, q.limit);
-    let (last_seq, items) = state
+    let (last_seq, aged, items, deleted) = state
         .store
         .read(move |c| {
             Ok((
                 notifications::last_seq(c)?,
+                notifications::aged_deletions_seq(c)?,
                 notifications::changed_since(c, user_id, since, limit + 1)?,
+                notifications::deleted_since(c, user_id, since, limit + 1)?,
             ))
         })
         .await?;
-    check_cursor(q.since, last_seq)?;
-    let (items, cursor, has_more) = sync_page(items, &q);
+    check_cursor(q.since, last_seq, aged)?;
+    let page = sync_page(items, deleted, &q);
     Ok(Json(json!({
-        "items": items.iter().map(|n| notification_json(n, lang)).collect::<Vec<_>>(),
-        "cursor": cursor.to_string(),
-        "has_more": has_more,
+        "items": page.items.iter().map(|n| notification_json(n, lang)).collect::<Vec<_>>(),
+        "deleted": page.deleted,
+        "cursor": page.cursor.to_string(),
+        "has_more": page.has_more,
     }))
     .into_response())
 }
@@ -503,8 +540,13 @@ mod tests {
             );
         }
         assert_eq!(refusal(sync(&[("limit", "501")])), Msg::BadLimit(500));
-        assert!(check_cursor(17, 17).is_ok());
-        assert_eq!(refusal(check_cursor(18, 17)), Msg::SyncCursorAhead);
+        assert!(check_cursor(17, 17, 0).is_ok());
+        assert_eq!(refusal(check_cursor(18, 17, 0)), Msg::SyncCursorAhead);
+        // Deletions up to seq 9 were forgotten: a cursor before them may
+        // have missed some; from scratch (0) is always fine.
+        assert_eq!(refusal(check_cursor(8, 17, 9)), Msg::SyncCursorTooOld);
+        assert!(check_cursor(9, 17, 9).is_ok());
+        assert!(check_cursor(0, 17, 9).is_ok());
     }
 
     fn notification(seq: i64) -> Notification {
@@ -530,17 +572,26 @@ mod tests {
     #[test]
     fn a_sync_page_says_where_to_go_on_and_whether_more_wait() {
         let q = SyncQuery { since: 5, limit: 2 };
-        let (items, cursor, more) =
-            sync_page(vec![notification(6), notification(8), notification(9)], &q);
-        assert_eq!((items.len(), cursor, more), (2, 8, true));
-        let (items, cursor, more) = sync_page(vec![notification(6)], &q);
-        assert_eq!((items.len(), cursor, more), (1, 6, false));
-        let (items, cursor, more) = sync_page(Vec::new(), &q);
+        let shape = |p: SyncPage| (p.items.len(), p.deleted, p.cursor, p.has_more);
+        let page = sync_page(
+            vec![notification(6), notification(8), notification(9)],
+            vec![],
+            &q,
+        );
+        assert_eq!(shape(page), (2, vec![], 8, true));
+        let page = sync_page(vec![notification(6)], vec![], &q);
+        assert_eq!(shape(page), (1, vec![], 6, false));
+        let page = sync_page(Vec::new(), Vec::new(), &q);
         assert_eq!(
-            (items.len(), cursor, more),
-            (0, 5, false),
+            shape(page),
+            (0, vec![], 5, false),
             "nothing new: same cursor"
         );
+        // Deletions take their place in seq order.
+        let page = sync_page(vec![notification(8)], vec![(6, 41), (9, 42)], &q);
+        assert_eq!(shape(page), (1, vec![41], 8, true));
+        let page = sync_page(vec![], vec![(9, 42)], &SyncQuery { since: 8, limit: 2 });
+        assert_eq!(shape(page), (0, vec![42], 9, false));
     }
 
     #[test]

@@ -30,6 +30,12 @@ pub const ALERT_LOGS: Aging = Aging {
     time: "created_at",
 };
 
+/// Delta sync's record of deleted notifications.
+pub const NOTIFICATION_DELETIONS: Aging = Aging {
+    table: "notification_deletions",
+    time: "deleted_at",
+};
+
 impl Aging {
     /// Deletes at most `limit` rows older than `cutoff`, oldest first.
     pub fn delete_older_than(

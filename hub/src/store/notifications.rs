@@ -143,6 +143,35 @@ pub fn changed_since(
     .collect()
 }
 
+/// `user_id`'s notifications deleted after `since`: `(seq, notification id)`
+/// in `seq` order.
+pub fn deleted_since(
+    c: &Connection,
+    user_id: i64,
+    since: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<(i64, i64)>> {
+    c.prepare_cached(
+        "SELECT seq, notification_id FROM notification_deletions
+         WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?
+    .query_map(params![user_id, since, limit as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?
+    .collect()
+}
+
+/// The newest `seq` of a deletion record that aged out: a cursor before it
+/// may have missed deletions.
+pub fn aged_deletions_seq(c: &Connection) -> rusqlite::Result<i64> {
+    Ok(c.prepare_cached(
+        "SELECT value FROM hub_meta WHERE key = 'notification_deletions_aged_seq'",
+    )?
+    .query_row([], |r| r.get::<_, i64>(0))
+    .optional()?
+    .unwrap_or(0))
+}
+
 /// The highest `seq` handed out on this hub (a cursor beyond it was not
 /// given by this database).
 pub fn last_seq(c: &Connection) -> rusqlite::Result<i64> {
@@ -473,6 +502,29 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM notifications", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 1, "ann's only");
+    }
+
+    #[test]
+    fn deletions_are_remembered_for_sync_in_seq_order_until_they_age_out() {
+        let c = db();
+        store(&c, &alert(1, "c1", "crying", 1_000));
+        store(&c, &alert(2, "c1", "crying", 5_000));
+        let before = last_seq(&c).unwrap();
+        let gone = ids(&list(&c, 1, &Filter::ALL, None, 10).unwrap())[1];
+        // Retention's cascade from the alert, as it runs.
+        aging::ALERT_LOGS.delete_older_than(&c, 2_000, 256).unwrap();
+        let deleted = deleted_since(&c, 1, before, 10).unwrap();
+        assert_eq!(deleted.len(), 1);
+        assert_eq!(deleted[0].1, gone);
+        assert!(deleted[0].0 > before, "a deletion takes the next seq");
+        assert_eq!(deleted_since(&c, 1, deleted[0].0, 10).unwrap(), []);
+        assert_eq!(aged_deletions_seq(&c).unwrap(), 0);
+        // Tombstones age out with retention; the hub remembers how far.
+        let far_future = i64::MAX / 2;
+        aging::NOTIFICATION_DELETIONS
+            .delete_older_than(&c, far_future, 256)
+            .unwrap();
+        assert!(aged_deletions_seq(&c).unwrap() >= deleted[0].0);
     }
 
     /// The queries the inbox runs on every request, the cascade from

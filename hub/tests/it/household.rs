@@ -729,6 +729,53 @@ async fn the_app_live_view_is_served_to_a_household_device_address_only_when_all
     assert_eq!(log["items"][0]["detail"]["enabled"], false);
 }
 
+#[tokio::test]
+async fn a_member_who_leaves_gets_the_cradles_notifications_as_deletions_in_sync() {
+    let h = household().await;
+    let alert_id = raise_alert(&h).await;
+    let (s, first) = h.viewer.get("/api/notifications/sync").await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    let mine = first["items"]
+        .as_array()
+        .and_then(|i| i.iter().find(|n| n["alert_id"] == alert_id))
+        .and_then(|n| n["id"].as_i64())
+        .expect("the alert is in the viewer's inbox");
+    let cursor = first["cursor"].as_str().expect("cursor").to_owned();
+
+    let grandma = user_id(&h.viewer, "grandma").await;
+    let (s, _) = h
+        .viewer
+        .send(h.viewer.raw(
+            Method::DELETE,
+            &format!("/api/cradles/{UUID}/members/{grandma}"),
+        ))
+        .await
+        .into_pair();
+    assert_eq!(s, StatusCode::OK);
+    let (s, next) = h
+        .viewer
+        .get(&format!("/api/notifications/sync?since={cursor}"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{next}");
+    assert_eq!(next["items"], json!([]));
+    assert_eq!(next["deleted"], json!([mine]));
+    // Replaying from the new cursor brings nothing again.
+    let (_, again) = h
+        .viewer
+        .get(&format!(
+            "/api/notifications/sync?since={}",
+            next["cursor"].as_str().unwrap_or("")
+        ))
+        .await;
+    assert_eq!(
+        (&again["items"], &again["deleted"]),
+        (&json!([]), &json!([]))
+    );
+    // The others keep theirs.
+    let (_, owner) = h.owner.get("/api/notifications/sync").await;
+    assert!(owner["items"].as_array().is_some_and(|i| !i.is_empty()));
+}
+
 trait IntoPair {
     fn into_pair(self) -> (StatusCode, Value);
 }

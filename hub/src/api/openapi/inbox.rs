@@ -65,8 +65,11 @@ pub struct SyncPage {
     /// In the order of their changes; a notification changed again since
     /// an earlier page comes again, with a higher `seq`.
     pub items: Vec<Notification>,
-    /// `seq` of the last item (or `since` when nothing changed): the next
-    /// `since`.
+    /// Ids of your notifications deleted since `since` (retention, a removed
+    /// cradle, leaving one): drop them from the cache.
+    pub deleted: Vec<i64>,
+    /// `seq` of the last change in this page (or `since` when nothing
+    /// changed): the next `since`.
     pub cursor: String,
     /// More changes wait: ask again from `cursor` at once.
     pub has_more: bool,
@@ -151,10 +154,10 @@ pub fn unread() {}
     ))]
 pub fn read_all() {}
 
-/// Delta sync for an offline cache: your notifications changed after
-/// `since`, in the order of their changes. Replaying a cursor never lists
-/// an item twice in a page. Deleted notifications (retention, a removed
-/// cradle) are not reported.
+/// Delta sync for an offline cache: your notifications changed or deleted
+/// after `since`, in the order of their changes. Replaying a cursor never
+/// lists an item twice in a page. Deletions are remembered for the
+/// retention period; an older cursor is refused (start over).
 #[utoipa::path(get, path = "/api/notifications/sync", tag = "inbox",
     params(
         ("since" = Option<String>, Query, description = "The last answer's `cursor`; absent: from the start"),
@@ -163,7 +166,7 @@ pub fn read_all() {}
     security(("cradle_session" = [])),
     responses(
         (status = 200, description = "Changes", body = SyncPage),
-        (status = 400, description = "`since` not a cursor of this hub (start over without it), limit out of range", body = ErrorBody),
+        (status = 400, description = "`since` not a cursor of this hub, or older than the deletions it remembers (start over without it); limit out of range", body = ErrorBody),
     ))]
 pub fn sync() {}
 
