@@ -329,11 +329,6 @@ impl Live {
         }
     }
 
-    /// The cradle if `user_id` owns it.
-    pub fn owned(&self, uuid: &str, user_id: i64) -> Option<Arc<CradleLive>> {
-        self.get(uuid).filter(|c| c.owner() == Some(user_id))
-    }
-
     /// The cradle and `user_id`'s role on it, if they have one.
     pub fn access(&self, uuid: &str, user_id: i64) -> Option<(Arc<CradleLive>, Role)> {
         let c = self.get(uuid)?;
@@ -381,15 +376,6 @@ impl Live {
             .read()
             .values()
             .filter(|c| c.owner().is_some())
-            .cloned()
-            .collect()
-    }
-
-    pub fn owned_by(&self, user_id: i64) -> Vec<Arc<CradleLive>> {
-        self.cradles
-            .read()
-            .values()
-            .filter(|c| c.owner() == Some(user_id))
             .cloned()
             .collect()
     }
@@ -471,10 +457,14 @@ mod tests {
         let f1 = c.publish_frame(Bytes::from_static(b"1"), 0);
         let f2 = c.publish_frame(Bytes::from_static(b"2"), 100);
         assert!(f2.seq > f1.seq);
-        assert!(live.owned("a", 1).is_some());
-        assert!(live.owned("a", 2).is_none());
+        let role = |user| live.access("a", user).map(|(_, role)| role);
+        assert_eq!(role(1), Some(Role::Owner));
+        assert_eq!(role(2), None);
+        c.set_member(2, Some(Role::Viewer));
+        assert_eq!(role(2), Some(Role::Viewer));
         live.set_owner("a", None);
-        assert!(live.owned("a", 1).is_none());
+        assert_eq!(role(1), None);
+        assert_eq!(role(2), None, "an unclaimed cradle has no household");
         assert!(c.latest_frame().is_none());
     }
 }

@@ -55,6 +55,19 @@ pub fn migrations() -> Result<Migrations<'static>, StoreError> {
     Ok(Migrations::from_directory(&MIGRATIONS_DIR)?)
 }
 
+/// A database in memory with the whole schema and foreign keys on, like the
+/// hub's own connections: for the store's unit tests.
+#[cfg(test)]
+pub(crate) fn migrated_in_memory() -> Connection {
+    let mut c = Connection::open_in_memory().expect("in-memory database");
+    c.pragma_update(None, "foreign_keys", "ON")
+        .expect("foreign keys");
+    migrations()
+        .and_then(|m| Ok(m.to_latest(&mut c)?))
+        .expect("the embedded migrations apply");
+    c
+}
+
 /// The version of that schema: the number of migrations, as kept in
 /// SQLite's `user_version` once they are applied.
 pub fn schema_version() -> usize {

@@ -295,12 +295,7 @@ mod tests {
     use crate::store::{aging, alerts as alert_rows};
 
     fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        c.pragma_update(None, "foreign_keys", "ON").unwrap();
-        crate::store::migrations()
-            .unwrap()
-            .to_latest(&mut c)
-            .unwrap();
+        let c = crate::store::migrated_in_memory();
         for (id, name) in [(1, "ann"), (2, "bob"), (3, "cat")] {
             c.execute(
                 "INSERT INTO users (id, username, password_hash, created_at) VALUES (?1, ?2, 'x', 0)",

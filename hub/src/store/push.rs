@@ -126,12 +126,7 @@ mod tests {
     use crate::store::users;
 
     fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::migrations()
-            .unwrap()
-            .to_latest(&mut c)
-            .unwrap();
-        c
+        crate::store::migrated_in_memory()
     }
 
     fn subscribe(c: &Connection, user_id: i64, endpoint: &str, lang: &'static str) {

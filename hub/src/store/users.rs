@@ -117,12 +117,7 @@ mod tests {
     use super::*;
 
     fn db() -> Connection {
-        let mut c = Connection::open_in_memory().unwrap();
-        crate::store::migrations()
-            .unwrap()
-            .to_latest(&mut c)
-            .unwrap();
-        c
+        crate::store::migrated_in_memory()
     }
 
     #[test]

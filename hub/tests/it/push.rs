@@ -46,9 +46,11 @@ struct PushService {
 
 impl PushService {
     async fn start() -> PushService {
-        async fn accept(
+        // Every POST is recorded; `/gone/...` answers as an expired
+        // subscription does.
+        async fn receive(
             State(tx): State<mpsc::UnboundedSender<Received>>,
-            Path(device): Path<String>,
+            Path((answer, device)): Path<(String, String)>,
             headers: HeaderMap,
             body: Bytes,
         ) -> AxumStatus {
@@ -57,25 +59,15 @@ impl PushService {
                 headers,
                 body,
             });
-            AxumStatus::CREATED
-        }
-        async fn gone(
-            State(tx): State<mpsc::UnboundedSender<Received>>,
-            Path(device): Path<String>,
-            headers: HeaderMap,
-            body: Bytes,
-        ) -> AxumStatus {
-            let _ = tx.send(Received {
-                device,
-                headers,
-                body,
-            });
-            AxumStatus::GONE
+            if answer == "gone" {
+                AxumStatus::GONE
+            } else {
+                AxumStatus::CREATED
+            }
         }
         let (tx, received) = mpsc::unbounded_channel();
         let app = Router::new()
-            .route("/ok/{device}", post(accept))
-            .route("/gone/{device}", post(gone))
+            .route("/{answer}/{device}", post(receive))
             .with_state(tx);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
