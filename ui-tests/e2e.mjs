@@ -10,14 +10,10 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { ROOT, BIN, CHROMIUM, OUT, until, assert, CSP_REPORTER } from './lib.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = process.env.CRADLE_HUB_BIN || join(ROOT, 'target/debug/cradle-hub');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const OUT = join(ROOT, 'ui-test-output');
 const FIXTURES = join(ROOT, 'hub/tests/fixtures/qr');
 const SIM_UUID = 'cradle-unique-id-example';
 const STARTED = Date.now();
@@ -52,17 +48,6 @@ function start(name, args) {
   return child;
 }
 
-/** Waits until `fn()` returns a truthy value. @template T @param {string} what @param {() => T} fn @param {number} ms @returns {Promise<NonNullable<T>>} */
-async function until(what, fn, ms) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return /** @type {NonNullable<T>} */ (v);
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** @param {Child} c @param {string} signal */
 async function stop(c, signal = 'SIGTERM') {
   if (c.exited) return;
@@ -71,10 +56,6 @@ async function stop(c, signal = 'SIGTERM') {
   while (!c.exited && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
   if (!c.exited) c.proc.kill('SIGKILL');
   while (!c.exited) await new Promise((r) => setTimeout(r, 20));
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(`assertion failed: ${msg}`);
 }
 
 let passed = 0;
@@ -97,13 +78,6 @@ async function shot(name, fullPage = false, p = page) {
  * @type {string[]}
  */
 const cspViolations = [];
-
-/** Reported by the page itself, with what was blocked and where (init script, before the page's own). */
-const CSP_REPORTER = () => {
-  document.addEventListener('securitypolicyviolation', (e) => {
-    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile || '?'}:${e.lineNumber}`);
-  });
-};
 
 /** Listens in every page of a browser context for CSP violations. @param {import('playwright-core').BrowserContext} ctx @param {string} label */
 async function watchCsp(ctx, label) {

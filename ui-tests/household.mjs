@@ -15,14 +15,10 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { ROOT, BIN, CHROMIUM, OUT, until, assert, CSP_REPORTER } from './lib.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = process.env.CRADLE_HUB_BIN || join(ROOT, 'target/debug/cradle-hub');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const OUT = join(ROOT, 'ui-test-output');
 const CRADLE = 'demo-cradle-1';
 const STARTED = Date.now();
 const ANSI = /\x1b\[[0-9;]*m/g;
@@ -30,33 +26,10 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 /** @type {{proc: import('node:child_process').ChildProcess, out: string, log: string, exited: boolean} | null} */
 let hub = null;
 
-/** Waits until `fn()` returns a truthy value. @template T @param {string} what @param {() => T} fn @param {number} ms @returns {Promise<NonNullable<T>>} */
-async function until(what, fn, ms) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return /** @type {NonNullable<T>} */ (v);
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** @param {unknown} cond @param {string} msg */
-function assert(cond, msg) {
-  if (!cond) throw new Error(`assertion failed: ${msg}`);
-}
-
 /** @type {string[]} CSP violations seen in any page of either context */
 const cspViolations = [];
 /** @type {string[]} script errors of any page */
 const pageErrors = [];
-
-/** Reported by the page itself (init script, before the page's own). */
-const CSP_REPORTER = () => {
-  document.addEventListener('securitypolicyviolation', (e) => {
-    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile || '?'}:${e.lineNumber}`);
-  });
-};
 
 /** Watches a context's pages for CSP violations and script errors. @param {import('playwright-core').BrowserContext} ctx @param {string} label */
 async function watch(ctx, label) {

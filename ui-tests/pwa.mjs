@@ -13,31 +13,11 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { BIN, CHROMIUM, OUT, until, assert, CSP_REPORTER } from './lib.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = process.env.CRADLE_HUB_BIN || join(ROOT, 'target/debug/cradle-hub');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const OUT = join(ROOT, 'ui-test-output');
 const STARTED = Date.now();
-
-/** @param {unknown} cond @param {string} msg */
-function assert(cond, msg) {
-  if (!cond) throw new Error(`assertion failed: ${msg}`);
-}
-
-/** @template T @param {string} what @param {() => T} fn @param {number} ms @returns {Promise<NonNullable<T>>} */
-async function until(what, fn, ms) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return /** @type {NonNullable<T>} */ (v);
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * Content-Security-Policy violations in any page (the hub allows no inline
@@ -49,11 +29,7 @@ const cspViolations = [];
 
 /** @param {import('playwright-core').BrowserContext} ctx @param {string} label */
 async function watchCsp(ctx, label) {
-  await ctx.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile || '?'}:${e.lineNumber}`);
-    });
-  });
+  await ctx.addInitScript(CSP_REPORTER);
   /** @param {import('playwright-core').Page} p */
   const watch = (p) =>
     p.on('console', (m) => {

@@ -11,14 +11,10 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { BIN, CHROMIUM, OUT, until, assert } from './lib.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = process.env.CRADLE_HUB_BIN || join(ROOT, 'target/debug/cradle-hub');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
-const OUT = join(ROOT, 'ui-test-output');
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -29,22 +25,6 @@ const ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-
-/** @param {boolean} cond @param {string} msg */
-function assert(cond, msg) {
-  if (!cond) throw new Error(`assertion failed: ${msg}`);
-}
-
-/** @template T @param {string} what @param {() => T} fn @param {number} ms @returns {Promise<NonNullable<T>>} */
-async function until(what, fn, ms) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return /** @type {NonNullable<T>} */ (v);
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A HOME whose ~/.pki/nssdb trusts `caFile` (or nothing). @param {string} base @param {string | null} caFile */
 function scratchHome(base, caFile) {
