@@ -275,21 +275,18 @@ impl Sessions {
     ) -> Result<Option<(i64, String, String)>, AuthError> {
         let now = now_millis();
         let since = now - RECENT_USE_MS;
-        let (cached, cached_ids) = {
-            let cache = self.cache.lock();
-            let found = cache
-                .by_hash
-                .values()
-                .find(|s| {
-                    s.last_ip == Some(ip)
-                        && s.expires_at > now
-                        && s.last_seen_at > since
-                        && wanted(s.user_id)
-                })
-                .map(|s| (s.user_id, s.public_id.clone(), s.username.clone()));
-            let ids: std::collections::HashSet<String> = cache.by_public.keys().cloned().collect();
-            (found, ids)
-        };
+        let cached = self
+            .cache
+            .lock()
+            .by_hash
+            .values()
+            .find(|s| {
+                s.last_ip == Some(ip)
+                    && s.expires_at > now
+                    && s.last_seen_at > since
+                    && wanted(s.user_id)
+            })
+            .map(|s| (s.user_id, s.public_id.clone(), s.username.clone()));
         if cached.is_some() {
             return Ok(cached);
         }
@@ -298,9 +295,11 @@ impl Sessions {
             .store
             .read(move |c| sessions::live_at_ip(c, &address, now, since))
             .await?;
+        // A cached session's address is the newer one: it was not a match.
+        let cache = self.cache.lock();
         Ok(stored
             .into_iter()
-            .find(|(user, id, _)| !cached_ids.contains(id) && wanted(*user)))
+            .find(|(user, id, _)| !cache.by_public.contains_key(id) && wanted(*user)))
     }
 
     /// Whether the session named `public_id` is still live (media tokens).
