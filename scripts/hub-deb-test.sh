@@ -10,7 +10,7 @@
 #    (systemd-nspawn over a throw-away overlay of this machine's own root, so
 #    nothing is downloaded and nothing here changes): dpkg -i, the postinst
 #    makes the user and systemd starts the unit as packaged (Type=notify,
-#    hardening, watchdog); systemd-analyze verify; /health 200 as the
+#    hardening, watchdog); systemd-analyze verify; /health healthy as the
 #    cradle-hub user; data files owned by it; readable journal;
 # 3. the watchdog: one thread of the hub, the database writer, is frozen
 #    (ptrace) while logins queue writes; the hub stops petting the watchdog
@@ -28,6 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/apt.sh
 source scripts/lib/cargo-deb.sh
+source scripts/lib/health.sh
 started=$SECONDS
 profile=debug
 profile_args=(--profile dev) # cargo-deb packages target/debug
@@ -185,6 +186,13 @@ wait_active() {
   fail "cradle-hub.service is '$state', not active"
 }
 http() { ct curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }
+# /health, healthy (scripts/lib/health.sh) or fails with what it said.
+health_check() {
+  local answer code
+  answer="$(ct curl -s -w '\n%{http_code}' --max-time 5 http://127.0.0.1:8080/health || true)"
+  code="${answer##*$'\n'}"
+  health_ok "$code" "${answer%$'\n'*}" || fail "/health $1 answered ${code:-nothing}: ${answer:0:400}"
+}
 login() {
   http -H 'Content-Type: application/json' \
     -d '{"username":"debtest","password":"correct horse battery"}' http://127.0.0.1:8080/login
@@ -208,7 +216,7 @@ status="$(show StatusText)"
   fail "STATUS is '$status'"
 pid="$(show MainPID)"
 [ "$(ct ps -o user= -p "$pid")" = cradle-hub ] || fail "the hub runs as $(ct ps -o user= -p "$pid")"
-[ "$(http http://127.0.0.1:8080/health)" = 200 ] || fail "/health is not 200"
+health_check "after the install"
 [ "$(http -H 'Content-Type: application/json' \
   -d '{"username":"debtest","password":"correct horse battery"}' http://127.0.0.1:8080/register)" = 201 ] ||
   fail "POST /register"
@@ -315,7 +323,7 @@ grep -q "Watchdog timeout" "$work/journal.txt" || fail "systemd logged no watchd
 json_lines="$(grep -c '^{"timestamp"' "$work/journal.txt" || true)"
 ((json_lines > 0)) || fail "no JSON log lines with CRADLE_HUB_LOG_FORMAT=json"
 echo "    restarted $restarted: $(grep -o 'Watchdog timeout[^!]*!' "$work/journal.txt" | head -n1)"
-[ "$(http http://127.0.0.1:8080/health)" = 200 ] || fail "/health after the restart"
+health_check "after the restart"
 [ "$(login)" = 200 ] || fail "login after the restart"
 ct rm -r /etc/systemd/system/cradle-hub.service.d
 ct systemctl daemon-reload
@@ -333,7 +341,7 @@ ct grep -qx 'retention_days = 14' /etc/cradle-hub/config.toml || fail "the upgra
 [ "$(ct stat -c '%U:%G %a' /etc/cradle-hub/config.toml)" = "root:cradle-hub 640" ] || fail "config mode after upgrade"
 wait_active
 [ "$(show MainPID)" != "$pid" ] || fail "the upgrade did not restart the hub"
-[ "$(http http://127.0.0.1:8080/health)" = 200 ] || fail "/health after the upgrade"
+health_check "after the upgrade"
 [ "$(login)" = 200 ] || fail "the account did not survive the upgrade"
 echo "    $version1 -> $version2: config edit kept, account kept, hub restarted (pid $(show MainPID))"
 
