@@ -75,6 +75,8 @@ pub enum StartError {
     Join(#[from] tokio::task::JoinError),
     #[error("cannot set up HTTPS: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error("cannot read or make the Web Push key: {0}")]
+    PushKey(#[from] notify::vapid::KeyError),
     #[error("cannot set up the Web Push client: {0}")]
     PushClient(reqwest::Error),
     #[error("cannot set up alert emails: {0}")]
@@ -435,13 +437,7 @@ async fn start_notifier(
     email: Option<Arc<notify::email::AlertEmails>>,
     tasks: &Arc<Tasks>,
 ) -> Result<Arc<notify::Notifier>, StartError> {
-    let dir = settings.data_dir.clone();
-    let vapid = tokio::task::spawn_blocking(move || notify::vapid::VapidKey::load_or_create(&dir))
-        .await?
-        .map_err(|source| StartError::SecretKey {
-            path: settings.data_dir.join(notify::vapid::KEY_FILE),
-            source,
-        })?;
+    let (vapid, _) = notify::vapid::load_or_create(store, &settings.data_dir).await?;
     let policy = if settings.allow_insecure_push {
         tracing::warn!("push: plain-http and loopback push endpoints allowed (test only)");
         notify::endpoint::EndpointPolicy::AllowLoopback

@@ -459,6 +459,8 @@ async function boot() {
     unreachable = false;
     connectEvents();
     refreshAlertMessages();
+    // Subscribed again if the hub's push key changed since this device last opened the app.
+    syncPush();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       // Someone was logged in on this browser and did not log out here.

@@ -138,7 +138,19 @@ export async function disablePush() {
 export async function syncPush() {
   try {
     const { state, sub } = await pushStatus(false);
-    if (state === 'on' && sub) await handToHub(sub);
+    if (state !== 'on' || !sub) return;
+    const key = bytesOf((await api.pushPublicKey()).public_key);
+    if (sameKey(sub.options.applicationServerKey, key)) {
+      await handToHub(sub);
+      return;
+    }
+    // The hub's key changed (a new hub, or a restore of a backup without it):
+    // the push service would refuse every push to the old subscription. The
+    // permission is already granted, so subscribing again needs no tap.
+    const reg = await currentRegistration();
+    if (!reg) return;
+    await sub.unsubscribe();
+    await handToHub(await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }));
   } catch {
     // The settings screen shows the truth when opened.
   }

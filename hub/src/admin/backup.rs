@@ -80,7 +80,8 @@ pub fn backup(dir: &Path, args: &BackupArgs) -> Result<(), AdminError> {
         }
     );
     println!(
-        "Not included: secret.key (signs short-lived media links; remade when missing) and \
+        "Included: the Web Push key, so phones keep getting alerts from a restored hub. \
+         Not included: secret.key (signs short-lived media links; remade when missing) and \
          tls/ (the hub's own certificate authority, if you use --tls self-signed)."
     );
     Ok(())
@@ -158,6 +159,7 @@ pub fn restore(dir: &Path, file: &Path) -> Result<(), AdminError> {
         source,
     })?;
     let (from_version, contents) = prepare(restoring.path())?;
+    let push_key = keep_push_key(restoring.path(), &live)?;
     let new_file = std::fs::File::open(restoring.path()).map_err(|source| AdminError::Io {
         what: "open",
         path: restoring.path().to_owned(),
@@ -200,6 +202,17 @@ pub fn restore(dir: &Path, file: &Path) -> Result<(), AdminError> {
         );
     }
     println!("Sessions in the backup were not restored: everyone signs in again.");
+    match push_key {
+        PushKey::FromBackup => {}
+        PushKey::KeptFromReplaced => println!(
+            "The backup predates the Web Push key in the database; the key of the database it \
+             replaced is kept, so phones keep getting alerts."
+        ),
+        PushKey::None => println!(
+            "The backup holds no Web Push key: the hub makes one at start (or takes an older \
+             hub's vapid.key from the folder); phones that had push on turn it on again."
+        ),
+    }
     if let Some(kept) = kept {
         println!(
             "The database it replaced is kept as {} ({}); delete it when you no longer need it.",
@@ -209,6 +222,38 @@ pub fn restore(dir: &Path, file: &Path) -> Result<(), AdminError> {
     }
     println!("Start the hub again (e.g. `sudo systemctl start cradle-hub`).");
     Ok(())
+}
+
+/// Where the restored database's Web Push (VAPID) key comes from.
+/// Browsers bind subscriptions to it, so losing it silences every phone.
+enum PushKey {
+    FromBackup,
+    /// Backups made before the key moved into the database (schema 7) have
+    /// none; the database being replaced may.
+    KeptFromReplaced,
+    None,
+}
+
+/// Gives the restored copy at `restoring` the replaced database's push key
+/// when the backup brought none.
+fn keep_push_key(restoring: &Path, live: &Path) -> Result<PushKey, AdminError> {
+    let conn = db::open_existing(restoring)?;
+    let sqlite = |e| db::sqlite_error(restoring, e);
+    if store::push::vapid_key(&conn).map_err(sqlite)?.is_some() {
+        return Ok(PushKey::FromBackup);
+    }
+    // The replaced database may be older, or damaged (the reason for the
+    // restore): then it has no key to give.
+    let replaced = live
+        .exists()
+        .then(|| db::open_existing(live).ok())
+        .flatten()
+        .and_then(|old| store::push::vapid_key(&old).ok().flatten());
+    let Some(key) = replaced else {
+        return Ok(PushKey::None);
+    };
+    store::push::set_vapid_key(&conn, &key, crate::timefmt::now_millis()).map_err(sqlite)?;
+    Ok(PushKey::KeptFromReplaced)
 }
 
 /// Refuses early what cannot be a backup: a missing file, or one that is

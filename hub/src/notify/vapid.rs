@@ -1,10 +1,12 @@
 //! The hub's VAPID key (RFC 8292): a P-256 key generated once and kept in
-//! the data folder, signing a short-lived ES256 token on every push. A
-//! browser binds each subscription to the public key, so a lost key means
-//! every device has to subscribe again. The private key is never logged.
+//! the database beside the subscriptions, signing a short-lived ES256 token
+//! on every push. A browser binds each subscription to the public key, so a
+//! lost key means every device has to subscribe again; kept in the
+//! database, it travels in `cradle-hub backup`. The private key is never
+//! logged.
 
-use std::io::{self, Write};
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,8 +14,98 @@ use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use serde_json::json;
 
-/// In the data folder: the raw 32-byte private scalar, mode 0600.
-pub const KEY_FILE: &str = "vapid.key";
+use crate::store::{self, Store, StoreError};
+use crate::timefmt::now_millis;
+
+/// Where hubs before schema 7 kept the key (the raw 32-byte private
+/// scalar): moved into the database at start, then removed.
+pub const LEGACY_KEY_FILE: &str = "vapid.key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot read {path}: {source}")]
+    LegacyFile { path: PathBuf, source: io::Error },
+    #[error("start-up task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// Where the key in use came from, as the start-up log says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Database,
+    /// Moved in from an older hub's `vapid.key`: devices keep their pushes.
+    LegacyFile,
+    /// None was kept, or the kept one was damaged: devices subscribe again.
+    Created,
+}
+
+/// The hub's key: the one in the database; else the one an older hub kept
+/// in `vapid.key`, moved into the database; else a new one. A kept key
+/// that is no valid key is replaced (devices enable push again), and a
+/// damaged `vapid.key` is set aside as `vapid.key.invalid`.
+pub async fn load_or_create(store: &Store, data_dir: &Path) -> Result<(VapidKey, Origin), KeyError> {
+    let stored = store.read(store::push::vapid_key).await?;
+    if let Some(bytes) = stored {
+        if let Some(key) = VapidKey::from_bytes(&bytes) {
+            return Ok((key, Origin::Database));
+        }
+        tracing::warn!(
+            "push: the kept VAPID key is no valid key; a new one is made and devices must enable push again"
+        );
+    }
+    let dir = data_dir.to_owned();
+    let legacy = tokio::task::spawn_blocking(move || read_legacy(&dir)).await??;
+    let (key, origin) = match legacy {
+        Some(key) => (key, Origin::LegacyFile),
+        None => (VapidKey::generate(), Origin::Created),
+    };
+    let private = key.signing.to_bytes().to_vec();
+    store
+        .write_waiting(move |c| store::push::set_vapid_key(c, &private, now_millis()))
+        .await?;
+    match origin {
+        Origin::LegacyFile => {
+            let path = data_dir.join(LEGACY_KEY_FILE);
+            // Kept in the database now; a second copy would only drift.
+            let removed = tokio::task::spawn_blocking(move || std::fs::remove_file(&path)).await?;
+            match removed {
+                Ok(()) => tracing::info!("push: the VAPID key moved from vapid.key into the database"),
+                Err(e) => tracing::warn!(error = %e, "push: the VAPID key is in the database now, but vapid.key could not be removed"),
+            }
+        }
+        Origin::Created => tracing::info!("push: VAPID key created"),
+        Origin::Database => {}
+    }
+    Ok((key, origin))
+}
+
+/// The key in an older hub's `vapid.key`, if there is a valid one. A file
+/// holding no valid key is set aside as `vapid.key.invalid`.
+fn read_legacy(data_dir: &Path) -> Result<Option<VapidKey>, KeyError> {
+    let path = data_dir.join(LEGACY_KEY_FILE);
+    let failed = |source| KeyError::LegacyFile {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => match VapidKey::from_bytes(&bytes) {
+            Some(key) => Ok(Some(key)),
+            None => {
+                tracing::warn!(
+                    path = %path.display(),
+                    "push: vapid.key holds no valid key; set aside, a new one is made and devices must enable push again"
+                );
+                std::fs::rename(&path, data_dir.join(format!("{LEGACY_KEY_FILE}.invalid")))
+                    .map_err(failed)?;
+                Ok(None)
+            }
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(failed(e)),
+    }
+}
 
 pub struct VapidKey {
     signing: SigningKey,
@@ -30,34 +122,18 @@ impl std::fmt::Debug for VapidKey {
 }
 
 impl VapidKey {
-    /// Reads the key from `data_dir`, or creates it there. A file that
-    /// holds no valid key is set aside as `vapid.key.invalid` and replaced
-    /// (devices subscribe again); an unreadable one is an error.
-    pub fn load_or_create(data_dir: &Path) -> io::Result<VapidKey> {
-        let path = data_dir.join(KEY_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => match SigningKey::from_slice(&bytes) {
-                Ok(signing) => return Ok(VapidKey::from_signing(signing)),
-                Err(_) => {
-                    tracing::warn!(
-                        path = %path.display(),
-                        "push: the VAPID key file holds no valid key; a new one is made and devices must enable push again"
-                    );
-                    std::fs::rename(&path, data_dir.join(format!("{KEY_FILE}.invalid")))?;
-                }
-            },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        let signing = loop {
+    /// A key from its raw 32-byte private scalar, if that is one.
+    pub fn from_bytes(bytes: &[u8]) -> Option<VapidKey> {
+        SigningKey::from_slice(bytes).ok().map(VapidKey::from_signing)
+    }
+
+    pub fn generate() -> VapidKey {
+        loop {
             // Retried in the 2^-32 case of bytes that are no valid scalar.
-            if let Ok(k) = SigningKey::from_slice(&rand::random::<[u8; 32]>()) {
-                break k;
+            if let Some(key) = VapidKey::from_bytes(&rand::random::<[u8; 32]>()) {
+                return key;
             }
-        };
-        write_new_private(&path, &signing.to_bytes())?;
-        tracing::info!("push: VAPID key created");
-        Ok(VapidKey::from_signing(signing))
+        }
     }
 
     fn from_signing(signing: SigningKey) -> VapidKey {
@@ -91,20 +167,6 @@ impl VapidKey {
     }
 }
 
-/// Creates `path` readable by the hub's user only; fails if it exists.
-fn write_new_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     use p256::ecdsa::VerifyingKey;
@@ -113,23 +175,24 @@ mod tests {
     use super::*;
     use crate::store::tempdir::TempDir;
 
-    #[test]
-    fn the_key_is_made_once_private_and_kept() {
+    /// The key in use after a start on `dir`, and where it came from.
+    async fn start_on(dir: &Path) -> (VapidKey, Origin) {
+        let store = Store::open(dir).unwrap();
+        let loaded = load_or_create(&store, dir).await.unwrap();
+        store.close(std::time::Duration::from_secs(5)).await.unwrap();
+        loaded
+    }
+
+    #[tokio::test]
+    async fn the_key_is_made_once_and_kept_in_the_database() {
         let dir = TempDir::new();
-        let first = VapidKey::load_or_create(dir.path()).unwrap();
-        let again = VapidKey::load_or_create(dir.path()).unwrap();
-        assert_eq!(first.public_key(), again.public_key());
+        let (first, origin) = start_on(dir.path()).await;
+        assert_eq!(origin, Origin::Created);
+        let (again, origin) = start_on(dir.path()).await;
+        assert_eq!((again.public_key(), origin), (first.public_key(), Origin::Database));
+        assert!(!dir.path().join(LEGACY_KEY_FILE).exists(), "no copy beside the database");
         let public = URL_SAFE_NO_PAD.decode(first.public_key()).unwrap();
         assert_eq!((public.len(), public[0]), (65, 4), "uncompressed point");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
         assert_eq!(
             format!("{first:?}"),
             format!("VapidKey {{ public: {:?}, .. }}", first.public_key()),
@@ -137,25 +200,46 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_damaged_key_file_is_set_aside_and_replaced() {
+    #[tokio::test]
+    async fn an_older_hubs_key_file_moves_into_the_database() {
         let dir = TempDir::new();
-        std::fs::write(dir.path().join(KEY_FILE), b"garbage").unwrap();
-        let key = VapidKey::load_or_create(dir.path()).unwrap();
+        let old = VapidKey::generate();
+        std::fs::write(dir.path().join(LEGACY_KEY_FILE), old.signing.to_bytes()).unwrap();
+        let (moved, origin) = start_on(dir.path()).await;
+        assert_eq!((moved.public_key(), origin), (old.public_key(), Origin::LegacyFile));
+        assert!(!dir.path().join(LEGACY_KEY_FILE).exists());
+        let (kept, origin) = start_on(dir.path()).await;
+        assert_eq!((kept.public_key(), origin), (old.public_key(), Origin::Database));
+    }
+
+    #[tokio::test]
+    async fn a_damaged_key_is_replaced_and_a_damaged_file_set_aside() {
+        let dir = TempDir::new();
+        std::fs::write(dir.path().join(LEGACY_KEY_FILE), b"garbage").unwrap();
+        let (made, origin) = start_on(dir.path()).await;
+        assert_eq!(origin, Origin::Created);
         assert_eq!(
-            std::fs::read(dir.path().join(format!("{KEY_FILE}.invalid"))).unwrap(),
+            std::fs::read(dir.path().join(format!("{LEGACY_KEY_FILE}.invalid"))).unwrap(),
             b"garbage"
         );
-        assert_eq!(
-            VapidKey::load_or_create(dir.path()).unwrap().public_key(),
-            key.public_key()
-        );
+        assert_eq!(start_on(dir.path()).await.0.public_key(), made.public_key());
+
+        // Zero is no P-256 private scalar.
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .write(|c| store::push::set_vapid_key(c, &[0; 32], 0))
+            .await
+            .unwrap();
+        store.close(std::time::Duration::from_secs(5)).await.unwrap();
+        let (fresh, origin) = start_on(dir.path()).await;
+        assert_eq!(origin, Origin::Created);
+        assert_ne!(fresh.public_key(), made.public_key());
+        assert_eq!(start_on(dir.path()).await.0.public_key(), fresh.public_key());
     }
 
     #[test]
     fn the_token_is_an_es256_jwt_for_the_audience() {
-        let dir = TempDir::new();
-        let key = VapidKey::load_or_create(dir.path()).unwrap();
+        let key = VapidKey::generate();
         let header = key.authorization(
             "https://fcm.googleapis.com",
             1_900_000_000,

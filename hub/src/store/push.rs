@@ -1,7 +1,7 @@
 //! Queries on `push_subscriptions`: one row per browser (endpoint) per
 //! account, with the device's language.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::timefmt::Millis;
 
@@ -116,6 +116,25 @@ pub fn mark_sent(c: &Connection, alert_id: i64, id: i64, now: Millis) -> rusqlit
     c.execute(
         "UPDATE push_subscriptions SET last_sent_at = ?2 WHERE id = ?1",
         params![id, now],
+    )?;
+    Ok(())
+}
+
+/// The hub's VAPID private key as kept, if one was.
+pub fn vapid_key(c: &Connection) -> rusqlite::Result<Option<Vec<u8>>> {
+    c.query_row("SELECT private_key FROM vapid_key WHERE id = 1", [], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// Keeps `private_key` as the hub's VAPID key, replacing any other.
+pub fn set_vapid_key(c: &Connection, private_key: &[u8], now: Millis) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO vapid_key (id, private_key, created_at) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET private_key = excluded.private_key,
+           created_at = excluded.created_at",
+        params![private_key, now],
     )?;
     Ok(())
 }
@@ -297,5 +316,18 @@ mod tests {
         assert_eq!(sent, (true, Some(99)));
         remove(&c, id).unwrap();
         assert!(targets(&c, "c1").unwrap().is_empty());
+    }
+
+    #[test]
+    fn one_vapid_key_is_kept_and_replaced_whole() {
+        let c = db();
+        assert_eq!(vapid_key(&c).unwrap(), None);
+        set_vapid_key(&c, &[1; 32], 5).unwrap();
+        set_vapid_key(&c, &[2; 32], 6).unwrap();
+        assert_eq!(vapid_key(&c).unwrap(), Some(vec![2; 32]));
+        let rows: i64 = c
+            .query_row("SELECT count(*) FROM vapid_key", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
     }
 }

@@ -185,6 +185,7 @@ async fn backup_while_the_hub_ingests_then_restore_into_a_new_folder() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    let (_, push_key) = ann.get("/api/push/public_key").await;
     let spare = tempfile::tempdir().unwrap();
     let file = spare.path().join("hub-backup.db");
     let ran = admin(t.dir.path(), &["backup", file.to_str().unwrap()], None)
@@ -192,6 +193,7 @@ async fn backup_while_the_hub_ingests_then_restore_into_a_new_folder() {
         .succeeded();
     assert!(ran.stdout.contains("while the hub was running"), "{ran:?}");
     assert!(ran.stdout.contains("Not included: secret.key"), "{ran:?}");
+    assert!(ran.stdout.contains("Included: the Web Push key"), "{ran:?}");
     assert!(!spare.path().join("hub-backup.db.partial").exists());
     #[cfg(unix)]
     {
@@ -276,6 +278,28 @@ async fn backup_while_the_hub_ingests_then_restore_into_a_new_folder() {
         alerts.as_array().map(Vec::len),
         Some(count(&backup, "alert_logs") as usize)
     );
+    // Phones stay subscribed: the push key came with the backup.
+    assert_eq!(again.get("/api/push/public_key").await.1, push_key);
+    hub.shutdown().await;
+
+    // A backup made before the key was kept in the database has none:
+    // restored over this folder, the replaced database's key stays.
+    let older = spare.path().join("older-backup.db");
+    std::fs::copy(&file, &older).unwrap();
+    Connection::open(&older)
+        .unwrap()
+        .execute("DELETE FROM vapid_key", [])
+        .unwrap();
+    let ran = admin(&target, &["restore", older.to_str().unwrap()], None)
+        .await
+        .succeeded();
+    assert!(ran.stdout.contains("phones keep getting alerts"), "{ran:?}");
+    let hub = cradle_hub::start(Settings::ephemeral(&target))
+        .await
+        .expect("a hub starts on the folder restored again");
+    let mut ann_again = Client::new(&hub.url());
+    ann_again.login("ann", "pass-word").await;
+    assert_eq!(ann_again.get("/api/push/public_key").await.1, push_key);
     hub.shutdown().await;
 }
 
