@@ -114,6 +114,15 @@ fn sentence(t: AlertType, f: &AlertFacts, secs: u64, lang: Lang) -> String {
     }
 }
 
+/// The title of the one reminder of an alert still unresolved (the
+/// desktop app words its reminder the same way).
+pub fn reminder_title(t: AlertType, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("Still unresolved: {}", title(t, lang)),
+        Lang::Ko => format!("아직 해결되지 않음: {}", title(t, lang)),
+    }
+}
+
 /// A short title for notifications.
 pub fn title(t: AlertType, lang: Lang) -> &'static str {
     match (t, lang) {

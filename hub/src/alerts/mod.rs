@@ -635,7 +635,9 @@ impl Alerts {
     }
 
     /// Announces once more the alerts unresolved for [`REMIND_AFTER_MS`].
-    fn send_reminders(&self, now: Millis) {
+    /// [`Alerts::tick`] calls it; tests call it with a `now` ahead of the
+    /// wall clock instead of waiting five minutes.
+    pub fn send_reminders(&self, now: Millis) {
         let due: Vec<(i64, AlertRow)> = {
             let mut reminders = self.reminders.lock();
             let ids: Vec<i64> = reminders

@@ -1,6 +1,7 @@
 //! Telling the household about alerts away from the hub's screens: every
 //! raised alert goes to each member who can see its cradle, on each channel
-//! they use. It runs beside alert handling, each alert on its own task, so a
+//! they use, and a push reminder follows if it is still unresolved after
+//! [`crate::alerts::REMIND_AFTER_MS`]. It runs beside alert handling, each alert on its own task, so a
 //! slow push service never delays an alert, the event stream or another
 //! alert's delivery.
 
@@ -63,14 +64,10 @@ impl Notifier {
             health.beat_now();
             match event {
                 Ok(HubEvent::AlertRaised { alert, .. }) => {
-                    let notifier = self.clone();
-                    let token = token.clone();
-                    tokio::spawn(async move {
-                        tokio::select! {
-                            _ = token.cancelled() => {}
-                            _ = notifier.deliver(alert) => {}
-                        }
-                    });
+                    self.spawn_delivery(alert, push::Announce::Raised, &token);
+                }
+                Ok(HubEvent::AlertReminder { alert, .. }) => {
+                    self.spawn_delivery(alert, push::Announce::Reminder, &token);
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(missed)) => {
@@ -84,14 +81,33 @@ impl Notifier {
         }
     }
 
+    fn spawn_delivery(
+        self: &Arc<Self>,
+        alert: AlertRow,
+        announce: push::Announce,
+        token: &CancellationToken,
+    ) {
+        let notifier = self.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = token.cancelled() => {}
+                _ = notifier.deliver(alert, announce) => {}
+            }
+        });
+    }
+
     /// One alert on every channel, side by side.
-    async fn deliver(&self, alert: AlertRow) {
+    async fn deliver(&self, alert: AlertRow, announce: push::Announce) {
         let settings = self.alerts.settings(&alert.agent_uuid);
         // Channels: each reads its own recipients and their switches, and
-        // never waits for another. Another channel (email) joins push here.
-        email::send_alert_emails(self.email.as_deref(), &settings, &alert);
+        // never waits for another. Email tells of an alert once: a reminder
+        // minutes later is for the phone in the parent's pocket.
+        if announce == push::Announce::Raised {
+            email::send_alert_emails(self.email.as_deref(), &settings, &alert);
+        }
         if settings.push_notifications_enabled {
-            push::send_all(&self.push, &self.store, &alert).await;
+            push::send_all(&self.push, &self.store, &alert, announce).await;
         }
     }
 }

@@ -87,16 +87,31 @@ fn public_bytes(key: &p256::PublicKey) -> Vec<u8> {
     key.to_encoded_point(false).as_bytes().to_vec()
 }
 
+/// Why a device hears of an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announce {
+    Raised,
+    /// Still unresolved [`crate::alerts::REMIND_AFTER_MS`] later: once
+    /// more, under the same tag, so the phone's notification is replaced
+    /// and rings again rather than piling up.
+    Reminder,
+}
+
 /// What the service worker shows: the alert in the device's language and
 /// where tapping it leads. `None` for an alert type this hub does not know.
-pub fn payload(alert: &AlertRow, lang: Lang) -> Option<serde_json::Value> {
+pub fn payload(alert: &AlertRow, lang: Lang, announce: Announce) -> Option<serde_json::Value> {
     let t = AlertType::parse(&alert.alert_type)?;
+    let title = match announce {
+        Announce::Raised => crate::alerts::messages::title(t, lang).to_owned(),
+        Announce::Reminder => crate::alerts::messages::reminder_title(t, lang),
+    };
     Some(json!({
-        "title": crate::alerts::messages::title(t, lang),
+        "title": title,
         "body": crate::alerts::message(alert, lang),
         "alert_id": alert.id,
         "agent_uuid": alert.agent_uuid,
         "alert_type": alert.alert_type,
+        "reminder": announce == Announce::Reminder,
         "url": format!("/#/alerts/{}", alert.id),
         "tag": format!("alert-{}", alert.id),
         "lang": lang.code(),
@@ -178,7 +193,7 @@ impl Push {
 /// Pushes `alert` to every subscription of every member who can see its
 /// cradle and has push on for it, all at once (bounded by
 /// [`MAX_IN_FLIGHT`]). Returns when each has been answered or given up on.
-pub async fn send_all(push: &Push, store: &Store, alert: &AlertRow) {
+pub async fn send_all(push: &Push, store: &Store, alert: &AlertRow, announce: Announce) {
     let uuid = alert.agent_uuid.clone();
     let targets = match read_targets(store, uuid).await {
         Ok(t) => t,
@@ -187,7 +202,12 @@ pub async fn send_all(push: &Push, store: &Store, alert: &AlertRow) {
             return;
         }
     };
-    join_all(targets.into_iter().map(|t| send_one(push, store, alert, t))).await;
+    join_all(
+        targets
+            .into_iter()
+            .map(|t| send_one(push, store, alert, announce, t)),
+    )
+    .await;
 }
 
 /// The subscriptions to push to; a read pool that is momentarily full is
@@ -206,7 +226,13 @@ async fn read_targets(store: &Store, uuid: String) -> Result<Vec<PushTarget>, St
     }
 }
 
-async fn send_one(push: &Push, store: &Store, alert: &AlertRow, target: PushTarget) {
+async fn send_one(
+    push: &Push,
+    store: &Store,
+    alert: &AlertRow,
+    announce: Announce,
+    target: PushTarget,
+) {
     // Endpoints are capabilities: only their host is ever logged.
     let url = match endpoint::check(&target.endpoint, push.policy) {
         Ok(url) => url,
@@ -228,7 +254,7 @@ async fn send_one(push: &Push, store: &Store, alert: &AlertRow, target: PushTarg
     } else {
         Lang::En
     };
-    let Some(message) = payload(alert, lang) else {
+    let Some(message) = payload(alert, lang, announce) else {
         return;
     };
     let body = match web_push_native::encrypt(
@@ -379,7 +405,7 @@ mod tests {
     #[test]
     fn the_payload_is_in_the_devices_language_and_opens_the_alert() {
         let a = alert("high_temperature");
-        let en = payload(&a, Lang::En).unwrap();
+        let en = payload(&a, Lang::En, Announce::Raised).unwrap();
         assert_eq!(
             en,
             json!({
@@ -388,18 +414,38 @@ mod tests {
                 "alert_id": 42,
                 "agent_uuid": "c1",
                 "alert_type": "high_temperature",
+                "reminder": false,
                 "url": "/#/alerts/42",
                 "tag": "alert-42",
                 "lang": "en",
             })
         );
-        let ko = payload(&a, Lang::Ko).unwrap();
+        let ko = payload(&a, Lang::Ko, Announce::Raised).unwrap();
         assert_eq!(
             (ko["title"].as_str(), ko["lang"].as_str()),
             (Some("고온"), Some("ko"))
         );
         assert!(ko["body"].as_str().unwrap().starts_with("고온 경보"));
-        assert_eq!(payload(&alert("no_such_type"), Lang::En), None);
+        assert_eq!(
+            payload(&alert("no_such_type"), Lang::En, Announce::Raised),
+            None
+        );
+    }
+
+    #[test]
+    fn a_reminder_says_so_and_replaces_the_alerts_notification() {
+        let a = alert("high_temperature");
+        let raised = payload(&a, Lang::En, Announce::Raised).unwrap();
+        let en = payload(&a, Lang::En, Announce::Reminder).unwrap();
+        assert_eq!(en["title"], "Still unresolved: High temperature");
+        assert_eq!(en["reminder"], true);
+        assert_eq!(
+            (&en["tag"], &en["url"], &en["body"]),
+            (&raised["tag"], &raised["url"], &raised["body"]),
+            "the same notification, rung again"
+        );
+        let ko = payload(&a, Lang::Ko, Announce::Reminder).unwrap();
+        assert_eq!(ko["title"], "아직 해결되지 않음: 고온");
     }
 
     #[test]

@@ -392,6 +392,7 @@ async fn an_alert_is_pushed_encrypted_to_each_members_devices_in_their_language(
             "alert_id": alert_id,
             "agent_uuid": "c1",
             "alert_type": "high_temperature",
+            "reminder": false,
             "url": format!("/#/alerts/{alert_id}"),
             "tag": format!("alert-{alert_id}"),
             "lang": "ko",
@@ -422,6 +423,32 @@ async fn an_alert_is_pushed_encrypted_to_each_members_devices_in_their_language(
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 
+    // Still unresolved five minutes later: one reminder per device, under
+    // the alert's tag so the phone's notification is replaced and rings.
+    let later = cradle_hub::timefmt::now_millis() + cradle_hub::alerts::REMIND_AFTER_MS;
+    t.hub.state.alerts.send_reminders(later);
+    let reminders = service.next(2).await;
+    assert_eq!(
+        reminders.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["ann-phone", "bob-phone"]
+    );
+    let ko: Value =
+        serde_json::from_slice(&ann_phone.decrypt(&reminders["ann-phone"].body)).unwrap();
+    let en: Value =
+        serde_json::from_slice(&bob_phone.decrypt(&reminders["bob-phone"].body)).unwrap();
+    assert_eq!(
+        (&ko["title"], &ko["reminder"], &ko["tag"]),
+        (
+            &json!("아직 해결되지 않음: 고온"),
+            &json!(true),
+            &json!(format!("alert-{alert_id}"))
+        )
+    );
+    assert_eq!(en["title"], "Still unresolved: High temperature");
+    assert_eq!(en["alert_id"], alert_id);
+    // Once only.
+    t.hub.state.alerts.send_reminders(later + 60_000);
+
     // The next alert goes to the devices that are left.
     resolve(&ann, alert_id).await;
     cradle
@@ -438,12 +465,16 @@ async fn an_alert_is_pushed_encrypted_to_each_members_devices_in_their_language(
     assert!(second > alert_id, "{next}");
     assert!(
         service.received.try_recv().is_err(),
-        "nothing for the removed tablet or the viewer with push off"
+        "nothing for the removed tablet or the viewer with push off, and no second reminder"
+    );
+    // A resolved alert is not recalled.
+    resolve(&ann, second).await;
+    t.hub.state.alerts.send_reminders(
+        cradle_hub::timefmt::now_millis() + 2 * cradle_hub::alerts::REMIND_AFTER_MS,
     );
 
     // With the cradle's push switch off an alert is pushed to nobody: the
     // next push after turning it on again is for the alert after that one.
-    resolve(&ann, second).await;
     set_push(&ann, false).await;
     cradle
         .publish("temperature", r#"{"temperature": "40.0"}"#)
