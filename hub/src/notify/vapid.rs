@@ -45,7 +45,10 @@ pub enum Origin {
 /// in `vapid.key`, moved into the database; else a new one. A kept key
 /// that is no valid key is replaced (devices enable push again), and a
 /// damaged `vapid.key` is set aside as `vapid.key.invalid`.
-pub async fn load_or_create(store: &Store, data_dir: &Path) -> Result<(VapidKey, Origin), KeyError> {
+pub async fn load_or_create(
+    store: &Store,
+    data_dir: &Path,
+) -> Result<(VapidKey, Origin), KeyError> {
     let stored = store.read(store::push::vapid_key).await?;
     if let Some(bytes) = stored {
         if let Some(key) = VapidKey::from_bytes(&bytes) {
@@ -71,8 +74,12 @@ pub async fn load_or_create(store: &Store, data_dir: &Path) -> Result<(VapidKey,
             // Kept in the database now; a second copy would only drift.
             let removed = tokio::task::spawn_blocking(move || std::fs::remove_file(&path)).await?;
             match removed {
-                Ok(()) => tracing::info!("push: the VAPID key moved from vapid.key into the database"),
-                Err(e) => tracing::warn!(error = %e, "push: the VAPID key is in the database now, but vapid.key could not be removed"),
+                Ok(()) => {
+                    tracing::info!("push: the VAPID key moved from vapid.key into the database")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "push: the VAPID key is in the database now, but vapid.key could not be removed")
+                }
             }
         }
         Origin::Created => tracing::info!("push: VAPID key created"),
@@ -124,7 +131,9 @@ impl std::fmt::Debug for VapidKey {
 impl VapidKey {
     /// A key from its raw 32-byte private scalar, if that is one.
     pub fn from_bytes(bytes: &[u8]) -> Option<VapidKey> {
-        SigningKey::from_slice(bytes).ok().map(VapidKey::from_signing)
+        SigningKey::from_slice(bytes)
+            .ok()
+            .map(VapidKey::from_signing)
     }
 
     pub fn generate() -> VapidKey {
@@ -179,7 +188,10 @@ mod tests {
     async fn start_on(dir: &Path) -> (VapidKey, Origin) {
         let store = Store::open(dir).unwrap();
         let loaded = load_or_create(&store, dir).await.unwrap();
-        store.close(std::time::Duration::from_secs(5)).await.unwrap();
+        store
+            .close(std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
         loaded
     }
 
@@ -189,8 +201,14 @@ mod tests {
         let (first, origin) = start_on(dir.path()).await;
         assert_eq!(origin, Origin::Created);
         let (again, origin) = start_on(dir.path()).await;
-        assert_eq!((again.public_key(), origin), (first.public_key(), Origin::Database));
-        assert!(!dir.path().join(LEGACY_KEY_FILE).exists(), "no copy beside the database");
+        assert_eq!(
+            (again.public_key(), origin),
+            (first.public_key(), Origin::Database)
+        );
+        assert!(
+            !dir.path().join(LEGACY_KEY_FILE).exists(),
+            "no copy beside the database"
+        );
         let public = URL_SAFE_NO_PAD.decode(first.public_key()).unwrap();
         assert_eq!((public.len(), public[0]), (65, 4), "uncompressed point");
         assert_eq!(
@@ -206,10 +224,16 @@ mod tests {
         let old = VapidKey::generate();
         std::fs::write(dir.path().join(LEGACY_KEY_FILE), old.signing.to_bytes()).unwrap();
         let (moved, origin) = start_on(dir.path()).await;
-        assert_eq!((moved.public_key(), origin), (old.public_key(), Origin::LegacyFile));
+        assert_eq!(
+            (moved.public_key(), origin),
+            (old.public_key(), Origin::LegacyFile)
+        );
         assert!(!dir.path().join(LEGACY_KEY_FILE).exists());
         let (kept, origin) = start_on(dir.path()).await;
-        assert_eq!((kept.public_key(), origin), (old.public_key(), Origin::Database));
+        assert_eq!(
+            (kept.public_key(), origin),
+            (old.public_key(), Origin::Database)
+        );
     }
 
     #[tokio::test]
@@ -230,11 +254,17 @@ mod tests {
             .write(|c| store::push::set_vapid_key(c, &[0; 32], 0))
             .await
             .unwrap();
-        store.close(std::time::Duration::from_secs(5)).await.unwrap();
+        store
+            .close(std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
         let (fresh, origin) = start_on(dir.path()).await;
         assert_eq!(origin, Origin::Created);
         assert_ne!(fresh.public_key(), made.public_key());
-        assert_eq!(start_on(dir.path()).await.0.public_key(), fresh.public_key());
+        assert_eq!(
+            start_on(dir.path()).await.0.public_key(),
+            fresh.public_key()
+        );
     }
 
     #[test]
