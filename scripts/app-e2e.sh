@@ -12,16 +12,17 @@ cd "$root"
 APT_PACKAGES=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   libssl-dev libdbus-1-dev xvfb dbus dunst webkit2gtk-driver x11-utils libx11-6 python3)
 source "$root/scripts/lib/apt.sh"
+source "$root/scripts/lib/build.sh"
 ensure_apt_packages "${APT_PACKAGES[@]}"
 
 if ! command -v tauri-driver >/dev/null 2>&1; then
   echo "==> cargo install tauri-driver"
   # A debug build: it only relays WebDriver calls, and compiles in half the time.
-  cargo install tauri-driver --locked --debug
+  without_lints cargo install tauri-driver --locked --debug
 fi
 
 echo "==> building the app and the hub (debug)"
-cargo build --locked -p cradle-app -p cradle-hub
+build_workspace
 
 # A display of our own.
 display=""
@@ -48,5 +49,5 @@ echo "==> notifications past the cap close the oldest (a real notification servi
 # The unit test of the cap needs dunst on a session bus, so it is ignored by
 # a plain `cargo test`.
 dbus-run-session -- sh -c 'dunst >/dev/null 2>&1 & dunst_pid=$!; sleep 1
-  cargo test --locked -p cradle-app -- --ignored notify::; rc=$?
+  cargo test --locked --workspace --lib -- --ignored notify::; rc=$?
   kill "$dunst_pid" 2>/dev/null; exit "$rc"'

@@ -29,6 +29,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib/apt.sh
 source scripts/lib/cargo-deb.sh
 source scripts/lib/health.sh
+source scripts/lib/build.sh
 started=$SECONDS
 profile=debug
 profile_args=(--profile dev) # cargo-deb packages target/debug
@@ -55,8 +56,8 @@ ensure_cargo_deb
 target="${CARGO_TARGET_DIR:-target}"
 if [ ! -x "$target/$profile/cradle-hub" ]; then
   [ "$profile" = debug ] || fail "no $target/release/cradle-hub: run scripts/hub-deb.sh first"
-  step "cargo build (debug) -p cradle-hub"
-  cargo build --locked -p cradle-hub --bin cradle-hub
+  step "cargo build (debug): the workspace's binaries"
+  build_workspace
 fi
 
 work="$(mktemp -d /tmp/hub-deb-test.XXXXXX)"

@@ -38,13 +38,14 @@ started=$SECONDS
 source scripts/lib/apt.sh
 source scripts/lib/qemu-hub.sh
 source scripts/lib/health.sh
+source scripts/lib/build.sh
 qemu="$(find_qemu "$qemu_name")"
 
 build_args=(--arch "$arch")
 [ "$profile" = release ] || build_args+=(--debug)
 scripts/pi-build.sh "${build_args[@]}"
-echo "==> x86 simulator: cargo build -p cradle-hub"
-cargo build --locked -q -p cradle-hub --bin cradle-hub
+echo "==> x86 simulator: the workspace's debug binaries"
+build_workspace -q
 hub_bin="${CARGO_TARGET_DIR:-target}/$triple/$profile/cradle-hub"
 sim_bin="${CARGO_TARGET_DIR:-target}/debug/cradle-hub"
 built=$SECONDS

@@ -45,18 +45,23 @@ cargo fmt --all -- --check
 # ~600 dependencies are compiled once instead of checked once and built once:
 # minutes of CI's hour. Only for builds of this workspace: `cargo install`
 # would lint the installed crate too.
-with_clippy=(env "RUSTC_WORKSPACE_WRAPPER=$(rustc --print sysroot)/bin/clippy-driver"
-  "CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
+# Exported for every build below, so that they all share the test run's
+# units; scripts/lib/build.sh's without_lints keeps it from `cargo install`.
+RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver"
+export RUSTC_WORKSPACE_WRAPPER
+export CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+source scripts/lib/build.sh
 echo "==> tests, with clippy's lints (-D warnings) on every target of the workspace"
 if cargo nextest --version >/dev/null 2>&1; then
-  "${with_clippy[@]}" cargo nextest run --workspace --locked --no-fail-fast
+  cargo nextest run --workspace --locked --no-fail-fast
   # nextest does not run doctests.
-  "${with_clippy[@]}" cargo test --workspace --locked --doc
+  cargo test --workspace --locked --doc
 else
-  "${with_clippy[@]}" cargo test --workspace --locked --no-fail-fast
+  cargo test --workspace --locked --no-fail-fast
 fi
 echo "==> web UI: type check and end-to-end test in Chromium"
-cargo build --locked -q -p cradle-hub
+# The binaries (and the benches, the one target kind the tests did not build).
+build_workspace -q
 # The arm64 cross-build is minutes of CPU; the browser tests and the API
 # fuzzing mostly wait on timers and pages and need no cargo, so the build runs
 # meanwhile, at low priority. pi-test.sh below finds it done.
@@ -86,13 +91,13 @@ echo "==> the hub's Debian packages: contents, shellcheck, systemd-analyze, inst
 
 echo "==> benchmark smoke run (checks it works; timings are not asserted)"
 bench_out="$(mktemp -d)"
-cargo run --locked -q -p cradle-hub -- bench --scenario all --duration 2 --warmup 1 --burst 5000 \
+hub="${CARGO_TARGET_DIR:-target}/debug/cradle-hub"
+"$hub" bench --scenario all --duration 2 --warmup 1 --burst 5000 \
   --churn 50 --json "$bench_out/bench.json"
 # A tiny soak and its plot: checks the RSS series and the PNG writer end to end.
-cargo run --locked -q -p cradle-hub -- bench --scenario soak --cradles 2 --viewers 2 --duration 3 --old-readings 20000 \
+"$hub" bench --scenario soak --cradles 2 --viewers 2 --duration 3 --old-readings 20000 \
   --warmup 1 --sample-every 1 --json "$bench_out/soak.json"
-cargo run --locked -q -p cradle-hub -- bench plot --json "$bench_out/soak.json" --out "$bench_out/soak.png"
+"$hub" bench plot --json "$bench_out/soak.json" --out "$bench_out/soak.png"
 rm -rf "$bench_out"
-# The benches as tests: the one target kind the test run above did not build.
-"${with_clippy[@]}" cargo test --locked -q -p cradle-hub --benches
+cargo test --locked -q --workspace --benches
 echo "==> all tests passed"

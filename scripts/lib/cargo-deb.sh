@@ -10,7 +10,8 @@ CARGO_DEB_VERSION=3.8.0
 ensure_cargo_deb() {
   if ! cargo deb --version >/dev/null 2>&1; then
     echo "==> cargo install --debug cargo-deb $CARGO_DEB_VERSION"
-    cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked --debug
+    env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
+      cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked --debug
   fi
 }
 
