@@ -403,12 +403,21 @@ async fn home_assistant_birth_republishes_and_an_unclaimed_cradle_is_removed() {
         )
         .await;
     assert!(!hub_config.payload.is_empty());
-    assert!(
-        late.earlier
-            .iter()
-            .all(|m| !m.topic.contains("/c1/") || m.payload.is_empty()),
-        "nothing of c1 is published again"
-    );
+    // Nothing of c1 is published again. A config the hub had not cleared
+    // yet when this client subscribed comes from the broker's store, as
+    // retained, and its clearing follows.
+    let not_yet_cleared: Vec<String> = late
+        .earlier
+        .iter()
+        .filter(|m| m.topic.contains("/c1/") && !m.payload.is_empty())
+        .map(|m| {
+            assert!(m.retained, "c1 published again on {}", m.topic);
+            m.topic.clone()
+        })
+        .collect();
+    for topic in not_yet_cleared {
+        late.next_on(&topic, |m| m.payload.is_empty()).await;
+    }
 }
 
 #[tokio::test]
