@@ -99,5 +99,5 @@ hub="${CARGO_TARGET_DIR:-target}/debug/cradle-hub"
   --warmup 1 --sample-every 1 --json "$bench_out/soak.json"
 "$hub" bench plot --json "$bench_out/soak.json" --out "$bench_out/soak.png"
 rm -rf "$bench_out"
-cargo test --locked -q --workspace --benches
+cargo test --locked -q --workspace --bench hot_paths
 echo "==> all tests passed"
