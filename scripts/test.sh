@@ -43,10 +43,9 @@ cargo fmt --all -- --check
 # compiler of workspace members, its arguments in CLIPPY_ARGS), but building
 # rather than only checking. A lint fails the build just the same, and the
 # ~600 dependencies are compiled once instead of checked once and built once:
-# minutes of CI's hour. Only for builds of this workspace: `cargo install`
-# would lint the installed crate too.
-# Exported for every build below, so that they all share the test run's
-# units; scripts/lib/build.sh's without_lints keeps it from `cargo install`.
+# minutes of CI's hour. Exported, so every build below shares the test run's
+# units; `cargo install` goes without it (scripts/lib/build.sh's
+# without_lints), or it would lint the crate it installs.
 RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver"
 export RUSTC_WORKSPACE_WRAPPER
 export CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
