@@ -80,6 +80,21 @@ function handToHub(sub) {
 }
 
 /**
+ * This device's subscription under the hub's current key: the one it has if
+ * it was made with that key, else a new one (the push service would refuse
+ * every push to a subscription made with another key, e.g. a new hub's).
+ * @param {ServiceWorkerRegistration} reg
+ * @returns {Promise<PushSubscription>}
+ */
+async function subscribedWithHubKey(reg) {
+  const key = bytesOf((await api.pushPublicKey()).public_key);
+  const sub = await reg.pushManager.getSubscription();
+  if (sub && sameKey(sub.options.applicationServerKey, key)) return sub;
+  await sub?.unsubscribe();
+  return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+}
+
+/**
  * Turns push on for this device: asks for permission (call from a tap),
  * subscribes with the hub's key (again if the hub's key changed) and
  * registers the subscription with the hub.
@@ -90,21 +105,14 @@ export async function enablePush() {
   // Resolves once the worker is active (subscribing needs one).
   const reg = await swRegistration();
   if (!reg) throw new PushError('no-worker');
-  const { public_key: publicKey } = await api.pushPublicKey();
-  const key = bytesOf(publicKey);
-  let sub = await reg.pushManager.getSubscription();
-  if (sub && !sameKey(sub.options.applicationServerKey, key)) {
-    await sub.unsubscribe();
-    sub = null;
-  }
-  if (!sub) {
-    try {
-      sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
-    } catch (e) {
-      // NotAllowedError: permission; AbortError and others: the browser's push service did not answer.
-      if (e instanceof DOMException && e.name === 'NotAllowedError') throw new PushError('denied');
-      throw new PushError('service', e instanceof Error ? e.message : '');
-    }
+  let sub;
+  try {
+    sub = await subscribedWithHubKey(reg);
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    // NotAllowedError: permission; AbortError and others: the browser's push service did not answer.
+    if (e instanceof DOMException && e.name === 'NotAllowedError') throw new PushError('denied');
+    throw new PushError('service', e instanceof Error ? e.message : '');
   }
   try {
     await handToHub(sub);
@@ -131,26 +139,19 @@ export async function disablePush() {
 }
 
 /**
- * Hands this device's subscription to the hub again, if it has one: after
- * a login (it may be another account on this device now) and after the UI
- * language changed (pushes follow it). Quiet on failure.
+ * Hands this device's subscription to the hub again, if it has one: at
+ * start (subscribed anew if the hub's key changed), after a login (it may
+ * be another account on this device now) and after the UI language changed
+ * (pushes follow it). Quiet on failure.
  */
 export async function syncPush() {
   try {
-    const { state, sub } = await pushStatus(false);
-    if (state !== 'on' || !sub) return;
-    const key = bytesOf((await api.pushPublicKey()).public_key);
-    if (sameKey(sub.options.applicationServerKey, key)) {
-      await handToHub(sub);
-      return;
-    }
-    // The hub's key changed (a new hub, or a restore of a backup without it):
-    // the push service would refuse every push to the old subscription. The
-    // permission is already granted, so subscribing again needs no tap.
+    const { state } = await pushStatus(false);
     const reg = await currentRegistration();
-    if (!reg) return;
-    await sub.unsubscribe();
-    await handToHub(await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }));
+    if (state !== 'on' || !reg) return;
+    // Permission is granted already, so subscribing again (after the hub's
+    // key changed) needs no tap.
+    await handToHub(await subscribedWithHubKey(reg));
   } catch {
     // The settings screen shows the truth when opened.
   }
